@@ -1,0 +1,57 @@
+/**
+ * The core's one error vocabulary. Every frontend maps `Errc` to its own codes in a single
+ * exhaustive `Record<Errc, …>` table (protocols/<proto>/status.ts), so adding a member here makes
+ * the compiler point at every protocol that must decide what it means on the wire.
+ * OS errno → Errc happens once, in the backend (cluster/bricks, cluster/meta), never in handlers.
+ */
+export enum Errc {
+  NOENT = 'NOENT',
+  EXIST = 'EXIST',
+  NOTDIR = 'NOTDIR',
+  ISDIR = 'ISDIR',
+  NOTEMPTY = 'NOTEMPTY',
+  ACCES = 'ACCES',
+  PERM = 'PERM',
+  ROFS = 'ROFS',
+  NOSPC = 'NOSPC',
+  DQUOT = 'DQUOT',
+  FBIG = 'FBIG',
+  NAMETOOLONG = 'NAMETOOLONG',
+  STALE = 'STALE',
+  BADHANDLE = 'BADHANDLE',
+  INVAL = 'INVAL',
+  IO = 'IO',
+  XDEV = 'XDEV',
+  MLINK = 'MLINK',
+  NOTSUPP = 'NOTSUPP',
+  DELAY = 'DELAY',
+  SHARING_VIOLATION = 'SHARING_VIOLATION',
+  LOCKED = 'LOCKED',
+  DENIED = 'DENIED',
+  GRACE = 'GRACE',
+  EXPIRED = 'EXPIRED',
+  /** SETATTR guard (ctime) did not match: NFS3ERR_NOT_SYNC. */
+  NOT_SYNC = 'NOT_SYNC',
+  /** A readdir cookie or verifier that the directory no longer honours. */
+  BAD_COOKIE = 'BAD_COOKIE',
+  /** The object is not a symlink (READLINK) or is of a type the operation refuses. */
+  BADTYPE = 'BADTYPE',
+  /** Reply would not fit the client's buffer (READDIR with a count too small for one entry). */
+  TOOSMALL = 'TOOSMALL',
+}
+
+export class CoreError extends Error {
+  constructor(public readonly errc: Errc, public readonly detail?: string) {
+    super(detail ? `${errc}: ${detail}` : errc);
+    this.name = 'CoreError';
+  }
+}
+
+export function isCoreError(e: unknown): e is CoreError {
+  return e instanceof CoreError;
+}
+
+/** Shorthand for `throw new CoreError(...)` in expression position. */
+export function fail(errc: Errc, detail?: string): never {
+  throw new CoreError(errc, detail);
+}

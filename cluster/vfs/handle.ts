@@ -1,0 +1,62 @@
+/**
+ * File handle layout (DESIGN invariant 1). Fixed 28 bytes, fits NFSv3 (64) and NFSv4 (128):
+ *
+ *   0  version   u8   = 1
+ *   1  kind      u8   FileType of the inode (lets a frontend answer NOTDIR/ISDIR early; not trusted)
+ *   2  reserved  u16  = 0
+ *   4  exportId  u32  which export (and so which volume and which policy) the handle was minted for
+ *   8  fileId    u64  inode number, unique in the volume, never reused
+ *  16  gen       u32  inode generation (random per inode), so a reused slot can never alias
+ *  20  mac       8B   HMAC-SHA256(volume secret, bytes 0..19) truncated: a handle cannot be forged or
+ *                     moved to another export, so a client cannot reach outside its export by editing bytes
+ *
+ * The secret lives in the metadata store, so handles survive restarts and are valid on every gateway.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { CoreError, Errc } from './errors';
+import type { FileType, Handle } from './types';
+
+export const HANDLE_VERSION = 1;
+export const HANDLE_SIZE = 28;
+const MAC_OFF = 20;
+
+export interface HandleFields {
+  kind: FileType;
+  exportId: number;
+  fileId: bigint;
+  gen: number;
+}
+
+/** Reads only the export id (frontends need it to pick policy before calling the core). */
+export function handleExportId(h: Handle): number {
+  if (h.length !== HANDLE_SIZE || h[0] !== HANDLE_VERSION) throw new CoreError(Errc.BADHANDLE, 'malformed handle');
+  return h.readUInt32BE(4);
+}
+
+export class HandleCodec {
+  constructor(private readonly secret: Buffer) {}
+
+  private mac(h: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(h.subarray(0, MAC_OFF)).digest().subarray(0, HANDLE_SIZE - MAC_OFF);
+  }
+
+  mint(f: HandleFields): Handle {
+    const h = Buffer.alloc(HANDLE_SIZE);
+    h[0] = HANDLE_VERSION;
+    h[1] = f.kind;
+    h.writeUInt32BE(f.exportId >>> 0, 4);
+    h.writeBigUInt64BE(f.fileId, 8);
+    h.writeUInt32BE(f.gen >>> 0, 16);
+    this.mac(h).copy(h, MAC_OFF);
+    return h;
+  }
+
+  /** Malformed or forged → BADHANDLE. Whether the inode still exists is the caller's check (→ STALE). */
+  parse(h: Handle): HandleFields {
+    if (h.length !== HANDLE_SIZE || h[0] !== HANDLE_VERSION || h[2] !== 0 || h[3] !== 0) {
+      throw new CoreError(Errc.BADHANDLE, 'malformed handle');
+    }
+    if (!timingSafeEqual(this.mac(h), h.subarray(MAC_OFF))) throw new CoreError(Errc.BADHANDLE, 'handle signature mismatch');
+    return { kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) };
+  }
+}

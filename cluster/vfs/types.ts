@@ -1,0 +1,247 @@
+/**
+ * The file-operation core's interface. NFSv3, NFSv4.x and SMB2/3 all map onto `FileSystem`.
+ * No protocol type crosses this boundary: arguments and results are plain typed values, errors are
+ * `CoreError(Errc)`. Sizes, offsets, file ids and nanosecond times are `bigint` so a 64-bit value never
+ * loses precision.
+ */
+
+/** A caller's identity, after export/share squashing has been applied by the frontend. */
+export interface Cred {
+  uid: number;
+  gid: number;
+  /** Supplementary groups (AUTH_SYS carries at most 16). */
+  groups: readonly number[];
+}
+
+export const ROOT_CRED: Cred = Object.freeze({ uid: 0, gid: 0, groups: [] });
+
+/**
+ * Opaque, fixed-layout, stable file handle bytes minted by cluster/meta:
+ * version | kind | exportId | fileId | gen | mac. A malformed handle is BADHANDLE, a handle for a
+ * deleted inode (or a reused id with another generation) is STALE. NFSv3 uses it as nfs_fh3 (≤ 64 bytes).
+ */
+export type Handle = Buffer;
+
+export enum FileType {
+  REG = 1,
+  DIR = 2,
+  BLK = 3,
+  CHR = 4,
+  LNK = 5,
+  SOCK = 6,
+  FIFO = 7,
+}
+
+/** Time as nanoseconds since the Unix epoch. */
+export type NsTime = bigint;
+
+export interface Attr {
+  type: FileType;
+  /** Permission bits incl. setuid/setgid/sticky (07777); the type is in `type`. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  /** Bytes actually allocated on bricks (holes cost nothing). */
+  used: bigint;
+  /** Device numbers for BLK/CHR. */
+  rdev: { major: number; minor: number };
+  /** Volume id (NFS fsid). */
+  fsid: bigint;
+  /** Inode number: unique in the volume, never reused; SMB FileId == NFS fileid. */
+  fileId: bigint;
+  atime: NsTime;
+  mtime: NsTime;
+  ctime: NsTime;
+  birthTime: NsTime;
+  /** NFSv4 change attribute: strictly increases on every data or metadata modification. */
+  change: bigint;
+  /** SMB DOS attribute bits (readonly, hidden, system, archive…), kept by the core. */
+  dosAttrs: number;
+}
+
+/** Wanted attribute changes. `undefined` fields are left alone. */
+export interface SetAttrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: bigint;
+  /** 'server' means "set to the server's current time" (NFS SET_TO_SERVER_TIME). */
+  atime?: NsTime | 'server';
+  mtime?: NsTime | 'server';
+  birthTime?: NsTime;
+  dosAttrs?: number;
+}
+
+/** Pre-operation attributes for weak cache consistency (NFSv3 wcc_data.before). */
+export interface WccAttr {
+  size: bigint;
+  mtime: NsTime;
+  ctime: NsTime;
+}
+
+/** What a mutating directory operation returns: the directory's before/after state. */
+export interface DirWcc {
+  before?: WccAttr;
+  after?: Attr;
+}
+
+export enum Stable {
+  UNSTABLE = 0,
+  DATA_SYNC = 1,
+  FILE_SYNC = 2,
+}
+
+export enum CreateMode {
+  /** Create or open-and-truncate-by-attrs (NFS3 UNCHECKED). */
+  UNCHECKED = 0,
+  /** Fail with EXIST if the name exists. */
+  GUARDED = 1,
+  /**
+   * Exclusive create with a client verifier: a retransmission with the same verifier succeeds and
+   * returns the same file; a different verifier gets EXIST. The verifier is stored with the inode
+   * until the first SETATTR.
+   */
+  EXCLUSIVE = 2,
+}
+
+export interface CreateArgs {
+  mode: CreateMode;
+  attrs?: SetAttrs;
+  /** 8-byte verifier for EXCLUSIVE. */
+  verifier?: Buffer;
+}
+
+export interface NodeResult {
+  handle: Handle;
+  attr: Attr;
+  dir: DirWcc;
+}
+
+export interface DirEntry {
+  name: Buffer;
+  fileId: bigint;
+  /** Stable cookie: resuming after it neither repeats nor skips surviving entries. */
+  cookie: bigint;
+  type: FileType;
+  /** Present when `withAttrs` was asked (READDIRPLUS). */
+  attr?: Attr;
+  handle?: Handle;
+}
+
+export interface ReaddirResult {
+  entries: DirEntry[];
+  /** Cookie verifier to hand back with a non-zero cookie. */
+  verifier: Buffer;
+  eof: boolean;
+  dirAttr: Attr;
+}
+
+export interface StatFs {
+  totalBytes: bigint;
+  freeBytes: bigint;
+  availBytes: bigint;
+  totalFiles: bigint;
+  freeFiles: bigint;
+  availFiles: bigint;
+}
+
+/** Real limits of the core, reported by FSINFO / PATHCONF / FileFsAttributeInformation. */
+export interface FsLimits {
+  maxRead: number;
+  maxWrite: number;
+  preferredRead: number;
+  preferredWrite: number;
+  /** Preferred directory read size in bytes. */
+  preferredReaddir: number;
+  maxFileSize: bigint;
+  maxNameBytes: number;
+  maxLink: number;
+  /** Time granularity in nanoseconds. */
+  timeDeltaNs: bigint;
+  caseInsensitive: boolean;
+  casePreserving: boolean;
+  chownRestricted: boolean;
+  noTrunc: boolean;
+}
+
+export interface WriteResult {
+  count: number;
+  /** What was actually done: at least what was asked. */
+  committed: Stable;
+  /** Changes whenever the server may have lost UNSTABLE data (restart). 8 bytes. */
+  verifier: Buffer;
+  before: WccAttr;
+  after: Attr;
+}
+
+export interface ReadResult {
+  /** Zero-copy where the backend can; may be shorter than asked at EOF. */
+  data: Buffer;
+  eof: boolean;
+  attr: Attr;
+}
+
+/** Access bits, as NFSv3 ACCESS3_* (the core speaks the same set). */
+export const enum AccessBits {
+  READ = 0x0001,
+  LOOKUP = 0x0002,
+  MODIFY = 0x0004,
+  EXTEND = 0x0008,
+  DELETE = 0x0010,
+  EXECUTE = 0x0020,
+}
+
+export interface RenameResult {
+  fromDir: DirWcc;
+  toDir: DirWcc;
+}
+
+export interface LinkResult {
+  attr: Attr;
+  dir: DirWcc;
+}
+
+/**
+ * One volume's file operations. Every call carries the caller's credential. Permission checks,
+ * name rules and consistency live behind this interface, once, for every protocol.
+ */
+export interface FileSystem {
+  readonly limits: FsLimits;
+  /** Handle of the root of an export (resolved by exportId). */
+  rootHandle(exportId: number): Promise<Handle>;
+  /** Parse and validate a handle: BADHANDLE if malformed or forged, STALE if the inode is gone. */
+  getattr(cred: Cred, h: Handle): Promise<Attr>;
+  /** `guardCtime`: fail NOT_SYNC unless the object's ctime equals it (sattrguard3). */
+  setattr(cred: Cred, h: Handle, attrs: SetAttrs, guardCtime?: NsTime): Promise<{ before: WccAttr; after: Attr }>;
+  /** `..` and `.` are resolved by the core; `..` at the export root returns the root itself. */
+  lookup(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr }>;
+  /** Returns the subset of `wanted` the caller is granted. */
+  access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
+  readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;
+  read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult>;
+  write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult>;
+  /** Make everything written to [offset, offset+count) (count 0 = to EOF) stable. */
+  commit(cred: Cred, h: Handle, offset: bigint, count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }>;
+  create(cred: Cred, dir: Handle, name: Buffer, args: CreateArgs): Promise<NodeResult>;
+  mkdir(cred: Cred, dir: Handle, name: Buffer, attrs: SetAttrs): Promise<NodeResult>;
+  symlink(cred: Cred, dir: Handle, name: Buffer, target: Buffer, attrs: SetAttrs): Promise<NodeResult>;
+  /** Device files and sockets/fifos. May throw NOTSUPP for types the volume does not store. */
+  mknod(cred: Cred, dir: Handle, name: Buffer, type: FileType, attrs: SetAttrs, rdev?: { major: number; minor: number }): Promise<NodeResult>;
+  link(cred: Cred, file: Handle, dir: Handle, name: Buffer): Promise<LinkResult>;
+  remove(cred: Cred, dir: Handle, name: Buffer): Promise<DirWcc>;
+  rmdir(cred: Cred, dir: Handle, name: Buffer): Promise<DirWcc>;
+  rename(cred: Cred, fromDir: Handle, fromName: Buffer, toDir: Handle, toName: Buffer): Promise<RenameResult>;
+  /**
+   * Paged listing. `cookie` 0 starts at the beginning (the core does not invent `.`/`..`; frontends
+   * that want them add them). `verifier` must be the one returned earlier for a non-zero cookie,
+   * else BAD_COOKIE. At most `maxEntries` entries.
+   */
+  readdir(cred: Cred, dir: Handle, cookie: bigint, verifier: Buffer | undefined, maxEntries: number, withAttrs: boolean): Promise<ReaddirResult>;
+  statfs(cred: Cred, h: Handle): Promise<{ stat: StatFs; attr: Attr }>;
+  /** Server boot/write verifier (8 bytes); changes on every restart of the process. */
+  writeVerifier(): Buffer;
+  /** Flush everything and release resources. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export { XdrReader } from './reader';
+export { XdrWriter } from './writer';
+export { XdrError } from './errors';
