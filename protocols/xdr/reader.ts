@@ -70,7 +70,8 @@ export class XdrReader {
 
   /** Fixed-length opaque[n] (padded to 4). */
   fixedOpaque(n: number): Buffer {
-    const padded = (n + 3) & ~3;
+    // Not `(n + 3) & ~3`: that wraps to a small number for n >= 2^31 - 3 and would accept a short buffer.
+    const padded = n + ((4 - (n & 3)) & 3);
     this.need(padded);
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += padded;

@@ -1,0 +1,326 @@
+#!/bin/bash
+# npm run bench — NFSv3 slice: the gateway against NFS-Ganesha, on loopback, one
+# target after the other (never concurrently), with the shared benchmark kit
+# ($ROOT/../shared/bench: seq_nfs.sh, meta_nfs.sh, servers/ganesha-*.sh).
+#
+# usage: bash bench/run.sh [--targets gateway,ganesha] [--size MiB] [--runs N]
+#                          [--meta-runs N] [--no-build]
+#        npm run bench -- --size 64 --runs 1          (quick iteration)
+# env:   BENCH_SIZE_MIB (1024)  BENCH_RUNS (3)  BENCH_META_RUNS (= BENCH_RUNS)
+#        BENCH_TARGETS (gateway,ganesha)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (3600 s)
+#        BENCH_META_ARGS ("-n 2000 -s 4096 -d 10000 -r 3 -c 16")
+#        BENCH_GW_NFS_PORT (23049)  BENCH_GW_MOUNT_PORT (23048)
+#        GW_BENCH_DIR (/var/tmp/gw-bench: tools, scratch)  BENCH_KIT ($ROOT/../shared/bench)
+# stdout: "name value" lines (see docs/bench.md); everything raw goes to
+#         bench/results/<timestamp>/. Exit status is non-zero if any step failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIT=${BENCH_KIT:-$ROOT/../shared/bench}
+export GW_BENCH_DIR=${GW_BENCH_DIR:-/var/tmp/gw-bench}
+BW=$GW_BENCH_DIR
+SIZE=${BENCH_SIZE_MIB:-1024}
+RUNS=${BENCH_RUNS:-3}
+META_RUNS=${BENCH_META_RUNS:-}
+TARGETS=${BENCH_TARGETS:-gateway,ganesha}
+BUILD=1; [ "${BENCH_NO_BUILD:-0}" = 1 ] && BUILD=0
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-3600}
+META_ARGS=${BENCH_META_ARGS:--n 2000 -s 4096 -d 10000 -r 3 -c 16}
+HOST=127.0.0.1
+GW_PORT=${BENCH_GW_NFS_PORT:-23049} GW_MPORT=${BENCH_GW_MOUNT_PORT:-23048} GW_EXPORT=/data
+GA_PORT=22049 GA_MPORT=22048 GA_EXPORT=/export   # fixed by the kit's ganesha.conf
+
+usage() { sed -n 2,16p "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --targets) TARGETS=$2; shift;;
+    --size) SIZE=$2; shift;;
+    --runs) RUNS=$2; shift;;
+    --meta-runs) META_RUNS=$2; shift;;
+    --no-build) BUILD=0;;
+    -h|--help) usage 0;;
+    *) echo "unknown argument: $1" >&2; usage;;
+  esac
+  shift
+done
+META_RUNS=${META_RUNS:-$RUNS}
+for v in SIZE RUNS META_RUNS GW_PORT GW_MPORT STEP_TIMEOUT; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer (got '${!v}')" >&2; exit 2; }
+done
+TARGET_LIST=()
+IFS=', ' read -r -a _t <<<"$TARGETS"
+for t in "${_t[@]}"; do
+  case $t in gateway|ganesha) TARGET_LIST+=("$t");; '') ;; *) echo "unknown target: $t" >&2; exit 2;; esac
+done
+[ ${#TARGET_LIST[@]} -gt 0 ] || { echo "no targets" >&2; exit 2; }
+[ -x "$KIT/seq_nfs.sh" ] || { echo "benchmark kit not found at $KIT (set BENCH_KIT)" >&2; exit 2; }
+KIT=$(cd "$KIT" && pwd)
+
+mkdir -p "$BW"
+TS=$(date +%Y%m%d-%H%M%S)
+OUT=$ROOT/bench/results/$TS
+[ -e "$OUT" ] && OUT=$OUT-$$
+mkdir -p "$OUT"
+WORK=$BW/run-$TS-$$          # server data dirs for this run; removed at exit
+mkdir -p "$WORK"
+
+log() { printf '== %s\n' "$*" | tee -a "$OUT/run.log" >&2; }
+FAILED=()
+fail() { FAILED+=("$*"); log "FAILED: $*"; }
+
+GW_PID= GW_SAMPLER= GA_STARTED=0 GA_SAMPLER= TMP_POLICY= STEP_PID= SERVER_PID=
+export BASE=$WORK/ganesha EXPORT_DIR=$WORK/export-ganesha   # read by servers/ganesha-*.sh
+
+# ---------------------------------------------------------------- processes
+alive() {  # PID is running (a zombie counts as gone)
+  local _p _c st
+  [ -r "/proc/$1/stat" ] || return 1
+  read -r _p _c st _ < "/proc/$1/stat" 2>/dev/null || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+stop_pid() {  # PID NAME: TERM, wait up to 15 s, then KILL. Only PIDs this script started.
+  local pid=$1 name=$2 i
+  [ -n "$pid" ] || return 0
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 150); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then log "$name ($pid) ignored SIGTERM for 15 s, sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+    for i in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+  fi
+  wait "$pid" 2>/dev/null || true   # reap it if it is our child
+}
+listening() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
+wait_listen() {  # PID NAME LOGFILE PORT...: wait (30 s) until every port listens
+  local pid=$1 name=$2 logf=$3 i p ok; shift 3
+  for i in $(seq 150); do
+    alive "$pid" || { log "$name exited during startup; last log lines:"; tail -20 "$logf" >&2 || true; return 1; }
+    ok=1; for p in "$@"; do listening "$p" || ok=0; done
+    [ $ok = 1 ] && return 0
+    sleep 0.2
+  done
+  log "$name is not listening on $* after 30 s; last log lines:"; tail -20 "$logf" >&2 || true
+  return 1
+}
+ports_free() { local p; for p in "$@"; do listening "$p" && { log "port $p is already in use:"; ss -Hltnp "( sport = :$p )" >&2; return 1; }; done; return 0; }
+
+rss_sampler() {  # PID OUTFILE: "epoch_s rss_KiB" every 0.2 s while PID lives (no forks but sleep)
+  local pid=$1 out=$2 k v _u
+  while alive "$pid"; do
+    while read -r k v _u; do
+      [ "$k" = VmRSS: ] && { echo "$EPOCHREALTIME $v"; break; }
+    done < "/proc/$pid/status" 2>/dev/null || true
+    sleep 0.2
+  done > "$out"
+}
+peak_rss_mib() {  # PID SAMPLEFILE -> max(VmHWM now, max sampled VmRSS) in MiB
+  local hwm
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || true)
+  [ -f "$2" ] || : > "$2"
+  awk -v h="${hwm:-0}" 'BEGIN {m = h} $2 > m {m = $2} END {printf "%.1f\n", m / 1024}' "$2"
+}
+
+stop_gateway() {
+  [ -n "$GW_PID" ] || return 0
+  log "stopping gateway ($GW_PID)"
+  stop_pid "$GW_PID" gateway
+  if [ -n "$GW_SAMPLER" ]; then kill "$GW_SAMPLER" 2>/dev/null || true; wait "$GW_SAMPLER" 2>/dev/null || true; fi
+  GW_PID= GW_SAMPLER=
+}
+stop_ganesha() {
+  [ "$GA_STARTED" = 1 ] || return 0
+  local gp rp
+  gp=$(cat "$BASE/ganesha.pid" 2>/dev/null || true); rp=$(cat "$BASE/rpcbind.pid" 2>/dev/null || true)
+  log "stopping ganesha (${gp:-?}) and its private rpcbind (${rp:-?})"
+  "$KIT/servers/ganesha-stop.sh" >> "$OUT/run.log" 2>&1 || true   # TERM by PID file
+  stop_pid "$gp" ganesha; stop_pid "$rp" rpcbind                  # wait for exit / KILL
+  if [ -n "$GA_SAMPLER" ]; then kill "$GA_SAMPLER" 2>/dev/null || true; wait "$GA_SAMPLER" 2>/dev/null || true; fi
+  cp "$BASE/ganesha.log" "$OUT/ganesha.log" 2>/dev/null || true
+  GA_STARTED=0 GA_SAMPLER=
+}
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  # a running step: timeout(1) passes the TERM on to the load generator's process group
+  [ -n "$STEP_PID" ] && { kill -TERM "$STEP_PID" 2>/dev/null; wait "$STEP_PID" 2>/dev/null; }
+  stop_gateway
+  stop_ganesha
+  [ -n "$TMP_POLICY" ] && rm -f "$TMP_POLICY"
+  case $WORK in "$BW"/run-*) rm -rf "$WORK";; esac
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# One bench run at a time on this machine (the ports and the CPU are shared).
+# Long-lived children get fd 8 closed so a leaked server can never hold it.
+exec 8> "$BW/.bench-run.lock"
+if ! flock -n 8; then log "another bench run holds $BW/.bench-run.lock; waiting for it"; flock 8; fi
+
+# ---------------------------------------------------------------- tools
+tools_ok() { [ -x "$BW/libnfs5/bin/nfs-cp" ] && [ -x "$BW/libnfs5/bin/nfs-cat" ] && [ -x "$BW/bin/nfs_meta" ]; }
+ensure_tools() {
+  tools_ok && return 0
+  log "load generators missing: running $KIT/setup-tools.sh (first time: several minutes) > $OUT/setup-tools.log"
+  ( flock -w 7200 9 || exit 1; tools_ok || bash "$KIT/setup-tools.sh" ) 9> "$BW/.setup-tools.lock" 8>&- > "$OUT/setup-tools.log" 2>&1 \
+    || { log "setup-tools.sh failed; tail of $OUT/setup-tools.log:"; tail -20 "$OUT/setup-tools.log" >&2; exit 1; }
+  tools_ok || { log "setup-tools.sh finished but nfs-cp / nfs-cat / nfs_meta are still missing"; exit 1; }
+}
+apt_install() {
+  log "apt-get install $*"
+  # never let a package's postinst start a system service (ganesha on :2049, rpcbind on :111)
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    TMP_POLICY=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$TMP_POLICY"; chmod 755 "$TMP_POLICY"
+  fi
+  local a=(env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600)
+  "${a[@]}" install -y --no-install-recommends "$@" >> "$OUT/apt.log" 2>&1 \
+    || { "${a[@]}" update >> "$OUT/apt.log" 2>&1 && "${a[@]}" install -y --no-install-recommends "$@" >> "$OUT/apt.log" 2>&1; } \
+    || { log "apt-get install $* failed; see $OUT/apt.log"; tail -20 "$OUT/apt.log" >&2; exit 1; }
+  if [ -n "$TMP_POLICY" ]; then rm -f "$TMP_POLICY"; TMP_POLICY=; fi
+}
+ensure_ganesha() {
+  local pkgs=()
+  command -v ganesha.nfsd > /dev/null || pkgs+=(nfs-ganesha)
+  [ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] || pkgs+=(nfs-ganesha-vfs)  # Plugins_Dir in ganesha.conf
+  command -v rpcbind > /dev/null || pkgs+=(rpcbind)
+  command -v unshare > /dev/null || pkgs+=(util-linux)
+  command -v ss > /dev/null || pkgs+=(iproute2)
+  [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+}
+
+# ---------------------------------------------------------------- steps
+run_step() {  # NAME CMD...: stdout (median/min/max) -> NAME.txt, per-run lines + errors -> NAME.raw
+  local name=$1 rc=0; shift
+  echo "$name: $*" >> "$OUT/commands.txt"
+  log "$name: $*"
+  # In the background, polled: Ctrl-C / SIGTERM reach the trap within 0.5 s, and a
+  # server that dies aborts the step (libnfs would otherwise reconnect and retry for minutes).
+  timeout --kill-after=15 "$STEP_TIMEOUT" "$@" > "$OUT/$name.txt" 2> "$OUT/$name.raw" 8>&- &
+  STEP_PID=$!
+  local died=0
+  while alive "$STEP_PID"; do
+    if [ -n "$SERVER_PID" ] && ! alive "$SERVER_PID"; then
+      died=1; log "$name: the server (pid $SERVER_PID) died; aborting the step"
+      kill -TERM "$STEP_PID" 2>/dev/null || true   # timeout(1) passes it on to the whole step
+      break
+    fi
+    sleep 0.5
+  done
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=
+  echo "  rc=$rc" >> "$OUT/commands.txt"
+  if [ $rc -ne 0 ]; then
+    local why="rc=$rc"; [ $rc = 124 ] && why="timed out after ${STEP_TIMEOUT}s"
+    [ $died = 1 ] && why="server died"
+    fail "$name ($why), see $OUT/$name.raw"
+    tail -8 "$OUT/$name.raw" >&2 || true
+    return 1
+  fi
+  grep -Ev '_(min|max) ' "$OUT/$name.txt" | sed 's/^/   /' >&2 || true
+}
+SRC_READY=0
+bench_target() {  # TARGET PORT MOUNT_PORT EXPORT
+  local t=$1 p=$2 mp=$3 ex=$4
+  if [ $SRC_READY = 0 ]; then
+    # seq_nfs.sh makes its SIZE MiB random source file on first use; do that
+    # (RUNS=0: no timed run) and flush it now, so its writeback cannot overlap
+    # the first target's timed write.
+    log "preparing the ${SIZE} MiB source file"
+    timeout 900 "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" 0 > /dev/null 2>> "$OUT/run.log" 8>&- || true
+    SRC_READY=1
+  fi
+  sync; sleep 1
+  run_step "$t.seq" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" "$RUNS" || true
+  sync; sleep 1
+  # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
+  run_step "$t.meta" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$META_RUNS" $META_ARGS || true
+}
+
+run_gateway() {
+  local gwlog=$OUT/gateway.log
+  if [ $BUILD = 1 ]; then
+    if [ ! -d "$ROOT/node_modules" ]; then
+      log "npm ci"; (cd "$ROOT" && npm ci --no-audit --no-fund) > "$OUT/npm-ci.log" 2>&1 8>&- \
+        || { fail "gateway: npm ci (see $OUT/npm-ci.log)"; return 0; }
+    fi
+    log "npm run build > $OUT/build.log"
+    (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
+      || { fail "gateway: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+  fi
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "gateway: $ROOT/dist/gateway/main.js does not exist (gateway not built yet?)"; return 0; }
+  ports_free "$GW_PORT" "$GW_MPORT" || { fail "gateway: ports $GW_PORT/$GW_MPORT busy"; return 0; }
+  mkdir -p "$WORK/gw-data"
+  local cmd=(node dist/gateway/main.js serve --data "$WORK/gw-data" --listen "$HOST"
+             --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --no-portmap --log-level warn)
+  echo "gateway: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
+  log "starting gateway: ${cmd[*]}"
+  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/gateway.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  if ! wait_listen "$GW_PID" gateway "$gwlog" "$GW_PORT" "$GW_MPORT"; then
+    fail "gateway: did not start (see $gwlog)"; stop_gateway; return 0
+  fi
+  log "gateway pid $GW_PID listening on $HOST:$GW_PORT (mount $GW_MPORT), export $GW_EXPORT"
+  SERVER_PID=$GW_PID
+  bench_target gateway "$GW_PORT" "$GW_MPORT" "$GW_EXPORT"
+  SERVER_PID=
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/gateway.rss.tsv")" > "$OUT/gateway.rss.txt"
+  else
+    fail "gateway: process died during the benchmark (see $gwlog)"
+    echo "peak_rss_MiB $(peak_rss_mib 0 "$OUT/gateway.rss.tsv")" > "$OUT/gateway.rss.txt"
+  fi
+  stop_gateway
+}
+
+run_ganesha() {
+  ensure_ganesha
+  ports_free "$GA_PORT" "$GA_MPORT" || { fail "ganesha: ports $GA_PORT/$GA_MPORT busy"; return 0; }
+  mkdir -p "$BASE" "$EXPORT_DIR"
+  echo "ganesha: BASE=$BASE EXPORT_DIR=$EXPORT_DIR $KIT/servers/ganesha-start.sh" >> "$OUT/commands.txt"
+  log "starting ganesha (export $GA_EXPORT -> $EXPORT_DIR)"
+  GA_STARTED=1
+  if ! "$KIT/servers/ganesha-start.sh" > "$OUT/ganesha-start.log" 2>&1 8>&-; then
+    fail "ganesha: ganesha-start.sh failed; tail of $OUT/ganesha-start.log:"; tail -15 "$OUT/ganesha-start.log" >&2
+    stop_ganesha; return 0
+  fi
+  local gp; gp=$(cat "$BASE/ganesha.pid")
+  cp "$BASE/ganesha.conf" "$OUT/ganesha.conf"
+  rss_sampler "$gp" "$OUT/ganesha.rss.tsv" 8>&- &
+  GA_SAMPLER=$!
+  log "ganesha pid $gp listening on $HOST:$GA_PORT (mount $GA_MPORT), export $GA_EXPORT"
+  SERVER_PID=$gp
+  bench_target ganesha "$GA_PORT" "$GA_MPORT" "$GA_EXPORT"
+  SERVER_PID=
+  alive "$gp" || fail "ganesha: process died during the benchmark (see $OUT/ganesha.log)"
+  echo "peak_rss_MiB $(peak_rss_mib "$gp" "$OUT/ganesha.rss.tsv")" > "$OUT/ganesha.rss.txt"
+  stop_ganesha
+}
+
+# ---------------------------------------------------------------- main
+log "results in $OUT"
+{
+  echo "date $(date -Is)"; echo "targets ${TARGET_LIST[*]}"
+  echo "seq_size_MiB $SIZE"; echo "seq_runs $RUNS"; echo "meta_runs $META_RUNS"; echo "meta_args $META_ARGS"
+  echo "git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' (dirty tree)')"
+  echo "node $(node -v 2>/dev/null || echo '?')"; echo "kernel $(uname -r)"; echo "cpus $(nproc)"
+  echo "ganesha $(ganesha.nfsd -v 2>/dev/null | head -1 || echo 'not installed')"
+  echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$OUT/env.txt"
+ensure_tools
+for t in "${TARGET_LIST[@]}"; do
+  "run_$t"
+  sync
+done
+echo "load_after $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/env.txt"
+
+python3 "$ROOT/bench/summarize.py" "$OUT" "${TARGET_LIST[@]}" | tee "$OUT/summary.txt"
+if [ ${#FAILED[@]} -gt 0 ]; then
+  { echo "# FAILED steps:"; printf '#   %s\n' "${FAILED[@]}"; } | tee -a "$OUT/summary.txt"
+  log "raw output: $OUT"
+  exit 1
+fi
+log "raw output: $OUT"

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Summary lines for bench/run.sh.
+
+usage: summarize.py RESULTS_DIR TARGET...   (TARGET = gateway | ganesha)
+
+Reads RESULTS_DIR/<target>.seq.txt and <target>.meta.txt (median/_min/_max
+lines from the kit's lib/stats.py) and <target>.rss.txt, and prints plain
+"name value" lines:
+  <target>.<figure> <median>       every figure except _min/_max, _seconds, _client_cpu_pct
+  ratio.<figure> <x>               gateway vs ganesha, >1 means the gateway is better:
+                                   throughput (_MiBps, _per_s): gateway / ganesha
+                                   latency (_us):               ganesha / gateway
+                                   named after the figure without its unit
+  gateway_peak_rss_MiB <n>         (and ganesha_peak_rss_MiB, for reference)
+Lines starting with '#' are comments.
+"""
+import os
+import sys
+
+SKIP_SUFFIXES = ('_min', '_max', '_n', '_seconds', '_client_cpu_pct')
+# unit suffix -> kind; the ratio is named after the figure without its unit
+# (readdir_N_entries_ms_median gets none: ratio.readdir_entries already says the same)
+UNITS = [('_MiBps', 'rate'), ('_per_s', 'rate'), ('_us', 'time')]
+
+
+def load(path):
+    vals = {}
+    if not os.path.exists(path):
+        return vals
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 2 or parts[0].endswith(SKIP_SUFFIXES):
+                continue
+            try:
+                float(parts[1])
+            except ValueError:
+                continue
+            vals[parts[0]] = parts[1]  # keep the kit's formatting
+    return vals
+
+
+def main():
+    out, targets = sys.argv[1], sys.argv[2:]
+    figs = {}
+    for t in targets:
+        figs[t] = {}
+        for part in ('seq', 'meta'):
+            figs[t].update(load(os.path.join(out, f'{t}.{part}.txt')))
+    print(f"# figures: median over runs; min/max and per-run lines in {out}")
+    for t in targets:
+        if not figs[t]:
+            print(f"# {t}: no figures (see FAILED below)")
+        for k, v in figs[t].items():
+            print(f"{t}.{k} {v}")
+    if figs.get('gateway') and figs.get('ganesha'):
+        print("# ratio.X: >1 means the gateway is better; throughput (MiB/s, per s) = gateway/ganesha, "
+              "latency (_us) = ganesha/gateway")
+        gw, ga = figs['gateway'], figs['ganesha']
+        for k in ga:
+            for suffix, kind in UNITS:
+                if k.endswith(suffix):
+                    break
+            else:
+                continue  # e.g. *_errors: no ratio
+            a, b = float(gw.get(k, 0)), float(ga[k])
+            if a <= 0 or b <= 0:
+                print(f"# ratio.{k[:-len(suffix)]}: n/a")
+                continue
+            r = a / b if kind == 'rate' else b / a
+            print(f"ratio.{k[:-len(suffix)]} {r:.2f}")
+    else:
+        print("# ratio.*: n/a (needs both gateway and ganesha figures)")
+    for t in targets:
+        rss = load(os.path.join(out, f'{t}.rss.txt')).get('peak_rss_MiB')
+        if rss is not None:
+            print(f"{t}_peak_rss_MiB {rss}")
+        elif t == 'gateway':
+            print("# gateway_peak_rss_MiB: n/a (gateway did not run)")
+
+
+if __name__ == '__main__':
+    main()

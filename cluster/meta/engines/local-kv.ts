@@ -1,0 +1,256 @@
+/**
+ * Optimistic transactions for in-process engines (memory, lmdb). An engine supplies a synchronous view
+ * of the committed state (`readKey`, `scan`) and `apply`, which makes a write set visible at once and
+ * returns a promise for its commit (and, when asked, its durability). Validation and apply run in one
+ * synchronous step of the event loop, so they are atomic with respect to every other transaction of
+ * this process. One process owns an embedded store; several gateways share Redis instead.
+ *
+ * Conflicts: the first attempt runs without any lock. A transaction that conflicted retries while
+ * holding the engine's retry mutex, and new transactions wait while that mutex is held, so a contended
+ * key (a hot directory) degrades to serial execution instead of livelocking.
+ */
+import { CoreError, Errc } from '../../vfs/errors';
+import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
+import { SortedMap } from './sorted-map';
+
+export type WriteSet = SortedMap<Buffer | null>;
+
+interface RangeRead {
+  b: StrBounds;
+  /** Base entries the transaction consumed, in order. */
+  seen: Array<[string, Buffer]>;
+  /** Last key the scan reached (inclusive), or undefined if it ran to the end of the bounds. */
+  upto?: string;
+}
+
+function sameValue(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.equals(b);
+}
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  private held = 0;
+
+  get locked(): boolean {
+    return this.held > 0;
+  }
+
+  async acquire(): Promise<() => void> {
+    this.held++;
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await prev;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.held--;
+      release();
+    };
+  }
+
+  /** Waits until nobody holds or waits for the mutex. */
+  async idle(): Promise<void> {
+    while (this.held > 0) await this.tail;
+  }
+}
+
+class LocalTx implements KvTx {
+  readonly reads = new Map<string, Buffer | undefined>();
+  readonly ranges: RangeRead[] = [];
+  readonly writes: WriteSet = new SortedMap<Buffer | null>();
+
+  constructor(private readonly kv: LocalKv) {}
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    const s = keyStr(key);
+    const w = this.writes.get(s);
+    if (w !== undefined) return w ?? undefined;
+    if (this.reads.has(s)) return this.reads.get(s);
+    const v = this.kv.readKeyChecked(s);
+    this.reads.set(s, v);
+    return v;
+  }
+
+  async range(r: KvRange): Promise<KvEntry[]> {
+    const b = rangeBounds(r);
+    const out: KvEntry[] = [];
+    if (b.limit === 0) return out;
+    const rec: RangeRead = { b, seen: [] };
+    this.ranges.push(rec);
+    const base = this.kv.scanChecked(b);
+    const local = this.writes.entries(b);
+    let bn = base.next();
+    let ln = local.next();
+    try {
+      while (!bn.done || !ln.done) {
+        let key: string;
+        let value: Buffer | null;
+        if (ln.done || (!bn.done && bn.value[0] < ln.value[0])) {
+          const [k, v] = bn.value as [string, Buffer];
+          rec.seen.push([k, v]);
+          key = k;
+          value = v;
+          bn = base.next();
+        } else if (bn.done || ln.value[0] < bn.value[0]) {
+          [key, value] = ln.value;
+          ln = local.next();
+        } else {
+          // Same key in both: the base entry was read (its presence matters), the local write wins.
+          rec.seen.push(bn.value);
+          [key, value] = ln.value;
+          bn = base.next();
+          ln = local.next();
+        }
+        if (value !== null) {
+          out.push({ key: strKey(key), value });
+          if (out.length >= b.limit) {
+            rec.upto = key;
+            return out;
+          }
+        }
+      }
+      return out;
+    } finally {
+      base.return?.(undefined);
+      local.return?.(undefined);
+    }
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    if (value.length === 0) throw new CoreError(Errc.INVAL, 'kv: empty value');
+    this.writes.set(keyStr(key), value);
+  }
+
+  delete(key: Buffer): void {
+    this.writes.set(keyStr(key), null);
+  }
+}
+
+export abstract class LocalKv implements Kv {
+  private readonly retryMutex = new Mutex();
+  protected counters: KvStats = { commits: 0, conflicts: 0, durableCommits: 0 };
+  protected closed = false;
+  /** A failed commit leaves memory ahead of the disk: refuse further work. */
+  protected failure: unknown;
+
+  /** Committed-and-visible value of a key. */
+  protected abstract readKey(k: string): Buffer | undefined;
+  /** Committed-and-visible entries inside the bounds, in order (ignores the limit). */
+  protected abstract scan(b: StrBounds): Iterator<[string, Buffer]>;
+  /** Make the write set visible now; resolve when committed (and flushed to disk if `durable`). */
+  protected abstract apply(writes: WriteSet, durable: boolean): Promise<void>;
+  abstract sync(): Promise<void>;
+  protected abstract closeEngine(): Promise<void>;
+
+  private check(): void {
+    if (this.closed) throw new CoreError(Errc.IO, 'metadata store closed');
+    if (this.failure !== undefined) throw new CoreError(Errc.IO, `metadata store failed: ${String(this.failure)}`);
+  }
+
+  readKeyChecked(k: string): Buffer | undefined {
+    this.check();
+    return this.readKey(k);
+  }
+
+  scanChecked(b: StrBounds): Iterator<[string, Buffer]> {
+    this.check();
+    return this.scan(b);
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    return this.readKeyChecked(keyStr(key));
+  }
+
+  async range(r: KvRange): Promise<KvEntry[]> {
+    const b = rangeBounds(r);
+    const out: KvEntry[] = [];
+    if (b.limit === 0) return out;
+    const it = this.scanChecked(b);
+    try {
+      for (let n = it.next(); !n.done; n = it.next()) {
+        out.push({ key: strKey(n.value[0]), value: n.value[1] });
+        if (out.length >= b.limit) break;
+      }
+    } finally {
+      it.return?.(undefined);
+    }
+    return out;
+  }
+
+  private validate(tx: LocalTx): boolean {
+    for (const [k, v] of tx.reads) if (!sameValue(this.readKey(k), v)) return false;
+    for (const r of tx.ranges) {
+      const it = this.scan(r.b);
+      try {
+        let i = 0;
+        for (let n = it.next(); !n.done; n = it.next()) {
+          const [k, v] = n.value;
+          if (r.upto !== undefined && k > r.upto) break;
+          const s = r.seen[i++];
+          if (!s || s[0] !== k || !s[1].equals(v)) return false;
+        }
+        if (i !== r.seen.length) return false;
+      } finally {
+        it.return?.(undefined);
+      }
+    }
+    return true;
+  }
+
+  async txn<T>(fn: (tx: KvTx) => Promise<T>, opts?: KvTxnOptions): Promise<T> {
+    const maxAttempts = opts?.maxAttempts ?? 64;
+    const durable = !!opts?.durable;
+    let release: (() => void) | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (!release && this.retryMutex.locked) await this.retryMutex.idle();
+        this.check();
+        const tx = new LocalTx(this);
+        let out: T | undefined;
+        let err: unknown;
+        let threw = false;
+        try {
+          out = await fn(tx);
+        } catch (e) {
+          threw = true;
+          err = e;
+        }
+        this.check();
+        if (!this.validate(tx)) {
+          this.counters.conflicts++;
+          if (attempt >= maxAttempts) throw new CoreError(Errc.DELAY, 'metadata transaction kept conflicting');
+          if (!release) release = await this.retryMutex.acquire();
+          else await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        if (threw) throw err;
+        if (tx.writes.size === 0) return out as T;
+        const committed = this.apply(tx.writes, durable);
+        this.counters.commits++;
+        if (durable) this.counters.durableCommits++;
+        release?.();
+        release = undefined;
+        if (durable) await committed;
+        else committed.catch(() => undefined); // recorded in `failure` by the engine
+        return out as T;
+      }
+    } finally {
+      release?.();
+    }
+  }
+
+  stats(): KvStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sync().catch(() => undefined);
+    this.closed = true;
+    await this.closeEngine();
+  }
+}

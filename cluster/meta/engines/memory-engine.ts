@@ -1,0 +1,40 @@
+/**
+ * In-memory engine: a sorted map, nothing survives the process. For tests and the memory backend
+ * (cluster/vfs/memory). Commits are visible and "durable" at once.
+ */
+import { keyStr, type StrBounds } from '../kv';
+import { LocalKv, type WriteSet } from './local-kv';
+import { SortedMap } from './sorted-map';
+
+export class MemoryKv extends LocalKv {
+  private readonly data = new SortedMap<Buffer>();
+
+  protected readKey(k: string): Buffer | undefined {
+    return this.data.get(k);
+  }
+
+  protected scan(b: StrBounds): Iterator<[string, Buffer]> {
+    return this.data.entries(b);
+  }
+
+  protected apply(writes: WriteSet, _durable: boolean): Promise<void> {
+    for (const [k, v] of writes.entries({ loInclusive: true, limit: Infinity })) {
+      if (v === null) this.data.delete(k);
+      else this.data.set(k, v);
+    }
+    return Promise.resolve();
+  }
+
+  /** Synchronous seeding (used to build a memory volume without awaiting). */
+  putSync(key: Buffer, value: Buffer): void {
+    this.data.set(keyStr(key), value);
+  }
+
+  getSync(key: Buffer): Buffer | undefined {
+    return this.data.get(keyStr(key));
+  }
+
+  async sync(): Promise<void> {}
+
+  protected async closeEngine(): Promise<void> {}
+}

@@ -1,0 +1,649 @@
+/**
+ * The namespace over the transactional KV (records.ts has the key layout): inodes, directory entries,
+ * the per-directory cookie index, inode numbers, and the pending-trim records that tie metadata to
+ * brick data.
+ *
+ * Every namespace change is one KV transaction (DESIGN invariant 3): the entry, the cookie index, the
+ * link counts, both parents' entry counts and times, and any freed inode change together or not at all.
+ * Permission checks run inside the transaction on the state the transaction read, so a decision is
+ * never made on a view that a concurrent change has invalidated.
+ *
+ * Callers (cluster/vfs/volume.ts) parse handles, check name syntax, and run the brick side effects
+ * (data trims) that a transaction hands back.
+ */
+import { randomBytes } from 'node:crypto';
+import { CoreError, Errc } from '../vfs/errors';
+import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requirePerm, stickyAllows, S_ISGID, S_ISUID, W, X } from '../vfs/perm';
+import { CreateMode, FileType, type Cred, type SetAttrs } from '../vfs/types';
+import { nowNs } from './clock';
+import type { Kv, KvReader, KvTx } from './kv';
+import {
+  allocKey,
+  cookieKey,
+  cookiePrefix,
+  decodeCookieEntry,
+  decodeDirent,
+  decodeGc,
+  decodeInode,
+  decodeU64,
+  decodeVolume,
+  direntKey,
+  encodeCookieEntry,
+  encodeDirent,
+  encodeGc,
+  encodeInode,
+  encodeU64,
+  encodeVolume,
+  FIRST_COOKIE,
+  gcKey,
+  gcPrefix,
+  idFromKey,
+  inodeKey,
+  volumeKey,
+  type CookieEntry,
+  type Dirent,
+  type GcRecord,
+  type Inode,
+  type VolumeRecord,
+} from './records';
+
+export interface NamespaceOptions {
+  /** Namespace transactions wait for the disk (NFSv3 wants CREATE/REMOVE/RENAME stable before reply). */
+  durable: boolean;
+  maxLink: number;
+  /** Inode numbers reserved per allocator transaction. */
+  idBlock?: number;
+}
+
+export interface InitOptions {
+  chunkSize: number;
+  /** Used only when the volume is created. */
+  root?: { mode?: number; uid?: number; gid?: number };
+}
+
+export interface NewNode {
+  type: FileType;
+  attrs?: SetAttrs;
+  target?: Buffer;
+  rdev?: { major: number; minor: number };
+  /** Regular files only. */
+  createMode?: CreateMode;
+  verifier?: Buffer;
+}
+
+export interface CreateOutcome {
+  node: Inode;
+  dirBefore: Inode;
+  dirAfter: Inode;
+  /** The name existed and the create mode accepted it (UNCHECKED, EXCLUSIVE retransmission). */
+  existed: boolean;
+}
+
+/** A brick-side job the transaction recorded ('G' record): run it, then `finishGc`. */
+export interface GcJob {
+  fileId: bigint;
+  rec: GcRecord;
+}
+
+export interface UnlinkOutcome {
+  dirBefore: Inode;
+  dirAfter: Inode;
+  gc?: GcJob;
+}
+
+export interface RenameOutcome {
+  fromBefore: Inode;
+  fromAfter: Inode;
+  toBefore: Inode;
+  toAfter: Inode;
+  gc?: GcJob;
+}
+
+export interface SetattrOutcome {
+  before: Inode;
+  after: Inode;
+  gc?: GcJob;
+}
+
+export interface WriteOutcome {
+  before: Inode;
+  after: Inode;
+}
+
+interface WriteItem {
+  cred: Cred;
+  gen: number;
+  end: bigint;
+  resolve: (r: WriteOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+const DEFAULT_FILE_MODE = 0o644;
+const DEFAULT_DIR_MODE = 0o755;
+
+function randomU32(): number {
+  return randomBytes(4).readUInt32BE(0);
+}
+
+function clone(n: Inode): Inode {
+  return { ...n };
+}
+
+export function newInode(id: bigint, type: FileType, now: bigint): Inode {
+  return {
+    id,
+    type,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    nlink: 1,
+    size: 0n,
+    atime: now,
+    mtime: now,
+    ctime: now,
+    btime: now,
+    change: 1n,
+    gen: randomU32(),
+    dosAttrs: 0,
+    rdevMajor: 0,
+    rdevMinor: 0,
+    parent: 0n,
+    entries: 0n,
+    nextCookie: type === FileType.DIR ? FIRST_COOKIE : 0n,
+  };
+}
+
+function touch(n: Inode, now: bigint, data: boolean): void {
+  if (data) n.mtime = now;
+  n.ctime = now;
+  n.change++;
+}
+
+async function readInode(r: KvReader, id: bigint): Promise<Inode | undefined> {
+  const b = await r.get(inodeKey(id));
+  return b ? decodeInode(id, b) : undefined;
+}
+
+async function readDirent(r: KvReader, dirId: bigint, name: Buffer): Promise<Dirent | undefined> {
+  const b = await r.get(direntKey(dirId, name));
+  return b ? decodeDirent(b) : undefined;
+}
+
+function putInode(tx: KvTx, n: Inode): void {
+  tx.put(inodeKey(n.id), encodeInode(n));
+}
+
+export class Namespace {
+  private idNext = 0n;
+  private idEnd = 0n;
+  private idReserve: Promise<void> | undefined;
+  private readonly writeQueues = new Map<bigint, WriteItem[]>();
+  private readonly idBlock: bigint;
+
+  constructor(
+    readonly kv: Kv,
+    readonly vol: VolumeRecord,
+    private readonly opts: NamespaceOptions,
+  ) {
+    this.idBlock = BigInt(opts.idBlock ?? 1024);
+  }
+
+  // ---- volume creation -------------------------------------------------------------------------------
+
+  /** The records of a brand-new volume (volume, allocator, root directory). */
+  static initialRecords(init: InitOptions): { vol: VolumeRecord; records: Array<[Buffer, Buffer]> } {
+    const now = nowNs();
+    const vol: VolumeRecord = {
+      fsid: randomBytes(8).readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn,
+      secret: randomBytes(32),
+      chunkSize: init.chunkSize,
+      rootId: 1n,
+      createdNs: now,
+    };
+    const root = newInode(1n, FileType.DIR, now);
+    root.mode = (init.root?.mode ?? DEFAULT_DIR_MODE) & 0o7777;
+    root.uid = init.root?.uid ?? 0;
+    root.gid = init.root?.gid ?? 0;
+    root.nlink = 2;
+    root.parent = 1n;
+    return {
+      vol,
+      records: [
+        [volumeKey(), encodeVolume(vol)],
+        [allocKey(), encodeU64(2n)],
+        [inodeKey(1n), encodeInode(root)],
+      ],
+    };
+  }
+
+  /** Reads the volume record, creating the volume on first use. */
+  static async init(kv: Kv, init: InitOptions): Promise<VolumeRecord> {
+    return kv.txn(
+      async (tx) => {
+        const b = await tx.get(volumeKey());
+        if (b) return decodeVolume(b);
+        const { vol, records } = Namespace.initialRecords(init);
+        for (const [k, v] of records) tx.put(k, v);
+        return vol;
+      },
+      { durable: true },
+    );
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------------
+
+  getInode(id: bigint): Promise<Inode | undefined> {
+    return readInode(this.kv, id);
+  }
+
+  getDirent(dirId: bigint, name: Buffer): Promise<Dirent | undefined> {
+    return readDirent(this.kv, dirId, name);
+  }
+
+  /** Up to `limit` entries with cookies > `after`, in cookie order. One range read; never the whole dir. */
+  async listDir(dirId: bigint, after: bigint, limit: number): Promise<CookieEntry[]> {
+    const rows = await this.kv.range({ prefix: cookiePrefix(dirId), after: cookieKey(dirId, after), limit });
+    return rows.map((r) => decodeCookieEntry(r.key, r.value));
+  }
+
+  async pendingGc(): Promise<GcJob[]> {
+    const rows = await this.kv.range({ prefix: gcPrefix() });
+    return rows.map((r) => ({ fileId: idFromKey(r.key), rec: decodeGc(r.value) }));
+  }
+
+  /** Drops the 'G' record once the bricks have done the trim (unless a newer trim replaced it). */
+  async finishGc(job: GcJob): Promise<void> {
+    await this.kv.txn(async (tx) => {
+      const b = await tx.get(gcKey(job.fileId));
+      if (b && decodeGc(b).nonce === job.rec.nonce) tx.delete(gcKey(job.fileId));
+    });
+  }
+
+  // ---- inode numbers ---------------------------------------------------------------------------------
+
+  /**
+   * A fresh inode number. Numbers are reserved from the 'A' counter in blocks (one durable transaction
+   * per block), so creates in different directories do not all contend on one key. Numbers of a block
+   * that a restart abandons are skipped, never reused.
+   */
+  async allocId(): Promise<bigint> {
+    while (this.idNext >= this.idEnd) {
+      this.idReserve ??= this.reserveIds().finally(() => (this.idReserve = undefined));
+      await this.idReserve;
+    }
+    return this.idNext++;
+  }
+
+  private async reserveIds(): Promise<void> {
+    const block = this.idBlock;
+    const start = await this.kv.txn(
+      async (tx) => {
+        const b = await tx.get(allocKey());
+        if (!b) throw new CoreError(Errc.IO, 'inode allocator record missing');
+        const cur = decodeU64(b);
+        tx.put(allocKey(), encodeU64(cur + block));
+        return cur;
+      },
+      { durable: true },
+    );
+    this.idNext = start;
+    this.idEnd = start + block;
+  }
+
+  // ---- helpers inside transactions -------------------------------------------------------------------
+
+  private async loadChecked(tx: KvTx, id: bigint, gen: number): Promise<Inode> {
+    const n = await readInode(tx, id);
+    if (!n || n.gen !== gen) throw new CoreError(Errc.STALE);
+    return n;
+  }
+
+  private async loadDir(tx: KvTx, id: bigint, gen: number): Promise<Inode> {
+    const n = await this.loadChecked(tx, id, gen);
+    if (n.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR);
+    return n;
+  }
+
+  private async loadEntryNode(tx: KvTx, ent: Dirent): Promise<Inode> {
+    const n = await readInode(tx, ent.fileId);
+    if (!n) throw new CoreError(Errc.IO, `directory entry points to missing inode ${ent.fileId}`);
+    return n;
+  }
+
+  private addEntry(tx: KvTx, dir: Inode, name: Buffer, child: Inode): void {
+    const cookie = dir.nextCookie++;
+    tx.put(direntKey(dir.id, name), encodeDirent({ fileId: child.id, cookie, type: child.type }));
+    tx.put(cookieKey(dir.id, cookie), encodeCookieEntry(child.id, child.type, name));
+    dir.entries++;
+  }
+
+  private dropEntry(tx: KvTx, dir: Inode, name: Buffer, ent: Dirent, keepDirent = false): void {
+    if (!keepDirent) tx.delete(direntKey(dir.id, name));
+    tx.delete(cookieKey(dir.id, ent.cookie));
+    dir.entries--;
+  }
+
+  /**
+   * Drops one link of `n` (a directory loses its only one). At zero links the inode is deleted and, for
+   * regular files, a 'G' record asks for its brick objects to be dropped.
+   */
+  private unlinkNode(tx: KvTx, n: Inode, now: bigint): GcJob | undefined {
+    n.nlink = n.type === FileType.DIR ? 0 : n.nlink - 1;
+    if (n.nlink > 0) {
+      touch(n, now, false);
+      putInode(tx, n);
+      return undefined;
+    }
+    tx.delete(inodeKey(n.id));
+    if (n.type !== FileType.REG) return undefined;
+    const rec: GcRecord = { length: 0n, freed: true, nonce: randomU32() };
+    tx.put(gcKey(n.id), encodeGc(rec));
+    return { fileId: n.id, rec };
+  }
+
+  private durable(): { durable: boolean } {
+    return { durable: this.opts.durable };
+  }
+
+  // ---- namespace changes -----------------------------------------------------------------------------
+
+  /**
+   * Creates `name` in the directory, or (regular files) accepts an existing one as the create mode
+   * says. `id` is a number from allocId (unused if the name existed).
+   */
+  create(cred: Cred, dirId: bigint, dirGen: number, name: Buffer, spec: NewNode, id: bigint): Promise<CreateOutcome> {
+    return this.kv.txn(async (tx) => {
+      const dir = await this.loadDir(tx, dirId, dirGen);
+      requirePerm(cred, dir, X);
+      const existing = await readDirent(tx, dirId, name);
+      if (existing) {
+        if (spec.type !== FileType.REG || spec.createMode === undefined || spec.createMode === CreateMode.GUARDED) throw new CoreError(Errc.EXIST);
+        const node = await this.loadEntryNode(tx, existing);
+        if (node.type !== FileType.REG) throw new CoreError(Errc.EXIST);
+        if (spec.createMode === CreateMode.EXCLUSIVE && !(node.verifier && spec.verifier && node.verifier.equals(spec.verifier))) {
+          throw new CoreError(Errc.EXIST);
+        }
+        return { node, dirBefore: dir, dirAfter: dir, existed: true };
+      }
+      requirePerm(cred, dir, W | X);
+      if (spec.type === FileType.DIR && dir.nlink >= this.opts.maxLink) throw new CoreError(Errc.MLINK);
+      const now = nowNs();
+      const dirBefore = clone(dir);
+      const n = newInode(id, spec.type, now);
+      const a = spec.attrs ?? {};
+      n.uid = cred.uid;
+      n.gid = dir.mode & S_ISGID ? dir.gid : cred.gid;
+      const defMode = spec.type === FileType.DIR ? DEFAULT_DIR_MODE : spec.type === FileType.LNK ? 0o777 : DEFAULT_FILE_MODE;
+      n.mode = (a.mode ?? defMode) & 0o7777;
+      if (spec.type === FileType.DIR && dir.mode & S_ISGID) n.mode |= S_ISGID;
+      if (a.uid !== undefined && a.uid !== n.uid) {
+        if (!isRoot(cred)) throw new CoreError(Errc.PERM, 'only root may give a file away');
+        n.uid = a.uid;
+      }
+      if (a.gid !== undefined && a.gid !== n.gid) {
+        if (!isRoot(cred) && !inGroup(cred, a.gid)) throw new CoreError(Errc.PERM, 'not a member of that group');
+        n.gid = a.gid;
+      }
+      if (spec.type !== FileType.DIR && n.mode & S_ISGID && !isRoot(cred) && !inGroup(cred, n.gid)) n.mode &= ~S_ISGID;
+      if (spec.type === FileType.REG && a.size !== undefined) n.size = a.size;
+      if (a.atime !== undefined) n.atime = a.atime === 'server' ? now : a.atime;
+      if (a.mtime !== undefined) n.mtime = a.mtime === 'server' ? now : a.mtime;
+      if (a.birthTime !== undefined) n.btime = a.birthTime;
+      if (a.dosAttrs !== undefined) n.dosAttrs = a.dosAttrs;
+      if (spec.type === FileType.DIR) {
+        n.nlink = 2;
+        n.parent = dir.id;
+        dir.nlink++;
+      }
+      if (spec.type === FileType.LNK) {
+        n.target = spec.target ?? Buffer.alloc(0);
+        n.size = BigInt(n.target.length);
+      }
+      if (spec.rdev) {
+        n.rdevMajor = spec.rdev.major;
+        n.rdevMinor = spec.rdev.minor;
+      }
+      if (spec.createMode === CreateMode.EXCLUSIVE && spec.verifier) n.verifier = Buffer.from(spec.verifier);
+      this.addEntry(tx, dir, name, n);
+      touch(dir, now, true);
+      putInode(tx, n);
+      putInode(tx, dir);
+      return { node: n, dirBefore, dirAfter: dir, existed: false };
+    }, this.durable());
+  }
+
+  link(cred: Cred, fileId: bigint, fileGen: number, dirId: bigint, dirGen: number, name: Buffer): Promise<{ node: Inode; dirBefore: Inode; dirAfter: Inode }> {
+    return this.kv.txn(async (tx) => {
+      const n = await this.loadChecked(tx, fileId, fileGen);
+      const dir = await this.loadDir(tx, dirId, dirGen);
+      if (n.type === FileType.DIR) throw new CoreError(Errc.PERM, 'hard link to a directory');
+      requirePerm(cred, dir, X);
+      if (await readDirent(tx, dirId, name)) throw new CoreError(Errc.EXIST);
+      requirePerm(cred, dir, W | X);
+      if (n.nlink >= this.opts.maxLink) throw new CoreError(Errc.MLINK);
+      const now = nowNs();
+      const dirBefore = clone(dir);
+      this.addEntry(tx, dir, name, n);
+      n.nlink++;
+      touch(n, now, false);
+      touch(dir, now, true);
+      putInode(tx, n);
+      putInode(tx, dir);
+      return { node: n, dirBefore, dirAfter: dir };
+    }, this.durable());
+  }
+
+  /** REMOVE (`rmdir` false) or RMDIR (`rmdir` true). */
+  unlink(cred: Cred, dirId: bigint, dirGen: number, name: Buffer, rmdir: boolean): Promise<UnlinkOutcome> {
+    return this.kv.txn(async (tx) => {
+      const dir = await this.loadDir(tx, dirId, dirGen);
+      requirePerm(cred, dir, X);
+      const ent = await readDirent(tx, dirId, name);
+      if (!ent) throw new CoreError(Errc.NOENT);
+      const child = await this.loadEntryNode(tx, ent);
+      if (rmdir) {
+        if (child.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR);
+      } else if (child.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
+      requirePerm(cred, dir, W | X);
+      if (!stickyAllows(cred, dir, child)) throw new CoreError(Errc.PERM, 'sticky directory');
+      if (child.type === FileType.DIR && child.entries > 0n) throw new CoreError(Errc.NOTEMPTY);
+      const now = nowNs();
+      const dirBefore = clone(dir);
+      this.dropEntry(tx, dir, name, ent);
+      if (child.type === FileType.DIR) dir.nlink--;
+      touch(dir, now, true);
+      putInode(tx, dir);
+      const gc = this.unlinkNode(tx, child, now);
+      return { dirBefore, dirAfter: dir, gc };
+    }, this.durable());
+  }
+
+  rename(cred: Cred, fromId: bigint, fromGen: number, fromName: Buffer, toId: bigint, toGen: number, toName: Buffer): Promise<RenameOutcome> {
+    return this.kv.txn(async (tx) => {
+      const from = await this.loadDir(tx, fromId, fromGen);
+      const same = fromId === toId;
+      const to = same ? from : await this.loadDir(tx, toId, toGen);
+      if (same && to.gen !== toGen) throw new CoreError(Errc.STALE);
+      requirePerm(cred, from, X);
+      requirePerm(cred, to, X);
+      const srcEnt = await readDirent(tx, fromId, fromName);
+      if (!srcEnt) throw new CoreError(Errc.NOENT);
+      const fromBefore = clone(from);
+      const toBefore = same ? fromBefore : clone(to);
+      const unchanged = { fromBefore, fromAfter: from, toBefore, toAfter: to };
+      if (same && fromName.equals(toName)) return unchanged;
+      const dstEnt = await readDirent(tx, toId, toName);
+      // Two names of one inode: POSIX says rename does nothing and succeeds.
+      if (dstEnt && dstEnt.fileId === srcEnt.fileId) return unchanged;
+      requirePerm(cred, from, W | X);
+      requirePerm(cred, to, W | X);
+      const src = await this.loadEntryNode(tx, srcEnt);
+      if (!stickyAllows(cred, from, src)) throw new CoreError(Errc.PERM, 'sticky directory');
+      const isDir = src.type === FileType.DIR;
+      if (isDir && !same) {
+        // Its '..' changes: that is a write to the directory being moved.
+        requirePerm(cred, src, W);
+        // Not into itself or its own subtree.
+        let cur: Inode = to;
+        for (;;) {
+          if (cur.id === src.id) throw new CoreError(Errc.INVAL, 'directory moved into its own subtree');
+          if (cur.id === this.vol.rootId || cur.parent === cur.id || cur.parent === 0n) break;
+          const p = await readInode(tx, cur.parent);
+          if (!p) break;
+          cur = p;
+        }
+      }
+      const now = nowNs();
+      let gc: GcJob | undefined;
+      let replacedDir = false;
+      if (dstEnt) {
+        const dst = await this.loadEntryNode(tx, dstEnt);
+        if (!stickyAllows(cred, to, dst)) throw new CoreError(Errc.PERM, 'sticky directory');
+        if (isDir) {
+          if (dst.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR);
+          if (dst.entries > 0n) throw new CoreError(Errc.NOTEMPTY);
+          replacedDir = true;
+        } else if (dst.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
+        this.dropEntry(tx, to, toName, dstEnt, true);
+        if (replacedDir) to.nlink--;
+        gc = this.unlinkNode(tx, dst, now);
+      }
+      if (isDir && !same && !replacedDir && to.nlink >= this.opts.maxLink) throw new CoreError(Errc.MLINK);
+      this.dropEntry(tx, from, fromName, srcEnt);
+      this.addEntry(tx, to, toName, src);
+      if (isDir && !same) {
+        src.parent = to.id;
+        from.nlink--;
+        to.nlink++;
+      }
+      touch(src, now, false);
+      touch(from, now, true);
+      if (!same) touch(to, now, true);
+      putInode(tx, src);
+      putInode(tx, from);
+      if (!same) putInode(tx, to);
+      return { fromBefore, fromAfter: from, toBefore, toAfter: to, gc };
+    }, this.durable());
+  }
+
+  /**
+   * SETATTR with the POSIX rules: chmod owner/root; chown uid root only; chgrp owner to a group of
+   * theirs (or root); explicit times owner/root, "now" also anyone who may write; size needs write
+   * permission. Clears the EXCLUSIVE-create verifier. A shrink records a 'G' trim in the same
+   * transaction; the caller runs it before replying.
+   */
+  setattr(cred: Cred, id: bigint, gen: number, a: SetAttrs, guardCtime?: bigint): Promise<SetattrOutcome> {
+    return this.kv.txn(async (tx) => {
+      const n = await this.loadChecked(tx, id, gen);
+      if (guardCtime !== undefined && n.ctime !== guardCtime) throw new CoreError(Errc.NOT_SYNC);
+      const before = clone(n);
+      const owner = isOwnerOrRoot(cred, n);
+      const root = isRoot(cred);
+      if (a.mode !== undefined && !owner) throw new CoreError(Errc.PERM, 'only the owner may chmod');
+      if (a.uid !== undefined && a.uid !== n.uid && !root) throw new CoreError(Errc.PERM, 'only root may chown');
+      if (a.gid !== undefined && a.gid !== n.gid && !root && !(cred.uid === n.uid && inGroup(cred, a.gid))) {
+        throw new CoreError(Errc.PERM, 'chgrp to a group the caller is not in');
+      }
+      if (a.size !== undefined) {
+        if (n.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
+        if (n.type !== FileType.REG) throw new CoreError(Errc.INVAL, 'size of a special file');
+        requirePerm(cred, n, W);
+      }
+      for (const t of [a.atime, a.mtime]) {
+        if (t === undefined) continue;
+        if (t === 'server') {
+          if (!owner && !permits(cred, n, W)) throw new CoreError(Errc.ACCES);
+        } else if (!owner) throw new CoreError(Errc.PERM, 'only the owner may set explicit times');
+      }
+      if ((a.birthTime !== undefined || a.dosAttrs !== undefined) && !owner) throw new CoreError(Errc.PERM);
+      const now = nowNs();
+      let gc: GcJob | undefined;
+      const chown = (a.uid !== undefined && a.uid !== n.uid) || (a.gid !== undefined && a.gid !== n.gid);
+      if (a.uid !== undefined) n.uid = a.uid;
+      if (a.gid !== undefined) n.gid = a.gid;
+      if (a.mode !== undefined) {
+        n.mode = a.mode & 0o7777;
+        if (n.mode & S_ISGID && !root && !inGroup(cred, n.gid)) n.mode &= ~S_ISGID;
+      } else if (chown && n.type === FileType.REG) {
+        n.mode &= ~(S_ISUID | (n.mode & 0o010 ? S_ISGID : 0));
+      }
+      if (a.size !== undefined) {
+        if (a.size < n.size) {
+          const rec: GcRecord = { length: a.size, freed: false, nonce: randomU32() };
+          tx.put(gcKey(n.id), encodeGc(rec));
+          gc = { fileId: n.id, rec };
+        }
+        n.size = a.size;
+        n.mtime = now;
+        if (a.mode === undefined) n.mode &= ~privBitsKilledByWrite(cred, n);
+      }
+      if (a.atime !== undefined) n.atime = a.atime === 'server' ? now : a.atime;
+      if (a.mtime !== undefined) n.mtime = a.mtime === 'server' ? now : a.mtime;
+      if (a.birthTime !== undefined) n.btime = a.birthTime;
+      if (a.dosAttrs !== undefined) n.dosAttrs = a.dosAttrs;
+      delete n.verifier;
+      touch(n, now, false);
+      putInode(tx, n);
+      return { before, after: n, gc };
+    }, this.durable());
+  }
+
+  /**
+   * Metadata side of a data write: size = max(size, end), mtime/ctime now, change + 1, set-id bits
+   * dropped for non-root writers. Not durable (the caller syncs for stable writes). Concurrent writes to
+   * one file are coalesced into one transaction, applied in arrival order, each with its own
+   * before/after, so parallel WRITEs neither conflict nor cost a commit each.
+   */
+  noteWrite(cred: Cred, id: bigint, gen: number, end: bigint): Promise<WriteOutcome> {
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      let q = this.writeQueues.get(id);
+      const start = !q;
+      if (!q) {
+        q = [];
+        this.writeQueues.set(id, q);
+      }
+      q.push({ cred, gen, end, resolve, reject });
+      if (start) void this.drainWrites(id, q);
+    });
+  }
+
+  private async drainWrites(id: bigint, q: WriteItem[]): Promise<void> {
+    try {
+      while (q.length) {
+        const batch = q.splice(0);
+        try {
+          const results = await this.kv.txn(async (tx) => {
+            const b = await tx.get(inodeKey(id));
+            const cur = b ? decodeInode(id, b) : undefined;
+            const out: Array<WriteOutcome | CoreError> = [];
+            if (!cur) return batch.map(() => new CoreError(Errc.STALE));
+            let n = cur;
+            for (const it of batch) {
+              if (it.gen !== n.gen) {
+                out.push(new CoreError(Errc.STALE));
+                continue;
+              }
+              const before = n;
+              n = clone(n);
+              if (it.end > n.size) n.size = it.end;
+              n.mode &= ~privBitsKilledByWrite(it.cred, n);
+              touch(n, nowNs(), true);
+              out.push({ before, after: n });
+            }
+            if (n !== cur) putInode(tx, n);
+            return out;
+          });
+          batch.forEach((it, i) => {
+            const r = results[i]!;
+            if (r instanceof CoreError) it.reject(r);
+            else it.resolve(r);
+          });
+        } catch (e) {
+          for (const it of batch) it.reject(e);
+        }
+      }
+    } finally {
+      this.writeQueues.delete(id);
+    }
+  }
+}

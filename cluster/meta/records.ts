@@ -1,0 +1,271 @@
+/**
+ * Key layout and record codecs of the namespace. Every key starts with a one-byte table tag; integers
+ * are big-endian so byte order is numeric order.
+ *
+ *   'V'                          → volume record (fsid, handle secret, chunk size, root id)
+ *   'A'                          → inode allocator: next unused inode number (never goes down)
+ *   'I' fileId:u64               → inode record
+ *   'D' dirId:u64 name           → directory entry: fileId:u64 cookie:u64 type:u8
+ *   'C' dirId:u64 cookie:u64     → cookie index: fileId:u64 type:u8 name   (READDIR pages by cookie)
+ *   'G' fileId:u64               → pending data trim: the brick objects of fileId beyond `length` must be
+ *                                  dropped (written in the same transaction that shrank or freed the
+ *                                  file, removed once the bricks have done it; replayed after a crash)
+ */
+import { CoreError, Errc } from '../vfs/errors';
+import { FileType } from '../vfs/types';
+
+export const TAG_VOLUME = 0x56; // 'V'
+export const TAG_ALLOC = 0x41; // 'A'
+export const TAG_INODE = 0x49; // 'I'
+export const TAG_DIRENT = 0x44; // 'D'
+export const TAG_COOKIE = 0x43; // 'C'
+export const TAG_GC = 0x47; // 'G'
+
+/** Cookies 1 and 2 are never issued: frontends may use them for "." and "..". */
+export const FIRST_COOKIE = 3n;
+
+export const volumeKey = (): Buffer => Buffer.from([TAG_VOLUME]);
+export const allocKey = (): Buffer => Buffer.from([TAG_ALLOC]);
+
+function idKey(tag: number, id: bigint, extra = 0): Buffer {
+  const b = Buffer.allocUnsafe(9 + extra);
+  b[0] = tag;
+  b.writeBigUInt64BE(id, 1);
+  return b;
+}
+
+export const inodeKey = (id: bigint): Buffer => idKey(TAG_INODE, id);
+export const gcKey = (id: bigint): Buffer => idKey(TAG_GC, id);
+export const gcPrefix = (): Buffer => Buffer.from([TAG_GC]);
+
+export function direntKey(dirId: bigint, name: Buffer): Buffer {
+  const b = idKey(TAG_DIRENT, dirId, name.length);
+  name.copy(b, 9);
+  return b;
+}
+
+export function cookieKey(dirId: bigint, cookie: bigint): Buffer {
+  const b = idKey(TAG_COOKIE, dirId, 8);
+  b.writeBigUInt64BE(cookie, 9);
+  return b;
+}
+
+export const cookiePrefix = (dirId: bigint): Buffer => idKey(TAG_COOKIE, dirId);
+
+export function idFromKey(k: Buffer): bigint {
+  return k.readBigUInt64BE(1);
+}
+
+export function cookieFromKey(k: Buffer): bigint {
+  return k.readBigUInt64BE(9);
+}
+
+// ---- volume ------------------------------------------------------------------------------------------
+
+export interface VolumeRecord {
+  fsid: bigint;
+  secret: Buffer;
+  chunkSize: number;
+  rootId: bigint;
+  createdNs: bigint;
+}
+
+const VOL_VERSION = 1;
+
+export function encodeVolume(v: VolumeRecord): Buffer {
+  if (v.secret.length !== 32) throw new CoreError(Errc.INVAL, 'volume secret must be 32 bytes');
+  const b = Buffer.alloc(1 + 8 + 32 + 4 + 8 + 8);
+  b[0] = VOL_VERSION;
+  b.writeBigUInt64BE(v.fsid, 1);
+  v.secret.copy(b, 9);
+  b.writeUInt32BE(v.chunkSize, 41);
+  b.writeBigUInt64BE(v.rootId, 45);
+  b.writeBigInt64BE(v.createdNs, 53);
+  return b;
+}
+
+export function decodeVolume(b: Buffer): VolumeRecord {
+  if (b.length < 61 || b[0] !== VOL_VERSION) throw new CoreError(Errc.IO, 'corrupt volume record');
+  return {
+    fsid: b.readBigUInt64BE(1),
+    secret: Buffer.from(b.subarray(9, 41)),
+    chunkSize: b.readUInt32BE(41),
+    rootId: b.readBigUInt64BE(45),
+    createdNs: b.readBigInt64BE(53),
+  };
+}
+
+export function encodeU64(n: bigint): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(n);
+  return b;
+}
+
+export function decodeU64(b: Buffer): bigint {
+  if (b.length < 8) throw new CoreError(Errc.IO, 'corrupt counter record');
+  return b.readBigUInt64BE(0);
+}
+
+// ---- inode -------------------------------------------------------------------------------------------
+
+export interface Inode {
+  id: bigint;
+  type: FileType;
+  /** 07777 bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: bigint;
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  btime: bigint;
+  /** Strictly increases on every change of data or metadata. */
+  change: bigint;
+  /** Random, fixed for the inode's life; part of its handles. */
+  gen: number;
+  dosAttrs: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  /** Directories: the parent directory (the root is its own parent). 0 for other types. */
+  parent: bigint;
+  /** Directories: number of entries (so an emptiness check is a point read). */
+  entries: bigint;
+  /** Directories: next cookie to assign (a per-directory sequence, never reused). */
+  nextCookie: bigint;
+  /** EXCLUSIVE-create verifier, kept until the first SETATTR. */
+  verifier?: Buffer;
+  /** Symlink target. */
+  target?: Buffer;
+}
+
+const INODE_VERSION = 1;
+const INODE_FIXED = 117;
+const FLAG_VERIFIER = 1;
+
+export function encodeInode(n: Inode): Buffer {
+  const tlen = n.target ? n.target.length : 0;
+  const b = Buffer.alloc(INODE_FIXED + tlen);
+  b[0] = INODE_VERSION;
+  b[1] = n.type;
+  b.writeUInt16BE(n.mode & 0o7777, 2);
+  b.writeUInt32BE(n.uid >>> 0, 4);
+  b.writeUInt32BE(n.gid >>> 0, 8);
+  b.writeUInt32BE(n.nlink >>> 0, 12);
+  b.writeBigUInt64BE(n.size, 16);
+  b.writeBigInt64BE(n.atime, 24);
+  b.writeBigInt64BE(n.mtime, 32);
+  b.writeBigInt64BE(n.ctime, 40);
+  b.writeBigInt64BE(n.btime, 48);
+  b.writeBigUInt64BE(n.change, 56);
+  b.writeUInt32BE(n.gen >>> 0, 64);
+  b.writeUInt32BE(n.dosAttrs >>> 0, 68);
+  b.writeUInt32BE(n.rdevMajor >>> 0, 72);
+  b.writeUInt32BE(n.rdevMinor >>> 0, 76);
+  b.writeBigUInt64BE(n.parent, 80);
+  b.writeBigUInt64BE(n.entries, 88);
+  b.writeBigUInt64BE(n.nextCookie, 96);
+  if (n.verifier) {
+    b[104] = FLAG_VERIFIER;
+    n.verifier.copy(b, 105, 0, 8);
+  }
+  b.writeUInt32BE(tlen, 113);
+  if (n.target) n.target.copy(b, INODE_FIXED);
+  return b;
+}
+
+export function decodeInode(id: bigint, b: Buffer): Inode {
+  if (b.length < INODE_FIXED || b[0] !== INODE_VERSION) throw new CoreError(Errc.IO, `corrupt inode record ${id}`);
+  const tlen = b.readUInt32BE(113);
+  if (b.length < INODE_FIXED + tlen) throw new CoreError(Errc.IO, `corrupt inode record ${id}`);
+  const n: Inode = {
+    id,
+    type: b[1] as FileType,
+    mode: b.readUInt16BE(2),
+    uid: b.readUInt32BE(4),
+    gid: b.readUInt32BE(8),
+    nlink: b.readUInt32BE(12),
+    size: b.readBigUInt64BE(16),
+    atime: b.readBigInt64BE(24),
+    mtime: b.readBigInt64BE(32),
+    ctime: b.readBigInt64BE(40),
+    btime: b.readBigInt64BE(48),
+    change: b.readBigUInt64BE(56),
+    gen: b.readUInt32BE(64),
+    dosAttrs: b.readUInt32BE(68),
+    rdevMajor: b.readUInt32BE(72),
+    rdevMinor: b.readUInt32BE(76),
+    parent: b.readBigUInt64BE(80),
+    entries: b.readBigUInt64BE(88),
+    nextCookie: b.readBigUInt64BE(96),
+  };
+  if (b[104]! & FLAG_VERIFIER) n.verifier = Buffer.from(b.subarray(105, 113));
+  if (n.type === FileType.LNK) n.target = Buffer.from(b.subarray(INODE_FIXED, INODE_FIXED + tlen));
+  return n;
+}
+
+// ---- directory entries -------------------------------------------------------------------------------
+
+export interface Dirent {
+  fileId: bigint;
+  cookie: bigint;
+  type: FileType;
+}
+
+export function encodeDirent(d: Dirent): Buffer {
+  const b = Buffer.allocUnsafe(17);
+  b.writeBigUInt64BE(d.fileId, 0);
+  b.writeBigUInt64BE(d.cookie, 8);
+  b[16] = d.type;
+  return b;
+}
+
+export function decodeDirent(b: Buffer): Dirent {
+  if (b.length < 17) throw new CoreError(Errc.IO, 'corrupt directory entry');
+  return { fileId: b.readBigUInt64BE(0), cookie: b.readBigUInt64BE(8), type: b[16] as FileType };
+}
+
+export interface CookieEntry {
+  cookie: bigint;
+  fileId: bigint;
+  type: FileType;
+  name: Buffer;
+}
+
+export function encodeCookieEntry(fileId: bigint, type: FileType, name: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(9 + name.length);
+  b.writeBigUInt64BE(fileId, 0);
+  b[8] = type;
+  name.copy(b, 9);
+  return b;
+}
+
+export function decodeCookieEntry(key: Buffer, b: Buffer): CookieEntry {
+  if (b.length < 9 || key.length !== 17) throw new CoreError(Errc.IO, 'corrupt cookie index entry');
+  return { cookie: cookieFromKey(key), fileId: b.readBigUInt64BE(0), type: b[8] as FileType, name: Buffer.from(b.subarray(9)) };
+}
+
+// ---- pending trims -----------------------------------------------------------------------------------
+
+export interface GcRecord {
+  /** Keep brick data below this length; 0 with `freed` = drop everything. */
+  length: bigint;
+  /** The inode is gone. */
+  freed: boolean;
+  /** Distinguishes successive trims of one file, so finishing an old one keeps a newer one. */
+  nonce: number;
+}
+
+export function encodeGc(g: GcRecord): Buffer {
+  const b = Buffer.allocUnsafe(13);
+  b[0] = g.freed ? 1 : 0;
+  b.writeBigUInt64BE(g.length, 1);
+  b.writeUInt32BE(g.nonce >>> 0, 9);
+  return b;
+}
+
+export function decodeGc(b: Buffer): GcRecord {
+  if (b.length < 13) throw new CoreError(Errc.IO, 'corrupt gc record');
+  return { freed: b[0] === 1, length: b.readBigUInt64BE(1), nonce: b.readUInt32BE(9) };
+}

@@ -1,0 +1,545 @@
+/**
+ * One volume: the namespace (cluster/meta) + a brick (cluster/bricks) + the exports that reach it,
+ * behind the `FileSystem` interface that every protocol calls.
+ *
+ * What lives here: handle parsing and minting (HandleCodec, secret from the volume record), export
+ * roots, name syntax, the data path (chunking, brick I/O, stability), and the ordering between
+ * metadata transactions and brick side effects:
+ *  - data writes: brick write first, then the (coalesced, non-durable) metadata update; stable writes
+ *    fsync the touched chunks and make the metadata durable before returning.
+ *  - shrinking or freeing a file: the metadata transaction records a 'G' trim; the bricks are trimmed
+ *    after it and the record dropped; records left by a crash are replayed at open. A trim holds the
+ *    file's gate exclusively, so no write's data lands between the size change and the trim.
+ *
+ * atime is not updated by reads (no durable write per READ); it changes only through SETATTR.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Brick } from '../bricks/brick';
+import { chunkTail, splitRange } from '../bricks/chunks';
+import type { Kv } from '../meta/kv';
+import { Namespace, type GcJob, type NewNode } from '../meta/namespace';
+import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
+import { CoreError, Errc } from './errors';
+import type { ExportConfig } from './exports';
+import { FileGate } from './file-gate';
+import { HandleCodec, type HandleFields } from './handle';
+import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
+import { accessBits, requirePerm, R, W, X } from './perm';
+import {
+  CreateMode,
+  FileType,
+  Stable,
+  type Attr,
+  type CreateArgs,
+  type Cred,
+  type DirEntry,
+  type DirWcc,
+  type FileSystem,
+  type FsLimits,
+  type Handle,
+  type LinkResult,
+  type NodeResult,
+  type NsTime,
+  type ReaddirResult,
+  type ReadResult,
+  type RenameResult,
+  type SetAttrs,
+  type StatFs,
+  type WccAttr,
+  type WriteResult,
+} from './types';
+
+export const MAX_SYMLINK_BYTES = 4096;
+/** Upper bound on entries per READDIR call (DESIGN invariant 11). */
+export const MAX_READDIR_ENTRIES = 4096;
+
+export const DEFAULT_LIMITS: FsLimits = Object.freeze({
+  maxRead: 1 << 20,
+  maxWrite: 1 << 20,
+  preferredRead: 1 << 20,
+  preferredWrite: 1 << 20,
+  preferredReaddir: 64 * 1024,
+  maxFileSize: (1n << 63n) - 1n,
+  maxNameBytes: 255,
+  maxLink: 65000,
+  timeDeltaNs: 1n,
+  caseInsensitive: false,
+  casePreserving: true,
+  chownRestricted: true,
+  noTrunc: true,
+});
+
+export interface VolumeOptions {
+  exports: ExportConfig[];
+  /** Namespace changes wait for the disk before returning. Default true. */
+  durableNamespace?: boolean;
+  limits?: Partial<FsLimits>;
+}
+
+interface Resolved {
+  f: HandleFields;
+  n: Inode;
+}
+
+function wcc(n: Inode): WccAttr {
+  return { size: n.size, mtime: n.mtime, ctime: n.ctime };
+}
+
+export class Volume implements FileSystem {
+  readonly limits: FsLimits;
+  private readonly codec: HandleCodec;
+  private readonly exports = new Map<number, ExportConfig>();
+  private readonly exportRoots = new Map<number, bigint>();
+  private readonly verifier = randomBytes(8);
+  private readonly gate = new FileGate();
+  /** Chunks written UNSTABLE and not yet fsynced, per file (COMMIT syncs exactly these). */
+  private readonly dirty = new Map<bigint, Set<number>>();
+  private readonly background = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly kv: Kv,
+    readonly brick: Brick,
+    readonly ns: Namespace,
+    opts: VolumeOptions,
+  ) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits });
+    this.codec = new HandleCodec(ns.vol.secret);
+    for (const e of opts.exports) {
+      if (this.exports.has(e.id)) throw new CoreError(Errc.INVAL, `duplicate export id ${e.id}`);
+      this.exports.set(e.id, e);
+    }
+  }
+
+  get record(): VolumeRecord {
+    return this.ns.vol;
+  }
+
+  get chunkSize(): number {
+    return this.ns.vol.chunkSize;
+  }
+
+  /** Replays brick trims that a crash interrupted. Called once by the opener. */
+  async recover(): Promise<number> {
+    const jobs = await this.ns.pendingGc();
+    for (const j of jobs) await this.runGc(j);
+    return jobs.length;
+  }
+
+  // ---- handles and attributes ------------------------------------------------------------------------
+
+  private mint(exportId: number, n: Inode): Handle {
+    return this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
+  }
+
+  private async resolve(h: Handle): Promise<Resolved> {
+    this.checkOpen();
+    const f = this.codec.parse(h);
+    if (!this.exports.has(f.exportId)) throw new CoreError(Errc.STALE, 'export no longer configured');
+    const n = await this.ns.getInode(f.fileId);
+    if (!n || n.gen !== f.gen || n.type !== f.kind) throw new CoreError(Errc.STALE);
+    return { f, n };
+  }
+
+  private async resolveDir(h: Handle): Promise<Resolved> {
+    const r = await this.resolve(h);
+    if (r.n.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR);
+    return r;
+  }
+
+  toAttr(n: Inode): Attr {
+    let used = 0n;
+    if (n.type === FileType.REG) used = (n.size + 4095n) & ~4095n;
+    else if (n.type === FileType.DIR) used = 4096n;
+    else if (n.type === FileType.LNK) used = n.size;
+    return {
+      type: n.type,
+      mode: n.mode,
+      nlink: n.nlink,
+      uid: n.uid,
+      gid: n.gid,
+      size: n.size,
+      used,
+      rdev: { major: n.rdevMajor, minor: n.rdevMinor },
+      fsid: this.ns.vol.fsid,
+      fileId: n.id,
+      atime: n.atime,
+      mtime: n.mtime,
+      ctime: n.ctime,
+      birthTime: n.btime,
+      change: n.change,
+      dosAttrs: n.dosAttrs,
+    };
+  }
+
+  private dirWcc(before: Inode, after: Inode): DirWcc {
+    return { before: wcc(before), after: this.toAttr(after) };
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new CoreError(Errc.IO, 'volume closed');
+  }
+
+  // ---- exports ---------------------------------------------------------------------------------------
+
+  /** Resolves the export's path inside the volume (as root, no permission checks). */
+  private async exportRoot(exportId: number, fresh: boolean): Promise<Inode> {
+    const exp = this.exports.get(exportId);
+    if (!exp) throw new CoreError(Errc.NOENT, `no export with id ${exportId}`);
+    const cached = fresh ? undefined : this.exportRoots.get(exportId);
+    if (cached !== undefined) {
+      const n = await this.ns.getInode(cached);
+      if (n && n.type === FileType.DIR) return n;
+    }
+    let n = await this.ns.getInode(this.ns.vol.rootId);
+    if (!n) throw new CoreError(Errc.IO, 'volume root missing');
+    for (const part of exp.path.split('/')) {
+      if (part === '' || part === '.') continue;
+      const name = Buffer.from(part, 'utf8');
+      if (part === '..') throw new CoreError(Errc.INVAL, `export path ${exp.path} contains '..'`);
+      const ent = await this.ns.getDirent(n.id, name);
+      if (!ent) throw new CoreError(Errc.NOENT, `export path ${exp.path} does not exist`);
+      const c = await this.ns.getInode(ent.fileId);
+      if (!c) throw new CoreError(Errc.NOENT, `export path ${exp.path} does not exist`);
+      if (c.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR, `export path ${exp.path} is not a directory`);
+      n = c;
+    }
+    this.exportRoots.set(exportId, n.id);
+    return n;
+  }
+
+  async rootHandle(exportId: number): Promise<Handle> {
+    this.checkOpen();
+    const n = await this.exportRoot(exportId, true);
+    return this.mint(exportId, n);
+  }
+
+  // ---- attributes ------------------------------------------------------------------------------------
+
+  async getattr(_cred: Cred, h: Handle): Promise<Attr> {
+    return this.toAttr((await this.resolve(h)).n);
+  }
+
+  async setattr(cred: Cred, h: Handle, attrs: SetAttrs, guardCtime?: NsTime): Promise<{ before: WccAttr; after: Attr }> {
+    const { f, n } = await this.resolve(h);
+    return this.doSetattr(cred, f, n, attrs, guardCtime);
+  }
+
+  private async doSetattr(cred: Cred, f: HandleFields, n: Inode, attrs: SetAttrs, guardCtime?: NsTime): Promise<{ before: WccAttr; after: Attr }> {
+    if (attrs.size !== undefined && attrs.size > this.limits.maxFileSize) throw new CoreError(Errc.FBIG);
+    if (attrs.mode !== undefined && (attrs.mode & ~0o7777) !== 0) throw new CoreError(Errc.INVAL, 'mode has bits beyond 07777');
+    const run = async () => {
+      const out = await this.ns.setattr(cred, n.id, f.gen, attrs, guardCtime);
+      if (out.gc) await this.runGcLocked(out.gc);
+      return { before: wcc(out.before), after: this.toAttr(out.after) };
+    };
+    // A size change must not interleave with a data write's brick I/O on this file.
+    return attrs.size !== undefined ? this.gate.exclusive(n.id, run) : run();
+  }
+
+  async access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }> {
+    const { n } = await this.resolve(h);
+    return { granted: accessBits(cred, n, wanted), attr: this.toAttr(n) };
+  }
+
+  async readlink(_cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }> {
+    const { n } = await this.resolve(h);
+    if (n.type !== FileType.LNK) throw new CoreError(Errc.BADTYPE, 'not a symlink');
+    return { target: n.target ?? Buffer.alloc(0), attr: this.toAttr(n) };
+  }
+
+  // ---- lookup ----------------------------------------------------------------------------------------
+
+  async lookup(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr }> {
+    const { f, n: d } = await this.resolveDir(dir);
+    if (name.length === 0) throw new CoreError(Errc.NOENT);
+    checkName(name, this.limits.maxNameBytes);
+    requirePerm(cred, d, X);
+    let child: Inode | undefined;
+    if (isDot(name)) child = d;
+    else if (isDotDot(name)) {
+      const root = await this.exportRoot(f.exportId, false);
+      child = d.id === root.id || d.id === this.ns.vol.rootId ? d : await this.ns.getInode(d.parent);
+      if (!child) throw new CoreError(Errc.STALE);
+    } else {
+      const ent = await this.ns.getDirent(d.id, name);
+      if (!ent) throw new CoreError(Errc.NOENT);
+      child = await this.ns.getInode(ent.fileId);
+      if (!child) throw new CoreError(Errc.NOENT); // removed between the two reads
+    }
+    return { handle: this.mint(f.exportId, child), attr: this.toAttr(child), dirAttr: this.toAttr(d) };
+  }
+
+  // ---- data ------------------------------------------------------------------------------------------
+
+  private async regular(h: Handle): Promise<Resolved> {
+    const r = await this.resolve(h);
+    if (r.n.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
+    if (r.n.type !== FileType.REG) throw new CoreError(Errc.INVAL, 'not a regular file');
+    return r;
+  }
+
+  async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult> {
+    const { n } = await this.regular(h);
+    requirePerm(cred, n, R);
+    if (offset < 0n || count < 0) throw new CoreError(Errc.INVAL);
+    count = Math.min(count, this.limits.maxRead);
+    if (offset >= n.size || count === 0) return { data: Buffer.alloc(0), eof: offset >= n.size, attr: this.toAttr(n) };
+    const end = offset + BigInt(count) < n.size ? offset + BigInt(count) : n.size;
+    const len = Number(end - offset);
+    const pieces = splitRange(offset, len, this.chunkSize);
+    if (signal?.aborted) throw new CoreError(Errc.IO, 'aborted');
+    const parts = await Promise.all(pieces.map((p) => this.brick.readRange({ fileId: n.id, chunk: p.chunk }, p.offset, p.length)));
+    let data: Buffer;
+    if (parts.length === 1 && parts[0]!.length === len) data = parts[0]!;
+    else {
+      data = Buffer.alloc(len); // zeros: holes and object ends below the file size
+      pieces.forEach((p, i) => parts[i]!.copy(data, p.pos));
+    }
+    return { data, eof: end >= n.size, attr: this.toAttr(n) };
+  }
+
+  async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult> {
+    const { f, n } = await this.regular(h);
+    requirePerm(cred, n, W);
+    if (offset < 0n) throw new CoreError(Errc.INVAL);
+    const count = Math.min(data.length, this.limits.maxWrite);
+    const end = offset + BigInt(count);
+    if (end > this.limits.maxFileSize) throw new CoreError(Errc.FBIG);
+    if (count === 0) return { count, committed: stable, verifier: this.verifier, before: wcc(n), after: this.toAttr(n) };
+    const buf = count === data.length ? data : data.subarray(0, count);
+    const pieces = splitRange(offset, count, this.chunkSize);
+    const out = await this.gate.shared(n.id, async () => {
+      await Promise.all(pieces.map((p) => this.brick.writeRange({ fileId: n.id, chunk: p.chunk }, p.offset, buf.subarray(p.pos, p.pos + p.length))));
+      try {
+        return await this.ns.noteWrite(cred, n.id, f.gen, end);
+      } catch (e) {
+        // The file went away while its data was on the way: drop what we just wrote.
+        if (e instanceof CoreError && e.errc === Errc.STALE) await this.brick.dropFrom(n.id, 0).catch(() => undefined);
+        throw e;
+      }
+    });
+    if (stable === Stable.UNSTABLE) {
+      if (pieces.length) {
+        let s = this.dirty.get(n.id);
+        if (!s) this.dirty.set(n.id, (s = new Set()));
+        for (const p of pieces) s.add(p.chunk);
+      }
+    } else {
+      const s = this.dirty.get(n.id);
+      for (const p of pieces) s?.delete(p.chunk);
+      await Promise.all([...pieces.map((p) => this.brick.fsync({ fileId: n.id, chunk: p.chunk })), this.kv.sync()]);
+    }
+    return {
+      count,
+      committed: stable === Stable.UNSTABLE ? Stable.UNSTABLE : Stable.FILE_SYNC,
+      verifier: this.verifier,
+      before: wcc(out.before),
+      after: this.toAttr(out.after),
+    };
+  }
+
+  async commit(_cred: Cred, h: Handle, _offset: bigint, _count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }> {
+    const { n } = await this.resolve(h);
+    // The whole file's unstable chunks (a superset of the range is allowed and cheaper to track).
+    const s = this.dirty.get(n.id);
+    if (s) {
+      this.dirty.delete(n.id);
+      await Promise.all([...s].map((chunk) => this.brick.fsync({ fileId: n.id, chunk })));
+    }
+    await this.kv.sync();
+    const cur = (await this.ns.getInode(n.id)) ?? n;
+    return { verifier: this.verifier, before: wcc(cur), after: this.toAttr(cur) };
+  }
+
+  writeVerifier(): Buffer {
+    return this.verifier;
+  }
+
+  // ---- trims -----------------------------------------------------------------------------------------
+
+  private async runGcLocked(job: GcJob): Promise<void> {
+    const cs = this.chunkSize;
+    if (job.rec.freed) {
+      await this.brick.dropFrom(job.fileId, 0);
+      this.dirty.delete(job.fileId);
+    } else {
+      const t = chunkTail(job.rec.length, cs);
+      if (t.lastLength > 0 && t.lastLength < cs) await this.brick.truncate({ fileId: job.fileId, chunk: t.lastChunk }, t.lastLength);
+      await this.brick.dropFrom(job.fileId, t.firstDropped);
+      const s = this.dirty.get(job.fileId);
+      if (s) for (const c of s) if (c >= t.firstDropped) s.delete(c);
+    }
+    await this.ns.finishGc(job);
+  }
+
+  private runGc(job: GcJob): Promise<void> {
+    return this.gate.exclusive(job.fileId, () => this.runGcLocked(job));
+  }
+
+  /** Freed files' objects are dropped in the background; the 'G' record makes that crash-safe. */
+  private gcLater(job: GcJob | undefined): void {
+    if (!job) return;
+    const p = this.runGc(job)
+      .catch(() => undefined) // stays recorded; replayed at the next open
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  /** Waits for background trims (tests). */
+  async settle(): Promise<void> {
+    while (this.background.size) await Promise.all([...this.background]);
+  }
+
+  // ---- namespace -------------------------------------------------------------------------------------
+
+  private async makeNode(cred: Cred, dir: Handle, name: Buffer, spec: NewNode): Promise<NodeResult> {
+    const { f, n: d } = await this.resolveDir(dir);
+    checkNewName(name, this.limits.maxNameBytes);
+    const id = await this.ns.allocId();
+    const out = await this.ns.create(cred, d.id, f.gen, name, spec, id);
+    let node = out.node;
+    if (out.existed && spec.createMode === CreateMode.UNCHECKED && spec.attrs?.size !== undefined) {
+      // Like Linux nfsd: an UNCHECKED create of an existing file applies only the size (O_TRUNC).
+      const fields: HandleFields = { kind: node.type, exportId: f.exportId, fileId: node.id, gen: node.gen };
+      await this.doSetattr(cred, fields, node, { size: spec.attrs.size });
+      node = (await this.ns.getInode(node.id)) ?? node;
+    }
+    return { handle: this.mint(f.exportId, node), attr: this.toAttr(node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
+  }
+
+  async create(cred: Cred, dir: Handle, name: Buffer, args: CreateArgs): Promise<NodeResult> {
+    if (args.mode === CreateMode.EXCLUSIVE && (!args.verifier || args.verifier.length !== 8)) {
+      throw new CoreError(Errc.INVAL, 'exclusive create needs an 8-byte verifier');
+    }
+    if (args.attrs?.size !== undefined && args.attrs.size > this.limits.maxFileSize) throw new CoreError(Errc.FBIG);
+    const spec: NewNode = { type: FileType.REG, createMode: args.mode };
+    if (args.attrs) spec.attrs = args.attrs;
+    if (args.mode === CreateMode.EXCLUSIVE) spec.verifier = args.verifier!;
+    return this.makeNode(cred, dir, name, spec);
+  }
+
+  async mkdir(cred: Cred, dir: Handle, name: Buffer, attrs: SetAttrs): Promise<NodeResult> {
+    return this.makeNode(cred, dir, name, { type: FileType.DIR, attrs: { ...attrs, size: undefined } });
+  }
+
+  async symlink(cred: Cred, dir: Handle, name: Buffer, target: Buffer, attrs: SetAttrs): Promise<NodeResult> {
+    if (target.length === 0) throw new CoreError(Errc.INVAL, 'empty symlink target');
+    if (target.length > MAX_SYMLINK_BYTES) throw new CoreError(Errc.NAMETOOLONG);
+    if (target.includes(0)) throw new CoreError(Errc.INVAL, 'NUL in symlink target');
+    return this.makeNode(cred, dir, name, { type: FileType.LNK, target: Buffer.from(target), attrs: { ...attrs, size: undefined } });
+  }
+
+  async mknod(cred: Cred, dir: Handle, name: Buffer, type: FileType, attrs: SetAttrs, rdev?: { major: number; minor: number }): Promise<NodeResult> {
+    if (type !== FileType.BLK && type !== FileType.CHR && type !== FileType.SOCK && type !== FileType.FIFO) {
+      throw new CoreError(Errc.BADTYPE, 'mknod makes devices, sockets and fifos only');
+    }
+    const spec: NewNode = { type, attrs: { ...attrs, size: undefined } };
+    if ((type === FileType.BLK || type === FileType.CHR) && rdev) spec.rdev = rdev;
+    return this.makeNode(cred, dir, name, spec);
+  }
+
+  async link(cred: Cred, file: Handle, dir: Handle, name: Buffer): Promise<LinkResult> {
+    const fr = await this.resolve(file);
+    const dr = await this.resolveDir(dir);
+    if (fr.f.exportId !== dr.f.exportId) throw new CoreError(Errc.XDEV);
+    checkNewName(name, this.limits.maxNameBytes);
+    const out = await this.ns.link(cred, fr.n.id, fr.f.gen, dr.n.id, dr.f.gen, name);
+    return { attr: this.toAttr(out.node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
+  }
+
+  async remove(cred: Cred, dir: Handle, name: Buffer): Promise<DirWcc> {
+    return this.unlink(cred, dir, name, false);
+  }
+
+  async rmdir(cred: Cred, dir: Handle, name: Buffer): Promise<DirWcc> {
+    return this.unlink(cred, dir, name, true);
+  }
+
+  private async unlink(cred: Cred, dir: Handle, name: Buffer, rmdir: boolean): Promise<DirWcc> {
+    const { f, n: d } = await this.resolveDir(dir);
+    if (rmdir && isDotDot(name)) throw new CoreError(Errc.NOTEMPTY);
+    checkEntryName(name, this.limits.maxNameBytes);
+    const out = await this.ns.unlink(cred, d.id, f.gen, name, rmdir);
+    this.gcLater(out.gc);
+    return this.dirWcc(out.dirBefore, out.dirAfter);
+  }
+
+  async rename(cred: Cred, fromDir: Handle, fromName: Buffer, toDir: Handle, toName: Buffer): Promise<RenameResult> {
+    const a = await this.resolveDir(fromDir);
+    const b = await this.resolveDir(toDir);
+    if (a.f.exportId !== b.f.exportId) throw new CoreError(Errc.XDEV);
+    checkEntryName(fromName, this.limits.maxNameBytes);
+    checkEntryName(toName, this.limits.maxNameBytes);
+    const out = await this.ns.rename(cred, a.n.id, a.f.gen, fromName, b.n.id, b.f.gen, toName);
+    this.gcLater(out.gc);
+    return { fromDir: this.dirWcc(out.fromBefore, out.fromAfter), toDir: this.dirWcc(out.toBefore, out.toAfter) };
+  }
+
+  // ---- listing ---------------------------------------------------------------------------------------
+
+  /** Constant per directory (cookies never expire): derived from the directory's generation and id. */
+  cookieVerifier(n: Inode): Buffer {
+    const v = Buffer.alloc(8);
+    v.writeUInt32BE(n.gen >>> 0, 0);
+    v.writeUInt32BE(Number(n.id & 0xffff_ffffn), 4);
+    return v;
+  }
+
+  async readdir(cred: Cred, dir: Handle, cookie: bigint, verifier: Buffer | undefined, maxEntries: number, withAttrs: boolean): Promise<ReaddirResult> {
+    const { f, n: d } = await this.resolveDir(dir);
+    requirePerm(cred, d, R);
+    if (maxEntries < 1) throw new CoreError(Errc.TOOSMALL);
+    const verf = this.cookieVerifier(d);
+    let after = cookie;
+    if (cookie < FIRST_COOKIE) after = 0n; // 0 = start; 1 and 2 are the frontends' '.' and '..'
+    else {
+      if (!verifier || !verifier.equals(verf)) throw new CoreError(Errc.BAD_COOKIE, 'cookie verifier mismatch');
+      if (cookie >= d.nextCookie) throw new CoreError(Errc.BAD_COOKIE, 'cookie never issued');
+    }
+    const limit = Math.min(maxEntries, MAX_READDIR_ENTRIES);
+    const rows = await this.ns.listDir(d.id, after, limit + 1);
+    const eof = rows.length <= limit;
+    const page = eof ? rows : rows.slice(0, limit);
+    const entries: DirEntry[] = [];
+    for (const r of page) {
+      const e: DirEntry = { name: r.name, fileId: r.fileId, cookie: r.cookie, type: r.type };
+      if (withAttrs) {
+        const c = await this.ns.getInode(r.fileId);
+        if (!c) continue; // removed since the range read
+        e.attr = this.toAttr(c);
+        e.handle = this.mint(f.exportId, c);
+      }
+      entries.push(e);
+    }
+    return { entries, verifier: verf, eof, dirAttr: this.toAttr(d) };
+  }
+
+  async statfs(_cred: Cred, h: Handle): Promise<{ stat: StatFs; attr: Attr }> {
+    const { n } = await this.resolve(h);
+    const c = await this.brick.capacity();
+    // Inodes live in the metadata store (no fixed table); each file's data costs objects on the brick's
+    // filesystem, so its free-inode count is the honest limit. Filesystems without one (btrfs) report 0.
+    const files = c.totalFiles > 0n ? c.totalFiles : 1n << 40n;
+    const free = c.totalFiles > 0n ? c.freeFiles : 1n << 40n;
+    return {
+      stat: { totalBytes: c.totalBytes, freeBytes: c.freeBytes, availBytes: c.availBytes, totalFiles: files, freeFiles: free, availFiles: free },
+      attr: this.toAttr(n),
+    };
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.settle();
+      try {
+        await this.kv.sync();
+      } finally {
+        await this.brick.close();
+        await this.kv.close();
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Composition root and command line. `gateway serve --data DIR` is the embedded single-node default:
+ * volume `data` under DIR, exported over NFSv3 as HOST:/data. Scripts outside the project rely on
+ * these flags; keep them stable.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, loadConfig, type ServeFlags } from './config/loader';
+import { createLogger, type LogLevel } from './log';
+import { startGateway } from './server';
+
+async function serve(flags: ServeFlags): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`gateway: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(cfg.log.level as LogLevel);
+  const gw = await startGateway(cfg, log);
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    try {
+      await gw.close(cfg.shutdownGraceSeconds * 1000);
+      log.info({}, 'stopped');
+      process.exit(0);
+    } catch (e) {
+      log.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // A bug in one request must not take the whole gateway down silently: log it loudly and keep serving
+  // only if it was not in the middle of a durability-critical path (those are awaited and reported).
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(hideBin(['node', 'gateway', ...argv]))
+    .scriptName('gateway')
+    .command(
+      'serve',
+      'serve NFS (and later SMB) from the configured volumes',
+      (y) =>
+        y
+          .option('config', { alias: 'c', type: 'string', describe: 'JSON config file' })
+          .option('data', { type: 'string', describe: 'embedded default: volume "data" stored under DIR' })
+          .option('listen', { type: 'string', array: true, describe: 'address(es) to serve on (default 0.0.0.0)' })
+          .option('nfs-port', { type: 'number', describe: 'NFS port (default 2049)' })
+          .option('mount-port', { type: 'number', describe: 'MOUNT port (default 20048)' })
+          .option('portmap', { choices: ['auto', 'own', 'register', 'off'] as const, describe: 'portmapper mode (default auto)' })
+          .option('no-portmap', { type: 'boolean', describe: 'same as --portmap off' })
+          .option('portmap-port', { type: 'number', describe: 'portmapper port (default 111)' })
+          .option('udp', { type: 'boolean', describe: 'also serve NFS/MOUNT over UDP (default true)' })
+          .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|silent' })
+          .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port (default off)' }),
+      async (a) => {
+        await serve({
+          config: a.config,
+          data: a.data,
+          listen: a.listen as string[] | undefined,
+          nfsPort: a['nfs-port'],
+          mountPort: a['mount-port'],
+          portmap: a['no-portmap'] || a.portmap === undefined && (a as any).portmap === false ? 'off' : (a.portmap as ServeFlags['portmap']),
+          portmapPort: a['portmap-port'],
+          logLevel: a['log-level'],
+          metricsPort: a['metrics-port'],
+          udp: a.udp,
+        });
+      },
+    )
+    .demandCommand(1)
+    .strict()
+    .help()
+    .parseAsync();
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`gateway: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Wires one gateway from its config: volumes (core), the export registry, the RPC servers for NFS and
+ * MOUNT on every listen address, the portmapper (own on 111, or registration with a system rpcbind),
+ * metrics. `close()` is the orderly shutdown SIGTERM runs.
+ */
+import type { ExportConfig } from '../cluster/vfs/exports';
+import { openVolume } from '../cluster/vfs/open-volume';
+import type { Volume } from '../cluster/vfs/volume';
+import { createMountPrograms } from '../protocols/mount/program';
+import { createNfsExports, type NfsExportEntry } from '../protocols/nfs3/exports';
+import { createNfs3Program } from '../protocols/nfs3/program';
+import { PortmapRegistry, portmapPrograms } from '../protocols/portmap';
+import { RpcbindRegistration } from '../protocols/rpc/rpcbind-register';
+import { RpcServer, type RpcServerOptions } from '../protocols/rpc/server';
+import type { PortRegistration } from '../protocols/rpc/types';
+import type { GatewayConfig } from './config/schema';
+import type { Logger } from './log';
+import { GatewayMetrics } from './metrics';
+
+export interface Gateway {
+  nfsPort: number;
+  mountPort: number;
+  portmap: 'own' | 'registered' | 'off';
+  close(graceMs: number): Promise<void>;
+}
+
+const PROGRAM_NAMES: Record<number, string> = { 100000: 'portmap', 100003: 'nfs', 100005: 'mount', 100021: 'nlm' };
+
+function isAddrInUse(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EACCES');
+}
+
+export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gateway> {
+  const metrics = new GatewayMetrics();
+  const volumes = new Map<string, Volume>();
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    // 1. The core: one Volume per configured volume, with the exports that live in it.
+    const entries: NfsExportEntry[] = [];
+    for (const v of cfg.volumes) {
+      const exps: ExportConfig[] = cfg.exports
+        .filter((e) => e.volume === v.name)
+        .map((e) => ({
+          id: e.id!,
+          name: e.name,
+          path: e.path,
+          readOnly: e.readOnly,
+          rootSquash: e.rootSquash,
+          allSquash: e.allSquash,
+          anonUid: e.anonUid,
+          anonGid: e.anonGid,
+          secure: e.secure,
+          clients: e.clients,
+        }));
+      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine });
+      volumes.set(v.name, vol);
+      cleanups.unshift(() => vol.close());
+      for (const config of exps) entries.push({ config, fs: vol });
+      log.info({ volume: v.name, dataDir: v.dataDir, engine: v.engine, exports: exps.map((e) => e.name) }, 'volume open');
+    }
+    const exports = createNfsExports(entries);
+
+    // 2. RPC servers. NFS and MOUNT each get their own port (as every NFS server does) and DRC.
+    const rpcOpts = (protocol: string): RpcServerOptions => ({
+      logger: log,
+      maxRecordBytes: cfg.limits.maxRecordBytes,
+      maxInFlightPerConnection: cfg.limits.maxInFlightPerConnection,
+      maxConnections: cfg.limits.maxConnections,
+      drc: { maxEntries: cfg.limits.drcEntries, maxBytes: cfg.limits.drcBytes },
+      onCall: (o) => {
+        const program = PROGRAM_NAMES[o.prog] ?? String(o.prog);
+        const proc = o.procName ?? String(o.proc);
+        metrics.ops.inc({ program, version: String(o.vers), proc, outcome: String(o.outcome) });
+        metrics.latency.observe({ program, proc }, o.seconds);
+      },
+      onConnectionCount: (n) => metrics.connections.set({ protocol }, n),
+    });
+    const nfs = new RpcServer(rpcOpts('nfs')).addProgram(createNfs3Program(exports, log));
+    const mount = new RpcServer(rpcOpts('mount'));
+    for (const p of createMountPrograms({ exports, log })) mount.addProgram(p);
+
+    let nfsPort = cfg.nfs.port;
+    let mountPort = cfg.nfs.mountPort;
+    if (cfg.nfs.enabled) {
+      for (const host of cfg.listen) {
+        nfsPort = await nfs.listenTcp(host, nfsPort);
+        mountPort = await mount.listenTcp(host, mountPort);
+        if (cfg.nfs.udp) {
+          await nfs.listenUdp(host, nfsPort);
+          await mount.listenUdp(host, mountPort);
+        }
+      }
+    }
+    const closeServers = async (graceMs: number): Promise<void> => {
+      await Promise.all([nfs.close({ graceful: true, timeoutMs: graceMs }), mount.close({ graceful: true, timeoutMs: graceMs })]);
+    };
+
+    // 3. Portmapper: serve program 100000 ourselves, or register with the rpcbind that owns the port.
+    const services: PortRegistration[] = [...nfs.registrations(), ...mount.registrations()];
+    let portmapMode: Gateway['portmap'] = 'off';
+    let portmapServer: RpcServer | undefined;
+    let rpcbindReg: RpcbindRegistration | undefined;
+    if (cfg.nfs.enabled && cfg.nfs.portmap !== 'off') {
+      if (cfg.nfs.portmap === 'own' || cfg.nfs.portmap === 'auto') {
+        const registry = new PortmapRegistry();
+        const pm = new RpcServer({ logger: log, drc: false });
+        for (const p of portmapPrograms(registry)) pm.addProgram(p);
+        try {
+          for (const host of cfg.listen) {
+            await pm.listenTcp(host, cfg.nfs.portmapPort);
+            await pm.listenUdp(host, cfg.nfs.portmapPort);
+          }
+          registry.add([...services, ...pm.registrations()]);
+          portmapServer = pm;
+          portmapMode = 'own';
+        } catch (e) {
+          await pm.close({ graceful: false });
+          if (cfg.nfs.portmap === 'own' || !isAddrInUse(e)) throw e;
+          log.info({ port: cfg.nfs.portmapPort }, 'portmapper port taken: registering with the system rpcbind');
+        }
+      }
+      if (portmapMode === 'off') {
+        try {
+          rpcbindReg = await RpcbindRegistration.register(services, { port: cfg.nfs.portmapPort, logger: log });
+          portmapMode = 'registered';
+        } catch (e) {
+          if (cfg.nfs.portmap === 'register') throw e;
+          log.warn({ err: String(e) }, 'no portmapper: clients must give NFS and MOUNT ports explicitly');
+        }
+      }
+    }
+
+    let metricsPort: number | null = null;
+    if (cfg.metrics.port !== null) metricsPort = await metrics.listen(cfg.metrics.host, cfg.metrics.port);
+
+    log.info({ listen: cfg.listen, nfsPort, mountPort, portmap: portmapMode, portmapPort: cfg.nfs.portmapPort, metricsPort }, 'ready');
+
+    return {
+      nfsPort,
+      mountPort,
+      portmap: portmapMode,
+      async close(graceMs: number) {
+        // Stop advertising first, then drain requests, then flush and close the volumes.
+        await rpcbindReg?.unregister();
+        await portmapServer?.close({ graceful: false });
+        await closeServers(graceMs);
+        for (const c of cleanups) await c();
+        await metrics.close();
+      },
+    };
+  } catch (e) {
+    for (const c of cleanups) await c().catch(() => undefined);
+    throw e;
+  }
+}

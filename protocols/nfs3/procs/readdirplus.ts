@@ -1,0 +1,127 @@
+/**
+ * NFSPROC3_READDIRPLUS (RFC 1813 §3.3.17). Entries carry name_attributes and name_handle from the core
+ * (asked with withAttrs). The reply never exceeds `maxcount` bytes and the directory part stays within
+ * `dircount` (../dirlist.ts); too small for one entry → NFS3ERR_TOOSMALL.
+ */
+import type { XdrReader } from '../../xdr/reader';
+import type { XdrWriter } from '../../xdr/writer';
+import { toFattr3 } from '../attrs';
+import { listDir } from '../dirlist';
+import { failPostOp, type Nfs3Procedure } from '../procedure';
+import {
+  NFSPROC3,
+  type READDIRPLUS3args,
+  type READDIRPLUS3res,
+  type READDIRPLUS3resfail,
+  type READDIRPLUS3resok,
+  type entryplus3,
+} from '../types';
+import {
+  decodeCookieverf3,
+  decodeFilename3,
+  decodeNfs3Res,
+  decodeNfsFh3,
+  decodePostOpAttr,
+  decodePostOpFh3,
+  decodePostOpOnly,
+  encodeNfs3Res,
+  encodeNfsFh3,
+  encodePostOpAttr,
+  encodePostOpFh3,
+  encodePostOpOnly,
+  encodeVerf8,
+  verf8,
+} from '../xdr';
+
+export function decodeREADDIRPLUS3args(r: XdrReader): READDIRPLUS3args {
+  return {
+    dir: decodeNfsFh3(r),
+    cookie: r.uint64(),
+    cookieverf: decodeCookieverf3(r),
+    dircount: r.uint32(),
+    maxcount: r.uint32(),
+  };
+}
+
+export function encodeREADDIRPLUS3args(w: XdrWriter, a: READDIRPLUS3args): void {
+  encodeNfsFh3(w, a.dir);
+  w.uint64(a.cookie);
+  encodeVerf8(w, a.cookieverf);
+  w.uint32(a.dircount).uint32(a.maxcount);
+}
+
+export function encodeREADDIRPLUS3res(w: XdrWriter, res: READDIRPLUS3res): void {
+  encodeNfs3Res(
+    w,
+    res,
+    (w, ok) => {
+      encodePostOpAttr(w, ok.dir_attributes);
+      encodeVerf8(w, ok.cookieverf);
+      for (const e of ok.reply.entries) {
+        w.bool(true).uint64(e.fileid).opaque(e.name).uint64(e.cookie);
+        encodePostOpAttr(w, e.name_attributes);
+        encodePostOpFh3(w, e.name_handle);
+      }
+      w.bool(false).bool(ok.reply.eof);
+    },
+    encodePostOpOnly('dir_attributes'),
+  );
+}
+
+export function decodeREADDIRPLUS3res(r: XdrReader): READDIRPLUS3res {
+  return decodeNfs3Res(
+    r,
+    (r) => {
+      const dir_attributes = decodePostOpAttr(r);
+      const cookieverf = decodeCookieverf3(r);
+      const entries: entryplus3[] = [];
+      while (r.bool()) {
+        entries.push({
+          fileid: r.uint64(),
+          name: decodeFilename3(r),
+          cookie: r.uint64(),
+          name_attributes: decodePostOpAttr(r),
+          name_handle: decodePostOpFh3(r),
+        });
+      }
+      return { dir_attributes, cookieverf, reply: { entries, eof: r.bool() } };
+    },
+    decodePostOpOnly('dir_attributes'),
+  );
+}
+
+export const READDIRPLUS: Nfs3Procedure<READDIRPLUS3args, READDIRPLUS3resok, READDIRPLUS3resfail> = {
+  proc: NFSPROC3.READDIRPLUS,
+  name: 'READDIRPLUS',
+  mutating: false,
+  handles: (a) => [a.dir],
+  decodeArgs: decodeREADDIRPLUS3args,
+  async handle(ctx, a) {
+    const page = await listDir(ctx, {
+      dir: a.dir,
+      cookie: a.cookie,
+      cookieverf: a.cookieverf,
+      maxBytes: a.maxcount,
+      maxDirBytes: a.dircount,
+      plus: true,
+    });
+    return {
+      dir_attributes: toFattr3(page.dirAttr),
+      cookieverf: verf8(page.verifier),
+      reply: {
+        entries: page.entries.map((e) => ({
+          fileid: e.fileid,
+          name: e.name,
+          cookie: e.cookie,
+          name_attributes: e.attr ? toFattr3(e.attr) : undefined,
+          name_handle: e.handle,
+        })),
+        eof: page.eof,
+      },
+    };
+  },
+  encodeRes: encodeREADDIRPLUS3res,
+  failBody: async (_s, a, ctx) => ({ dir_attributes: await failPostOp(ctx, a.dir) }),
+  encodeArgs: encodeREADDIRPLUS3args,
+  decodeRes: decodeREADDIRPLUS3res,
+};

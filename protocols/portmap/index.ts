@@ -1,0 +1,3 @@
+export { PortmapRegistry } from './registry';
+export { portmapPrograms } from './table';
+export * from './types';

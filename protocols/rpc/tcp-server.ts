@@ -1,0 +1,262 @@
+/**
+ * RPC over TCP: listeners, and per connection record reassembly, pipelined dispatch with a cap on
+ * calls in flight, replies written in completion order, and teardown.
+ *
+ * Flow control: a connection reads while it has fewer than `maxInFlightPerConnection` calls running
+ * and the socket's write side is not backed up; otherwise the socket is paused and TCP pushes back
+ * on the client. Records already received beyond the cap wait in a queue (bounded by one read).
+ */
+import * as net from 'node:net';
+import type { RpcDispatcher } from './dispatcher';
+import { FramingError, RecordDecoder, frameRecord } from './framing';
+import { errInfo, type Logger } from './log';
+import type { RpcPeer } from './types';
+
+export interface TcpServerOptions {
+  dispatcher: RpcDispatcher;
+  logger: Logger;
+  maxRecordBytes: number;
+  maxFragments: number;
+  maxInFlightPerConnection: number;
+  maxConnections: number;
+  nextConnId: () => number;
+  onConnectionCount?: (open: number) => void;
+}
+
+export class TcpServer {
+  private readonly listeners: net.Server[] = [];
+  private readonly connections = new Set<TcpConnection>();
+  private closing = false;
+
+  constructor(private readonly opts: TcpServerOptions) {}
+
+  /** Starts a listener; resolves to the bound address once it is accepting. */
+  async listen(host: string, port: number): Promise<net.AddressInfo> {
+    if (this.closing) throw new Error('server is closing');
+    // Not allowHalfOpen: a peer's FIN means the client is gone (no RPC client half-closes), so the
+    // connection closes and its running calls are aborted, as Linux nfsd and TI-RPC servers do.
+    const server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.opts.logger.error({ host, port, ...errInfo(e) }, 'rpc: tcp listener error'));
+    this.listeners.push(server);
+    return server.address() as net.AddressInfo;
+  }
+
+  /** Bound addresses of the active listeners. */
+  addresses(): net.AddressInfo[] {
+    return this.listeners.map((s) => s.address()).filter((a): a is net.AddressInfo => !!a && typeof a === 'object');
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Serves an already connected socket (used by the listeners, or by a caller with its own listener). */
+  accept(socket: net.Socket): void {
+    const { logger } = this.opts;
+    if (this.closing || !socket.remoteAddress) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.opts.maxConnections) {
+      logger.warn({ client: socket.remoteAddress, limit: this.opts.maxConnections }, 'rpc: connection limit reached, refusing');
+      socket.destroy();
+      return;
+    }
+    const conn = new TcpConnection(socket, this.opts.nextConnId(), this.opts);
+    this.connections.add(conn);
+    this.opts.onConnectionCount?.(this.connections.size);
+    void conn.closed.then(() => {
+      this.connections.delete(conn);
+      this.opts.onConnectionCount?.(this.connections.size);
+    });
+  }
+
+  /**
+   * Stops the listeners bound to `host` (all when undefined) and drops the connections that arrived
+   * on that address (a floating IP moving away).
+   */
+  async stopListening(host?: string): Promise<void> {
+    const matches = (addr: string | undefined): boolean => host === undefined || addr === host || addr === `::ffff:${host}`;
+    const closing: Promise<void>[] = [];
+    for (let i = this.listeners.length - 1; i >= 0; i--) {
+      const s = this.listeners[i]!;
+      const a = s.address();
+      if (a && typeof a === 'object' && matches(a.address)) {
+        this.listeners.splice(i, 1);
+        closing.push(new Promise<void>((r) => s.close(() => r())));
+      }
+    }
+    if (host !== undefined) {
+      for (const c of this.connections) if (matches(c.localAddress)) c.destroy();
+    }
+    await Promise.all(closing);
+  }
+
+  /**
+   * Graceful: stop accepting, let each connection finish its running calls and flush their replies,
+   * then close; whatever is left after `timeoutMs` is destroyed. Otherwise destroy at once.
+   */
+  async close(graceful: boolean, timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const listenersClosed = Promise.all(this.listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.listeners.length = 0;
+    const conns = [...this.connections];
+    if (graceful) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      });
+      await Promise.race([Promise.all(conns.map((c) => c.drain())), timedOut]);
+      clearTimeout(timer);
+    }
+    for (const c of this.connections) c.destroy();
+    await Promise.all(conns.map((c) => c.closed));
+    await listenersClosed;
+  }
+}
+
+class TcpConnection {
+  readonly closed: Promise<void>;
+  readonly localAddress: string | undefined;
+  private readonly decoder: RecordDecoder;
+  private readonly queue: Buffer[] = [];
+  private readonly abort = new AbortController();
+  private readonly remote: RpcPeer;
+  private readonly local: { address: string; port: number };
+  private inFlight = 0;
+  private isClosed = false;
+  /** Server shutdown: no new calls; close once the running ones have replied. */
+  private draining = false;
+  private ended = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly id: number,
+    private readonly opts: TcpServerOptions,
+  ) {
+    this.decoder = new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes, maxFragments: opts.maxFragments });
+    this.remote = {
+      address: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+    };
+    this.localAddress = socket.localAddress;
+    this.local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.updateFlow());
+    socket.on('error', (e) => opts.logger.debug({ conn: id, client: this.remote.address, ...errInfo(e) }, 'rpc: socket error'));
+    socket.once('close', () => this.onClose());
+    opts.logger.debug({ conn: id, client: this.remote.address, port: this.remote.port }, 'rpc: connection opened');
+  }
+
+  /** Stops taking new calls; resolves when the connection has closed. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.queue.length = 0;
+    // Keep reading (and discarding) so the peer's FIN is seen and nothing unread forces a RST.
+    if (this.socket.isPaused()) this.socket.resume();
+    this.maybeEnd();
+    return this.closed;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.draining || this.isClosed) return;
+    let records: Buffer[];
+    try {
+      records = this.decoder.push(chunk);
+    } catch (e) {
+      const fatal = e instanceof FramingError;
+      this.opts.logger.warn({ conn: this.id, client: this.remote.address, ...errInfo(e) }, fatal ? 'rpc: framing error, closing connection' : 'rpc: record decoder failure, closing connection');
+      this.socket.destroy();
+      return;
+    }
+    for (const r of records) this.queue.push(r);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.isClosed && !this.draining && this.inFlight < this.opts.maxInFlightPerConnection && this.queue.length > 0) {
+      this.start(this.queue.shift()!);
+    }
+    this.updateFlow();
+    this.maybeEnd();
+  }
+
+  private start(record: Buffer): void {
+    this.inFlight++;
+    this.opts.dispatcher
+      .dispatch({
+        record,
+        remote: this.remote,
+        local: this.local,
+        transport: 'tcp',
+        connId: this.id,
+        signal: this.abort.signal,
+      })
+      .then(
+        (reply) => {
+          if (reply) this.send(reply);
+        },
+        (e) => this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: dispatch rejected'),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+  }
+
+  /** Writes one reply as a single record; corked so the mark and the segments leave in one writev. */
+  private send(segments: Buffer[]): void {
+    const s = this.socket;
+    if (this.isClosed || !s.writable) return;
+    try {
+      s.cork();
+      for (const b of frameRecord(segments)) s.write(b);
+      s.uncork();
+    } catch (e) {
+      this.opts.logger.warn({ conn: this.id, ...errInfo(e) }, 'rpc: reply write failed');
+      s.destroy();
+    }
+  }
+
+  private updateFlow(): void {
+    if (this.isClosed || this.draining) return;
+    const s = this.socket;
+    const stop = this.inFlight >= this.opts.maxInFlightPerConnection || this.queue.length > 0 || s.writableNeedDrain;
+    if (stop && !s.isPaused()) s.pause();
+    else if (!stop && s.isPaused()) s.resume();
+  }
+
+  /** While draining, closes our side once the last running call has replied. */
+  private maybeEnd(): void {
+    if (this.ended || this.isClosed || this.inFlight > 0 || !this.draining) return;
+    this.ended = true;
+    this.socket.end();
+  }
+
+  private onClose(): void {
+    this.isClosed = true;
+    this.queue.length = 0;
+    this.abort.abort();
+    if (this.decoder.midRecord) {
+      this.opts.logger.debug({ conn: this.id, client: this.remote.address }, 'rpc: connection closed in the middle of a record');
+    }
+    this.opts.logger.debug({ conn: this.id, client: this.remote.address }, 'rpc: connection closed');
+  }
+}

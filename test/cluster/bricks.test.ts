@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import type { Brick } from '../../cluster/bricks/brick';
+import { ERRNO_TO_ERRC, errnoToErrc, toCoreError } from '../../cluster/bricks/errno';
+import { LocalBrick } from '../../cluster/bricks/local-brick';
+import { MemoryBrick } from '../../cluster/bricks/memory-brick';
+import { Errc } from '../../cluster/vfs/errors';
+import { tempDir } from './helpers';
+
+const cleanups: Array<() => void> = [];
+after(() => cleanups.forEach((c) => c()));
+
+const bricks: Array<[string, () => Promise<Brick>]> = [
+  ['memory', async () => new MemoryBrick()],
+  [
+    'local',
+    async () => {
+      const t = tempDir('brick');
+      cleanups.push(t.cleanup);
+      return LocalBrick.open(t.dir, { maxOpenFiles: 4 });
+    },
+  ],
+];
+
+for (const [name, make] of bricks) {
+  describe(`brick ${name}`, () => {
+    test('sparse writes, holes read as zeros, short reads at the object end', async () => {
+      const br = await make();
+      const id = { fileId: 7n, chunk: 3 };
+      assert.equal((await br.readRange(id, 0, 10)).length, 0, 'missing object reads empty');
+      assert.equal(await br.stat(id), undefined);
+      await br.writeRange(id, 100, Buffer.from('hello'));
+      const r = await br.readRange(id, 90, 100);
+      assert.equal(r.length, 15);
+      assert.deepEqual(r.subarray(0, 10), Buffer.alloc(10));
+      assert.equal(r.subarray(10).toString(), 'hello');
+      assert.deepEqual(await br.stat(id), { size: 105 });
+      await br.fsync(id);
+      await br.close();
+    });
+
+    test('truncate cuts and extends; a missing object stays missing', async () => {
+      const br = await make();
+      const id = { fileId: 8n, chunk: 0 };
+      await br.writeRange(id, 0, Buffer.from('abcdefgh'));
+      await br.truncate(id, 3);
+      assert.equal((await br.readRange(id, 0, 100)).toString(), 'abc');
+      await br.truncate(id, 6);
+      assert.deepEqual(await br.readRange(id, 0, 100), Buffer.from([0x61, 0x62, 0x63, 0, 0, 0]));
+      await br.truncate({ fileId: 8n, chunk: 9 }, 10);
+      assert.equal(await br.stat({ fileId: 8n, chunk: 9 }), undefined);
+      await br.close();
+    });
+
+    test('dropFrom deletes a file\'s objects from a chunk index on', async () => {
+      const br = await make();
+      for (let c = 0; c < 6; c++) await br.writeRange({ fileId: 9n, chunk: c }, 0, Buffer.from([c]));
+      await br.writeRange({ fileId: 10n, chunk: 0 }, 0, Buffer.from('other'));
+      await br.dropFrom(9n, 4);
+      for (let c = 0; c < 6; c++) assert.equal(!!(await br.stat({ fileId: 9n, chunk: c })), c < 4);
+      await br.dropFrom(9n, 0);
+      for (let c = 0; c < 6; c++) assert.equal(await br.stat({ fileId: 9n, chunk: c }), undefined);
+      assert.ok(await br.stat({ fileId: 10n, chunk: 0 }));
+      await br.dropFrom(12345n, 0);
+      const cap = await br.capacity();
+      assert.ok(cap.totalBytes > 0n && cap.freeBytes > 0n && cap.freeBytes <= cap.totalBytes);
+      await br.close();
+    });
+  });
+}
+
+test('local brick: fan-out layout and a bounded fd cache under concurrency', async () => {
+  const t = tempDir('brick-fd');
+  cleanups.push(t.cleanup);
+  const br = await LocalBrick.open(t.dir, { maxOpenFiles: 8 });
+  const ids = Array.from({ length: 64 }, (_, i) => ({ fileId: BigInt(0x1_0000 + i), chunk: i % 3 }));
+  await Promise.all(ids.map((id, i) => br.writeRange(id, i * 10, Buffer.from(`obj${i}`))));
+  assert.ok(br.openCount() <= 8, `open fds ${br.openCount()}`);
+  const back = await Promise.all(ids.map((id, i) => br.readRange(id, i * 10, 10)));
+  back.forEach((r, i) => assert.equal(r.toString(), `obj${i}`));
+  assert.ok(br.openCount() <= 8);
+  assert.ok(existsSync(`${t.dir}/00/00/0000000000010000/0`));
+  assert.ok(existsSync(`${t.dir}/3f/00/000000000001003f/0`));
+  await Promise.all(ids.map((id) => br.fsync(id)));
+  await br.close();
+});
+
+test('errno → Errc is one data table; unknown errors are IO', () => {
+  assert.equal(ERRNO_TO_ERRC.ENOSPC, Errc.NOSPC);
+  assert.equal(errnoToErrc('EDQUOT'), Errc.DQUOT);
+  assert.equal(errnoToErrc('EIO'), Errc.IO);
+  assert.equal(errnoToErrc('EACCES'), Errc.IO);
+  assert.equal(errnoToErrc(undefined), Errc.IO);
+  const e = Object.assign(new Error('x'), { code: 'ENOSPC' });
+  assert.equal(toCoreError(e, 'write').errc, Errc.NOSPC);
+});

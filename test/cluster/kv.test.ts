@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { Kv } from '../../cluster/meta/kv';
+import { LmdbKv } from '../../cluster/meta/engines/lmdb-engine';
+import { MemoryKv } from '../../cluster/meta/engines/memory-engine';
+import { Errc } from '../../cluster/vfs/errors';
+import { rejectsWith, tempDir } from './helpers';
+
+const k = (s: string) => Buffer.from(s, 'latin1');
+const v = (s: string) => Buffer.from(s, 'latin1');
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((c) => c()));
+
+const engines: Array<[string, () => Kv]> = [
+  ['memory', () => new MemoryKv()],
+  [
+    'lmdb',
+    () => {
+      const t = tempDir('kv');
+      dirs.push(t.cleanup);
+      return new LmdbKv({ path: t.dir });
+    },
+  ],
+];
+
+for (const [name, make] of engines) {
+  describe(`kv ${name}`, () => {
+    test('put/get/delete and ordered ranges with prefix, start, after, end, limit', async () => {
+      const kv = make();
+      await kv.txn(async (tx) => {
+        for (const s of ['a1', 'a2', 'a3', 'b1', 'b2', 'c', 'a\xff', 'a\x00']) tx.put(k(s), v('v' + s));
+      });
+      assert.deepEqual(await kv.get(k('a2')), v('va2'));
+      assert.equal(await kv.get(k('zz')), undefined);
+      const keys = async (r: Parameters<Kv['range']>[0]) => (await kv.range(r)).map((e) => e.key.toString('latin1'));
+      assert.deepEqual(await keys({ prefix: k('a') }), ['a\x00', 'a1', 'a2', 'a3', 'a\xff']);
+      assert.deepEqual(await keys({ prefix: k('a'), after: k('a1'), limit: 2 }), ['a2', 'a3']);
+      assert.deepEqual(await keys({ start: k('a3'), end: k('b2') }), ['a3', 'a\xff', 'b1']);
+      assert.deepEqual(await keys({ prefix: k('b'), limit: 0 }), []);
+      await kv.txn(async (tx) => tx.delete(k('a2')));
+      assert.deepEqual(await keys({ prefix: k('a'), start: k('a1'), limit: 2 }), ['a1', 'a3']);
+      await kv.close();
+    });
+
+    test('a transaction reads its own writes, also in ranges', async () => {
+      const kv = make();
+      await kv.txn(async (tx) => {
+        tx.put(k('x1'), v('1'));
+        tx.put(k('x3'), v('3'));
+      });
+      const seen = await kv.txn(async (tx) => {
+        tx.put(k('x2'), v('2'));
+        tx.delete(k('x3'));
+        assert.deepEqual(await tx.get(k('x2')), v('2'));
+        assert.equal(await tx.get(k('x3')), undefined);
+        return (await tx.range({ prefix: k('x') })).map((e) => e.key.toString());
+      });
+      assert.deepEqual(seen, ['x1', 'x2']);
+      await kv.close();
+    });
+
+    test('a throwing callback writes nothing', async () => {
+      const kv = make();
+      await assert.rejects(
+        kv.txn(async (tx) => {
+          tx.put(k('t'), v('1'));
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await kv.get(k('t')), undefined);
+      await kv.close();
+    });
+
+    test('optimistic concurrency: concurrent read-modify-write increments are never lost', async () => {
+      const kv = make();
+      await kv.txn(async (tx) => tx.put(k('ctr'), v('0')));
+      const inc = () =>
+        kv.txn(async (tx) => {
+          const n = Number((await tx.get(k('ctr')))!.toString());
+          await tick(); // let the others interleave
+          tx.put(k('ctr'), v(String(n + 1)));
+        });
+      await Promise.all(Array.from({ length: 50 }, inc));
+      assert.equal((await kv.get(k('ctr')))!.toString(), '50');
+      assert.ok(kv.stats().conflicts > 0, 'the interleaving produced conflicts that were retried');
+      await kv.close();
+    });
+
+    test('range reads are validated too (phantoms cause a retry)', async () => {
+      const kv = make();
+      let runs = 0;
+      const p = kv.txn(async (tx) => {
+        runs++;
+        const rows = await tx.range({ prefix: k('p') });
+        await tick();
+        await tick();
+        tx.put(k('count'), v(String(rows.length)));
+      });
+      await kv.txn(async (tx) => tx.put(k('p1'), v('x')));
+      await p;
+      assert.equal((await kv.get(k('count')))!.toString(), '1');
+      assert.ok(runs >= 2);
+      await kv.close();
+    });
+
+    test('bounded retries end in DELAY', async () => {
+      const kv = make();
+      await kv.txn(async (tx) => tx.put(k('hot'), v('0')));
+      let flip = 0;
+      const p = kv.txn(
+        async (tx) => {
+          await tx.get(k('hot'));
+          // Someone else changes the key behind our back every time.
+          await (kv as unknown as { apply: (w: unknown, d: boolean) => Promise<void> }).apply.call(kv, makeWrite('hot', String(++flip)), false);
+          tx.put(k('x'), v('1'));
+        },
+        { maxAttempts: 3 },
+      );
+      await rejectsWith(p, Errc.DELAY);
+      await kv.close();
+    });
+
+    test('non-durable commits are visible at once; durable ones resolve after the flush', async () => {
+      const kv = make();
+      for (let i = 0; i < 200; i++) {
+        await kv.txn(async (tx) => tx.put(k(`n${String(i).padStart(4, '0')}`), v(String(i))));
+        assert.equal((await kv.get(k(`n${String(i).padStart(4, '0')}`)))!.toString(), String(i));
+      }
+      assert.equal((await kv.range({ prefix: k('n') })).length, 200);
+      await kv.txn(async (tx) => tx.put(k('d'), v('1')), { durable: true });
+      await kv.sync();
+      assert.equal(kv.stats().durableCommits, 1);
+      await kv.close();
+    });
+  });
+}
+
+import { SortedMap } from '../../cluster/meta/engines/sorted-map';
+function makeWrite(key: string, val: string): SortedMap<Buffer | null> {
+  const m = new SortedMap<Buffer | null>();
+  m.set(key, Buffer.from(val));
+  return m;
+}
+
+test('lmdb: data survives close and reopen; the overlay drains', async () => {
+  const t = tempDir('kv-reopen');
+  try {
+    let kv = new LmdbKv({ path: t.dir });
+    const burst = [];
+    for (let i = 0; i < 100; i++) burst.push(kv.txn(async (tx) => tx.put(k(`r${i}`), v(String(i)))));
+    await Promise.all(burst);
+    assert.equal((await kv.range({ prefix: k('r') })).length, 100);
+    await kv.sync();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(kv.overlaySize(), 0);
+    await kv.close();
+    kv = new LmdbKv({ path: t.dir });
+    assert.equal((await kv.get(k('r42')))!.toString(), '42');
+    assert.equal((await kv.range({ prefix: k('r') })).length, 100);
+    await kv.close();
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,0 +1,141 @@
+/**
+ * Runs the real gateway process (dist/gateway/main.js) for end-to-end tests, the way an operator
+ * would: CLI flags, a data directory, stderr JSON logs. Stops only the PID it started.
+ */
+import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const SHARED = process.env.GW_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+export const KCLIENT = path.join(SHARED, 'tools', 'kclient', 'kclient');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface GatewayProc {
+  proc: ChildProcess;
+  dataDir: string;
+  nfsPort: number;
+  mountPort: number;
+  logs: string[];
+  /** SIGTERM, wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (crash), wait for exit. */
+  kill9(): Promise<void>;
+  /** Remove the data directory. */
+  cleanup(): void;
+}
+
+export interface StartOpts {
+  dataDir?: string;
+  nfsPort?: number;
+  mountPort?: number;
+  portmap?: 'off' | 'own' | 'auto';
+  portmapPort?: number;
+  extraArgs?: string[];
+  config?: string;
+}
+
+export async function startGateway(opts: StartOpts = {}): Promise<GatewayProc> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gw-e2e-'));
+  const nfsPort = opts.nfsPort ?? (await freePort());
+  const mountPort = opts.mountPort ?? (await freePort());
+  const args = [
+    path.join(ROOT, 'dist', 'gateway', 'main.js'),
+    'serve',
+    ...(opts.config ? ['--config', opts.config] : ['--data', dataDir]),
+    '--listen', '127.0.0.1',
+    '--nfs-port', String(nfsPort),
+    '--mount-port', String(mountPort),
+    '--portmap', opts.portmap ?? 'off',
+    ...(opts.portmapPort ? ['--portmap-port', String(opts.portmapPort)] : []),
+    '--log-level', 'info',
+    ...(opts.extraArgs ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  let exited = false;
+  const exitP = new Promise<number | null>((resolve) => proc.once('exit', (code) => { exited = true; resolve(code); }));
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not become ready:\n${logs.join('\n')}`)), 20000);
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        logs.push(line);
+        if (logs.length > 5000) logs.splice(0, 1000);
+        if (line.includes('"msg":"ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    };
+    proc.stderr!.on('data', onData);
+    proc.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+    void exitP.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before ready:\n${logs.join('\n')}`));
+    });
+  });
+  return {
+    proc,
+    dataDir,
+    nfsPort,
+    mountPort,
+    logs,
+    async stop() {
+      if (exited) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exitP;
+    },
+    async kill9() {
+      if (exited) return;
+      proc.kill('SIGKILL');
+      await exitP;
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; never throws on a non-zero exit (the test asserts on `code`). */
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: Buffer } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env, encoding: 'buffer' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+      },
+    );
+    if (opts.input) child.stdin!.end(opts.input);
+  });
+}
+
+export function nfsUrl(g: GatewayProc, p = ''): string {
+  return `nfs://127.0.0.1/data${p}?version=3&nfsport=${g.nfsPort}&mountport=${g.mountPort}`;
+}

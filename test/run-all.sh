@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole suite: unit, proc, cluster, loopback and e2e (real clients). Installs what it needs from
+# Debian when missing, so it works on a fresh machine. A layer that cannot run fails; nothing is
+# skipped and counted as passed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+SHARED=${SHARED_DIR:-$ROOT/../shared}
+
+need_pkgs=()
+for p in libnfs-utils rpcbind; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "test: installing ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# The kernel-client VM (qemu + a Debian kernel + initramfs); idempotent and quick when already built.
+"$SHARED/tools/kclient/setup" >/tmp/kclient-setup.log 2>&1 || { cat /tmp/kclient-setup.log; exit 1; }
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build >/dev/null
+
+export GW_SHARED_DIR="$SHARED"
+# One runner invocation for every layer, so the summary counts everything. Files run one at a time:
+# the e2e layer boots VMs and binds port 111, and the machine has two cores.
+exec node --test --test-concurrency=1 --test-reporter=spec \
+  dist/test/unit dist/test/proc dist/test/cluster dist/test/loopback dist/test/e2e
