@@ -7,7 +7,7 @@
 #                          [--meta-runs N] [--no-build]
 #        npm run bench -- --size 64 --runs 1          (quick iteration)
 # env:   BENCH_SIZE_MIB (1024)  BENCH_RUNS (3)  BENCH_META_RUNS (= BENCH_RUNS)
-#        BENCH_TARGETS (gateway,ganesha)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (3600 s)
+#        BENCH_TARGETS (gateway,ganesha)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
 #        BENCH_META_ARGS ("-n 2000 -s 4096 -d 10000 -r 3 -c 16")
 #        BENCH_GW_NFS_PORT (23049)  BENCH_GW_MOUNT_PORT (23048)
 #        GW_BENCH_DIR (/var/tmp/gw-bench: tools, scratch)  BENCH_KIT ($ROOT/../shared/bench)
@@ -24,7 +24,7 @@ RUNS=${BENCH_RUNS:-3}
 META_RUNS=${BENCH_META_RUNS:-}
 TARGETS=${BENCH_TARGETS:-gateway,ganesha}
 BUILD=1; [ "${BENCH_NO_BUILD:-0}" = 1 ] && BUILD=0
-STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-3600}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-1800}
 META_ARGS=${BENCH_META_ARGS:--n 2000 -s 4096 -d 10000 -r 3 -c 16}
 HOST=127.0.0.1
 GW_PORT=${BENCH_GW_NFS_PORT:-23049} GW_MPORT=${BENCH_GW_MOUNT_PORT:-23048} GW_EXPORT=/data
@@ -220,17 +220,16 @@ run_step() {  # NAME CMD...: stdout (median/min/max) -> NAME.txt, per-run lines 
   fi
   grep -Ev '_(min|max) ' "$OUT/$name.txt" | sed 's/^/   /' >&2 || true
 }
-SRC_READY=0
+prepare_source() {
+  # seq_nfs.sh makes its SIZE MiB random source file (kept in $BW/tmp) on first
+  # use. Let it do that now, with RUNS=0 (no timed run) against a closed port
+  # (its final cleanup call fails at once), and flush it to disk, so that its
+  # writeback cannot overlap the first target's timed write.
+  log "preparing the ${SIZE} MiB source file"
+  timeout 300 "$KIT/seq_nfs.sh" "$HOST" 9 9 /none 3 "$SIZE" 0 > /dev/null 2>> "$OUT/prepare.log" 8>&- || true
+}
 bench_target() {  # TARGET PORT MOUNT_PORT EXPORT
   local t=$1 p=$2 mp=$3 ex=$4
-  if [ $SRC_READY = 0 ]; then
-    # seq_nfs.sh makes its SIZE MiB random source file on first use; do that
-    # (RUNS=0: no timed run) and flush it now, so its writeback cannot overlap
-    # the first target's timed write.
-    log "preparing the ${SIZE} MiB source file"
-    timeout 900 "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" 0 > /dev/null 2>> "$OUT/run.log" 8>&- || true
-    SRC_READY=1
-  fi
   sync; sleep 1
   run_step "$t.seq" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" "$RUNS" || true
   sync; sleep 1
@@ -252,8 +251,12 @@ run_gateway() {
   [ -f "$ROOT/dist/gateway/main.js" ] || { fail "gateway: $ROOT/dist/gateway/main.js does not exist (gateway not built yet?)"; return 0; }
   ports_free "$GW_PORT" "$GW_MPORT" || { fail "gateway: ports $GW_PORT/$GW_MPORT busy"; return 0; }
   mkdir -p "$WORK/gw-data"
+  # the contract is --no-portmap; a CLI whose help lists only "--portmap MODE" gets --portmap off
+  local pm=(--no-portmap) help
+  help=$(cd "$ROOT" && timeout 30 node dist/gateway/main.js serve --help 2>&1 8>&-) || true
+  if ! grep -q -- '--no-portmap' <<<"$help" && grep -q -- '--portmap ' <<<"$help"; then pm=(--portmap off); fi
   local cmd=(node dist/gateway/main.js serve --data "$WORK/gw-data" --listen "$HOST"
-             --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --no-portmap --log-level warn)
+             --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" "${pm[@]}" --log-level warn)
   echo "gateway: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
   log "starting gateway: ${cmd[*]}"
   (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
@@ -307,17 +310,23 @@ log "results in $OUT"
   echo "seq_size_MiB $SIZE"; echo "seq_runs $RUNS"; echo "meta_runs $META_RUNS"; echo "meta_args $META_ARGS"
   echo "git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' (dirty tree)')"
   echo "node $(node -v 2>/dev/null || echo '?')"; echo "kernel $(uname -r)"; echo "cpus $(nproc)"
-  echo "ganesha $(ganesha.nfsd -v 2>/dev/null | head -1 || echo 'not installed')"
   echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/env.txt"
 ensure_tools
+prepare_source
 for t in "${TARGET_LIST[@]}"; do
   "run_$t"
   sync
 done
-echo "load_after $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/env.txt"
+{
+  echo "ganesha $(ganesha.nfsd -v 2>/dev/null | head -1)"
+  echo "load_after $(cut -d' ' -f1-3 /proc/loadavg)"
+} >> "$OUT/env.txt"
 
-python3 "$ROOT/bench/summarize.py" "$OUT" "${TARGET_LIST[@]}" | tee "$OUT/summary.txt"
+{
+  python3 "$ROOT/bench/summarize.py" "$OUT" "${TARGET_LIST[@]}"
+  echo "# loadavg before: $(sed -n 's/^load_before //p' "$OUT/env.txt"), after: $(sed -n 's/^load_after //p' "$OUT/env.txt") ($(nproc) cpus; other load skews every figure)"
+} | tee "$OUT/summary.txt"
 if [ ${#FAILED[@]} -gt 0 ]; then
   { echo "# FAILED steps:"; printf '#   %s\n' "${FAILED[@]}"; } | tee -a "$OUT/summary.txt"
   log "raw output: $OUT"

@@ -21,7 +21,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw e;
   }
   const log = createLogger(cfg.log.level as LogLevel);
-  const gw = await startGateway(cfg, log);
+  let gw;
+  try {
+    gw = await startGateway(cfg, log);
+  } catch (e) {
+    // A port in use or an unreadable data dir is an operator error: say it plainly, exit non-zero.
+    log.error({ err: e instanceof Error ? e.message : String(e) }, 'gateway failed to start');
+    process.exit(1);
+  }
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -57,7 +64,6 @@ export async function main(argv: string[]): Promise<void> {
           .option('nfs-port', { type: 'number', describe: 'NFS port (default 2049)' })
           .option('mount-port', { type: 'number', describe: 'MOUNT port (default 20048)' })
           .option('portmap', { choices: ['auto', 'own', 'register', 'off'] as const, describe: 'portmapper mode (default auto)' })
-          .option('no-portmap', { type: 'boolean', describe: 'same as --portmap off' })
           .option('portmap-port', { type: 'number', describe: 'portmapper port (default 111)' })
           .option('udp', { type: 'boolean', describe: 'also serve NFS/MOUNT over UDP (default true)' })
           .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|silent' })
@@ -69,7 +75,7 @@ export async function main(argv: string[]): Promise<void> {
           listen: a.listen as string[] | undefined,
           nfsPort: a['nfs-port'],
           mountPort: a['mount-port'],
-          portmap: a['no-portmap'] || a.portmap === undefined && (a as any).portmap === false ? 'off' : (a.portmap as ServeFlags['portmap']),
+          portmap: a.portmap as ServeFlags['portmap'],
           portmapPort: a['portmap-port'],
           logLevel: a['log-level'],
           metricsPort: a['metrics-port'],

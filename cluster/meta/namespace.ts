@@ -11,7 +11,7 @@
  * Callers (cluster/vfs/volume.ts) parse handles, check name syntax, and run the brick side effects
  * (data trims) that a transaction hands back.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { CoreError, Errc } from '../vfs/errors';
 import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requirePerm, stickyAllows, S_ISGID, S_ISUID, W, X } from '../vfs/perm';
 import { CreateMode, FileType, type Cred, type SetAttrs } from '../vfs/types';
@@ -122,7 +122,7 @@ const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
 
 function randomU32(): number {
-  return randomBytes(4).readUInt32BE(0);
+  return randomInt(0, 0x1_0000_0000);
 }
 
 function clone(n: Inode): Inode {

@@ -16,10 +16,11 @@ describe('e2e: durability across kill -9', () => {
     const cr = await c.create(root, 'sync.bin', 1);
     assert.equal(cr.status, 0);
     const fh = cr.fh!;
-    const a = randomBytes(1024 * 1024 + 333);
+    const a = randomBytes(1024 * 1024 - 333); // within wtmax, so one WRITE carries it all
     const b = randomBytes(4097);
     const w1 = await c.write(fh, 12345n, a, 2);
     assert.equal(w1.status, 0);
+    assert.equal(w1.count, a.length);
     assert.equal(w1.committed, 2, 'FILE_SYNC was asked, FILE_SYNC must be answered');
     const w2 = await c.write(fh, 12345n + BigInt(a.length), b, 2);
     assert.equal(w2.status, 0);
@@ -33,7 +34,7 @@ describe('e2e: durability across kill -9', () => {
       const ga = await c.getattr(fh);
       assert.equal(ga.status, 0, 'handle from before the crash works');
       assert.equal(ga.attr!.size, BigInt(12345 + a.length + b.length));
-      const rd = await c.read(fh, 0n, 12345 + a.length + b.length);
+      const rd = await c.readAll(fh, 0n, 12345 + a.length + b.length);
       assert.equal(rd.status, 0);
       assert.deepEqual(rd.data!.subarray(0, 12345), Buffer.alloc(12345), 'leading hole reads as zeros');
       assert.ok(rd.data!.subarray(12345, 12345 + a.length).equals(a), 'first FILE_SYNC write intact');
@@ -72,7 +73,7 @@ describe('e2e: durability across kill -9', () => {
     const g2 = await startGateway({ dataDir: g.dataDir });
     try {
       c = await Nfs3TestClient.connect(g2.nfsPort, g2.mountPort);
-      const rd = await c.read(fh, 0n, Number(off));
+      const rd = await c.readAll(fh, 0n, Number(off));
       assert.equal(rd.status, 0);
       assert.ok(rd.data!.equals(Buffer.concat(parts)), 'committed data intact');
       const w = await c.write(fh, off, Buffer.from('x'), 0);

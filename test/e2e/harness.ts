@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -12,16 +12,18 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SHARED = process.env.GW_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
 export const KCLIENT = path.join(SHARED, 'tools', 'kclient', 'kclient');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
+/** `n` distinct free TCP ports on 127.0.0.1 (all held open together, so none is handed out twice). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
 }
 
 export interface GatewayProc {
@@ -50,8 +52,9 @@ export interface StartOpts {
 
 export async function startGateway(opts: StartOpts = {}): Promise<GatewayProc> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gw-e2e-'));
-  const nfsPort = opts.nfsPort ?? (await freePort());
-  const mountPort = opts.mountPort ?? (await freePort());
+  const [p1, p2] = await freePorts(2);
+  const nfsPort = opts.nfsPort ?? p1!;
+  const mountPort = opts.mountPort ?? p2!;
   const args = [
     path.join(ROOT, 'dist', 'gateway', 'main.js'),
     'serve',
@@ -126,10 +129,10 @@ export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env
     const child = execFile(
       cmd,
       args,
-      { timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env, encoding: 'buffer' },
+      { timeout: opts.timeoutMs ?? 120000, maxBuffer: 256 * 1024 * 1024, env: opts.env ?? process.env, encoding: 'buffer' },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
-        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+        resolve({ code, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
       },
     );
     if (opts.input) child.stdin!.end(opts.input);

@@ -39,6 +39,7 @@ describe('e2e: libnfs clients (nfs-cp, nfs-cat, nfs-ls)', () => {
     // The bytes are on the gateway's disk too, not only in a cache: a fresh nfs-cat sees them.
     const cat = await run('nfs-cat', [nfsUrl(g, '/big.bin')], { timeoutMs: 240000 });
     assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(createHash('md5').update(cat.stdout, 'latin1').digest('hex'), md5(data));
   });
 
   it('nfs-cat returns exactly the bytes written, including a small file', async () => {

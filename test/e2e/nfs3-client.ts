@@ -156,6 +156,20 @@ export class Nfs3TestClient {
     return { status, data, eof };
   }
 
+  /** Reads [offset, offset+len) honouring short reads (rtmax), as a real client does. */
+  async readAll(fh: Buffer, offset: bigint, len: number): Promise<{ status: number; data?: Buffer }> {
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < len) {
+      const r = await this.read(fh, offset + BigInt(got), Math.min(len - got, 1024 * 1024));
+      if (r.status !== 0) return { status: r.status };
+      parts.push(r.data!);
+      got += r.data!.length;
+      if (r.eof || r.data!.length === 0) break;
+    }
+    return { status: 0, data: Buffer.concat(parts) };
+  }
+
   async remove(dir: Buffer, name: string | Buffer): Promise<{ status: number }> {
     const r = await this.call(12, (w) => w.opaque(dir).string(name));
     return { status: r.uint32() };

@@ -1,12 +1,15 @@
 /**
- * An ordered map over latin1 key strings (bytewise key order, see kv.ts keyStr): a sorted array of keys
- * beside a hash map. Point reads are O(1), inserts and deletes O(n) memmove, range scans O(log n + k).
- * Good for the memory engine's test-sized volumes and the lmdb engine's small overlay of pending writes.
+ * An ordered map over latin1 key strings (bytewise key order, see kv.ts keyStr): the keys live in
+ * sorted blocks of at most BLOCK keys (a one-level B-tree), beside a hash map for the values. Point
+ * reads are O(1); inserts and deletes cost a binary search plus a memmove inside one block; range
+ * scans are O(log n + k). Used by the memory engine and by the lmdb engine's overlay of pending writes.
  */
-import { type StrBounds } from '../kv';
+import type { StrBounds } from '../kv';
+
+const BLOCK = 512;
 
 export class SortedMap<V> {
-  private readonly keys: string[] = [];
+  private blocks: string[][] = [];
   private readonly map = new Map<string, V>();
 
   get size(): number {
@@ -22,45 +25,86 @@ export class SortedMap<V> {
   }
 
   set(k: string, v: V): void {
-    if (!this.map.has(k)) this.keys.splice(this.lowerIndex(k), 0, k);
+    if (!this.map.has(k)) this.insertKey(k);
     this.map.set(k, v);
   }
 
   delete(k: string): boolean {
     if (!this.map.delete(k)) return false;
-    const i = this.lowerIndex(k);
-    this.keys.splice(i, 1);
+    const bi = this.blockFor(k);
+    const blk = this.blocks[bi]!;
+    blk.splice(lowerIndex(blk, k), 1);
+    if (blk.length === 0) this.blocks.splice(bi, 1);
     return true;
   }
 
-  /** First index whose key is >= k. */
-  private lowerIndex(k: string): number {
+  /** Index of the last block whose first key is <= k (0 if none). */
+  private blockFor(k: string): number {
     let lo = 0;
-    let hi = this.keys.length;
+    let hi = this.blocks.length - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keys[mid]! < k) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.blocks[mid]![0]! <= k) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
 
+  private insertKey(k: string): void {
+    if (this.blocks.length === 0) {
+      this.blocks.push([k]);
+      return;
+    }
+    const bi = this.blockFor(k);
+    const blk = this.blocks[bi]!;
+    blk.splice(lowerIndex(blk, k), 0, k);
+    if (blk.length > BLOCK) this.blocks.splice(bi + 1, 0, blk.splice(BLOCK >>> 1));
+  }
+
+  /** Position of the first key >= k (or > k when !inclusive): [block, index]. */
+  private seek(k: string, inclusive: boolean): [number, number] {
+    if (this.blocks.length === 0) return [0, 0];
+    let bi = this.blockFor(k);
+    const blk = this.blocks[bi]!;
+    let i = lowerIndex(blk, k);
+    if (!inclusive && blk[i] === k) i++;
+    if (i >= blk.length) {
+      bi++;
+      i = 0;
+    }
+    return [bi, i];
+  }
+
   /**
-   * Entries inside the bounds (limit ignored: callers stop when they have enough). Safe against
-   * inserts and deletes between steps: it re-seeks by the last key yielded, so nothing is repeated.
+   * Entries inside the bounds, in order (limit ignored: callers stop when they have enough). Safe
+   * against inserts and deletes between steps: it re-seeks after the last key it yielded.
    */
   *entries(b: StrBounds): Generator<[string, V]> {
-    let i = b.lo === undefined ? 0 : this.lowerIndex(b.lo);
-    if (b.lo !== undefined && !b.loInclusive && this.keys[i] === b.lo) i++;
-    while (i < this.keys.length) {
-      const k = this.keys[i]!;
+    let [bi, i] = b.lo === undefined ? [0, 0] : this.seek(b.lo, b.loInclusive);
+    while (bi < this.blocks.length) {
+      const blk = this.blocks[bi]!;
+      if (i >= blk.length) {
+        bi++;
+        i = 0;
+        continue;
+      }
+      const k = blk[i]!;
       if (b.hi !== undefined && k >= b.hi) return;
       yield [k, this.map.get(k) as V];
-      if (this.keys[i] === k) i++;
-      else {
-        i = this.lowerIndex(k);
-        if (this.keys[i] === k) i++;
-      }
+      // Keys are unique: if k is still at [bi, i] the position is right, else re-seek after k.
+      if (this.blocks[bi]?.[i] === k) i++;
+      else [bi, i] = this.seek(k, false);
     }
   }
+}
+
+function lowerIndex(a: string[], k: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

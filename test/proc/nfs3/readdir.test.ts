@@ -26,7 +26,7 @@ interface Listed {
 
 async function listAll(h: Nfs3Harness, dir: Handle, count: number, plus: boolean, dircount = count): Promise<Listed> {
   let cookie = 0n;
-  let verf = ZERO;
+  let verf: Buffer = ZERO;
   const out: string[] = [];
   let pages = 0;
   let maxSize = 0;
@@ -175,7 +175,7 @@ describe('READDIR details', () => {
     for (const n of all) await h.create(dir, n);
     const seen: string[] = [];
     let cookie = 0n;
-    let verf = ZERO;
+    let verf: Buffer = ZERO;
     let removed = 0;
     const gone = new Set<string>();
     for (;;) {
