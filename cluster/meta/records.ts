@@ -12,7 +12,7 @@
  *                                  file, removed once the bricks have done it; replayed after a crash)
  */
 import { CoreError, Errc } from '../vfs/errors';
-import { FileType } from '../vfs/types';
+import { FileType, FIRST_DIR_COOKIE } from '../vfs/types';
 
 export const TAG_VOLUME = 0x56; // 'V'
 export const TAG_ALLOC = 0x41; // 'A'
@@ -22,7 +22,7 @@ export const TAG_COOKIE = 0x43; // 'C'
 export const TAG_GC = 0x47; // 'G'
 
 /** Cookies 1 and 2 are never issued: frontends may use them for "." and "..". */
-export const FIRST_COOKIE = 3n;
+export const FIRST_COOKIE = FIRST_DIR_COOKIE;
 
 export const volumeKey = (): Buffer => Buffer.from([TAG_VOLUME]);
 export const allocKey = (): Buffer => Buffer.from([TAG_ALLOC]);

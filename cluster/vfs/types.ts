@@ -119,6 +119,13 @@ export interface NodeResult {
   dir: DirWcc;
 }
 
+/**
+ * The smallest cookie the core ever issues. Cookies 1 and 2 are never issued, so a frontend that
+ * emits "." and ".." itself can give them cookies 1 and 2; readdir treats any cookie below this as
+ * "start from the beginning" (like 0).
+ */
+export const FIRST_DIR_COOKIE = 3n;
+
 export interface DirEntry {
   name: Buffer;
   fileId: bigint;

@@ -354,13 +354,15 @@ export function volumeSuite(engine: string, make: VolumeFactory): void {
         cookie = r.entries[r.entries.length - 1]!.cookie;
         // Churn: delete a few random names (seen or not), create a few new ones.
         const names = [...alive];
+        const ops: Array<Promise<unknown>> = [];
         for (let k = 0; k < 10; k++) {
           const victim = names[Math.floor(rand() * names.length)]!;
           if (!alive.delete(victim)) continue;
           deleted.add(victim);
-          await v.remove(ROOT, d.handle, b(victim));
+          ops.push(v.remove(ROOT, d.handle, b(victim)));
         }
-        for (let k = 0; k < 5; k++) await mkfile(v, ROOT, d.handle, `new${created++}`);
+        for (let k = 0; k < 5; k++) ops.push(mkfile(v, ROOT, d.handle, `new${created++}`));
+        await Promise.all(ops);
       }
       for (const name of alive) assert.ok(seen.has(name), `survivor ${name} skipped`);
       await v.close();

@@ -56,7 +56,7 @@ async function startPortmap(registry: PortmapRegistry, versions?: number[]): Pro
   return { server, tcpPort, udpPort };
 }
 
-describe('portmapper', () => {
+describe('portmapper', { timeout: 30_000 }, () => {
   let toy: RpcServer;
   let toyTcp: number;
   let toyUdp: number;
@@ -243,7 +243,7 @@ describe('portmapper', () => {
   });
 });
 
-describe('rpcbind registration', () => {
+describe('rpcbind registration', { timeout: 30_000 }, () => {
   it('registers with rpcbind v4, is visible through the port mapper, and unregisters', async () => {
     const registry = new PortmapRegistry();
     const pm = await startPortmap(registry);

@@ -32,7 +32,7 @@ function scriptedServer(): net.Server {
   });
 }
 
-describe('RpcClient', () => {
+describe('RpcClient', { timeout: 30_000 }, () => {
   let dir: string;
   let server: net.Server;
   let path: string;

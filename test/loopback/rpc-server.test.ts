@@ -16,7 +16,6 @@ import {
   PROG_MISMATCH,
   PROG_UNAVAIL,
   RPC_MISMATCH,
-  SUCCESS,
   SYSTEM_ERR,
   encodeCallHeader,
   type ReplyHeader,
@@ -88,7 +87,7 @@ function waitClose(s: net.Socket, ms: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('RpcServer over TCP', () => {
+describe('RpcServer over TCP', { timeout: 30_000 }, () => {
   let toy: Toy;
   let client: RpcClient;
   before(async () => {
@@ -241,7 +240,7 @@ describe('RpcServer over TCP', () => {
   });
 });
 
-describe('RpcServer limits', () => {
+describe('RpcServer limits', { timeout: 30_000 }, () => {
   it('caps the calls in flight per connection and still completes them all', async () => {
     const toy = await startToy({ maxInFlightPerConnection: 2 }, false);
     const c = await RpcClient.connect({ host: HOST, port: toy.tcpPort });
@@ -271,7 +270,7 @@ describe('RpcServer limits', () => {
   });
 });
 
-describe('RpcServer over UDP', () => {
+describe('RpcServer over UDP', { timeout: 30_000 }, () => {
   it('answers a datagram call, including the DRC', async () => {
     const toy = await startToy();
     const c = await RpcClient.connect({ transport: 'udp', host: HOST, port: toy.udpPort, retransmitMs: 5000 });
@@ -306,7 +305,7 @@ describe('RpcServer over UDP', () => {
   });
 });
 
-describe('RpcServer shutdown', () => {
+describe('RpcServer shutdown', { timeout: 30_000 }, () => {
   it('graceful close waits for an in-flight call and delivers its reply', async () => {
     const toy = await startToy();
     const c = await RpcClient.connect({ host: HOST, port: toy.tcpPort });
@@ -356,5 +355,3 @@ describe('RpcServer shutdown', () => {
     }
   });
 });
-
-void SUCCESS;

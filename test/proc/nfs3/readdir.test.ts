@@ -111,8 +111,9 @@ describe('READDIR / READDIRPLUS over 1,050 entries', () => {
       assert.equal(f.dir_attributes?.type, ftype3.NF3DIR);
     }
     // 136 = fixed 108 + one entry3 for '.' (28).
-    const { res } = await h.call(READDIR, { dir, cookie: 0n, cookieverf: ZERO, count: 136 });
+    const { res, size } = await h.call(READDIR, { dir, cookie: 0n, cookieverf: ZERO, count: 136 });
     assert.equal(res.status, nfsstat3.NFS3_OK);
+    assert.equal(size, 136, 'size accounting is exact');
     if (res.status === nfsstat3.NFS3_OK) assert.deepEqual(res.resok.reply.entries.map((e) => e.name.toString()), ['.']);
     await h.fails(READDIRPLUS, { dir, cookie: 0n, cookieverf: ZERO, dircount: 8192, maxcount: 200 }, nfsstat3.NFS3ERR_TOOSMALL);
   });

@@ -179,7 +179,8 @@ function fuzzProcs(): RpcProcedure<any, any>[] {
   ];
 }
 
-describe('fuzz', () => {
+// The timeout turns a hang into a failure instead of a stuck run.
+describe('fuzz', { timeout: 20_000 }, () => {
   it(`message decoders accept or reject ${ITERATIONS} mutated calls and replies with XdrError only`, () => {
     const started = Date.now();
     const g = new Gen(rng(SEED));
