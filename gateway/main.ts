@@ -53,6 +53,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(['node', 'gateway', ...argv]))
     .scriptName('gateway')
+    // `--no-portmap` is its own flag, not the negation of --portmap (which takes a mode).
+    .parserConfiguration({ 'boolean-negation': false })
     .command(
       'serve',
       'serve NFS (and later SMB) from the configured volumes',
@@ -64,6 +66,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('nfs-port', { type: 'number', describe: 'NFS port (default 2049)' })
           .option('mount-port', { type: 'number', describe: 'MOUNT port (default 20048)' })
           .option('portmap', { choices: ['auto', 'own', 'register', 'off'] as const, describe: 'portmapper mode (default auto)' })
+          .option('no-portmap', { type: 'boolean', describe: 'same as --portmap off' })
           .option('portmap-port', { type: 'number', describe: 'portmapper port (default 111)' })
           .option('udp', { type: 'boolean', describe: 'also serve NFS/MOUNT over UDP (default true)' })
           .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|silent' })
@@ -75,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
           listen: a.listen as string[] | undefined,
           nfsPort: a['nfs-port'],
           mountPort: a['mount-port'],
-          portmap: a.portmap as ServeFlags['portmap'],
+          portmap: a['no-portmap'] ? 'off' : (a.portmap as ServeFlags['portmap']),
           portmapPort: a['portmap-port'],
           logLevel: a['log-level'],
           metricsPort: a['metrics-port'],

@@ -42,6 +42,8 @@ describe('e2e: Linux kernel NFSv3 client (kclient VM)', () => {
         { timeoutMs: 1100000 },
       );
       const out = res.stdout + res.stderr;
+      // The guest's step lines and kclient's timing line go to the test log as evidence.
+      console.log(out.split('\n').filter((l) => /^WL: |timing/.test(l)).join('\n'));
       if (res.code !== 0) console.log(out.split('\n').slice(-80).join('\n'));
       assert.equal(res.code, 0, `kclient exit ${res.code}`);
       assert.match(res.stdout, /WL: big10k entries=10000 dups=0/);
