@@ -69,12 +69,16 @@ export function wrapNfs3Procedure(
       if (d.mutating && ctx.readOnly) throw new CoreError(Errc.ROFS, `export ${ctx.export.name} is read-only`);
       return { status: nfsstat3.NFS3_OK, resok: await d.handle(ctx, args) };
     } catch (e) {
+      let status: Exclude<nfsstat3, nfsstat3.NFS3_OK>;
       if (!isCoreError(e)) {
+        // A bug or an unexpected backend failure: the client gets NFS3ERR_SERVERFAULT with the
+        // procedure's proper failure body (STYLE: non-CoreError → SERVERFAULT), the log gets the stack.
         log.error({ ...logFields(rpc, d.name, ctx?.export), ...errInfo(e) }, 'NFSv3 procedure failed');
-        throw e;
+        status = nfsstat3.NFS3ERR_SERVERFAULT;
+      } else {
+        status = (d.statusOverrides?.[e.errc] as Exclude<nfsstat3, nfsstat3.NFS3_OK> | undefined) ?? nfs3StatusOf(e.errc);
+        log.debug({ ...logFields(rpc, d.name, ctx?.export), status: nfsstat3[status], detail: e.detail }, 'NFSv3 error');
       }
-      const status = (d.statusOverrides?.[e.errc] as Exclude<nfsstat3, nfsstat3.NFS3_OK> | undefined) ?? nfs3StatusOf(e.errc);
-      log.debug({ ...logFields(rpc, d.name, ctx?.export), status: nfsstat3[status], detail: e.detail }, 'NFSv3 error');
       let resfail: unknown;
       try {
         resfail = await d.failBody(status, args, ctx);

@@ -113,7 +113,8 @@ for (const [name, make] of engines) {
       const p = kv.txn(
         async (tx) => {
           await tx.get(k('hot'));
-          // Someone else changes the key behind our back every time.
+          // Someone else changes the key behind our back every time (reaches into the engine: a nested
+          // txn would wait for this one's retry lock).
           await (kv as unknown as { apply: (w: unknown, d: boolean) => Promise<void> }).apply.call(kv, makeWrite('hot', String(++flip)), false);
           tx.put(k('x'), v('1'));
         },
@@ -149,6 +150,10 @@ test('lmdb: data survives close and reopen; the overlay drains', async () => {
   const t = tempDir('kv-reopen');
   try {
     let kv = new LmdbKv({ path: t.dir });
+    await kv.txn(async (tx) => tx.put(k('early'), v('1')));
+    assert.ok(kv.overlaySize() > 0, 'not committed by LMDB yet...');
+    assert.equal((await kv.get(k('early')))!.toString(), '1', '...but already visible');
+    assert.equal((await kv.range({ prefix: k('ear') })).length, 1);
     const burst = [];
     for (let i = 0; i < 100; i++) burst.push(kv.txn(async (tx) => tx.put(k(`r${i}`), v(String(i)))));
     await Promise.all(burst);
