@@ -13,7 +13,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { CoreError, Errc } from '../vfs/errors';
-import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requirePerm, stickyAllows, S_ISGID, S_ISUID, W, X } from '../vfs/perm';
+import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requireDataPerm, requirePerm, stickyAllows, S_ISGID, S_ISUID, W, X } from '../vfs/perm';
 import { CreateMode, FileType, type Cred, type SetAttrs } from '../vfs/types';
 import { nowNs } from './clock';
 import type { Kv, KvReader, KvTx } from './kv';
@@ -547,7 +547,7 @@ export class Namespace {
       if (a.size !== undefined) {
         if (n.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
         if (n.type !== FileType.REG) throw new CoreError(Errc.INVAL, 'size of a special file');
-        requirePerm(cred, n, W);
+        requireDataPerm(cred, n, W);
       }
       for (const t of [a.atime, a.mtime]) {
         if (t === undefined) continue;

@@ -24,7 +24,7 @@ import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
-import { accessBits, requirePerm, R, W, X } from './perm';
+import { accessBits, requireDataPerm, requirePerm, R, W, X } from './perm';
 import {
   CreateMode,
   FileType,
@@ -281,7 +281,7 @@ export class Volume implements FileSystem {
 
   async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult> {
     const { n } = await this.regular(h);
-    requirePerm(cred, n, R);
+    requireDataPerm(cred, n, R);
     if (offset < 0n || count < 0) throw new CoreError(Errc.INVAL);
     count = Math.min(count, this.limits.maxRead);
     if (offset >= n.size || count === 0) return { data: Buffer.alloc(0), eof: offset >= n.size, attr: this.toAttr(n) };
@@ -301,7 +301,7 @@ export class Volume implements FileSystem {
 
   async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult> {
     const { f, n } = await this.regular(h);
-    requirePerm(cred, n, W);
+    requireDataPerm(cred, n, W);
     if (offset < 0n) throw new CoreError(Errc.INVAL);
     const count = Math.min(data.length, this.limits.maxWrite);
     const end = offset + BigInt(count);

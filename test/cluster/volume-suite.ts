@@ -561,6 +561,23 @@ export function volumeSuite(engine: string, make: VolumeFactory): void {
       await v.close();
     });
 
+    test('the owner writes and truncates a file it created read-only (tar, cp -p); execute-only reads; others are refused', async () => {
+      const { v, home } = await playground(make);
+      const f = await mkfile(v, ALICE, home, 'ro', 0o444);
+      const w = await v.write(ALICE, f.handle, 0n, Buffer.from('payload'), Stable.FILE_SYNC);
+      assert.equal(w.count, 7);
+      await v.setattr(ALICE, f.handle, { size: 3n });
+      assert.equal((await v.getattr(ALICE, f.handle)).size, 3n);
+      await rejectsWith(v.write(BOB, f.handle, 0n, Buffer.from('no'), Stable.UNSTABLE), Errc.ACCES);
+      await rejectsWith(v.setattr(BOB, f.handle, { size: 0n }), Errc.ACCES);
+      const x = await mkfile(v, ALICE, home, 'bin', 0o711);
+      await v.write(ALICE, x.handle, 0n, Buffer.from('#!'), Stable.UNSTABLE);
+      assert.equal((await v.read(BOB, x.handle, 0n, 2)).data.toString(), '#!', 'a client may read what it may execute');
+      const none = await mkfile(v, ALICE, home, 'none', 0o600);
+      await rejectsWith(v.read(BOB, none.handle, 0n, 1), Errc.ACCES);
+      await v.close();
+    });
+
     test('access() grants what the mode allows; root executes only with an x bit', async () => {
       const { v, home } = await playground(make);
       const f = await mkfile(v, ALICE, home, 'f', 0o644);
