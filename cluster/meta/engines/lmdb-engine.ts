@@ -119,7 +119,11 @@ export class LmdbKv extends LocalKv {
       },
     );
     this.last = done.catch(() => undefined);
-    if (!durable) return done;
+    // A non-durable write set is visible through the overlay already; waiting for LMDB's commit would
+    // put a write-thread round trip on every UNSTABLE WRITE. A failed commit is kept in `failure` and
+    // surfaces at the next sync() (COMMIT, FILE_SYNC) or durable transaction, which is exactly when the
+    // client was promised anything.
+    if (!durable) return Promise.resolve();
     return done.then(() => this.flushed());
   }
 
