@@ -93,6 +93,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
+  // See bin/gateway.js: more libuv threads so background fsyncs do not starve request I/O.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   main(process.argv.slice(2)).catch((e) => {
     process.stderr.write(`gateway: ${e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);

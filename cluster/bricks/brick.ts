@@ -22,6 +22,12 @@ export interface Brick {
   writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void>;
   /** Up to `length` bytes from `offset`; holes read as zeros; short (or empty) at the object's end. */
   readRange(id: ObjectId, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Reads up to `target.length` bytes from `offset` into `target` (caller-owned memory, e.g. pooled);
+   * returns how many were read: fewer at the object's end, 0 for a missing object. Bytes past the
+   * returned count are left untouched (the caller zero-fills them).
+   */
+  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number>;
   /** Cuts (or sparsely extends) an existing object; a missing object stays missing. */
   truncate(id: ObjectId, length: number): Promise<void>;
   delete(id: ObjectId): Promise<void>;

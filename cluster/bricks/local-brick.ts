@@ -190,6 +190,18 @@ export class LocalBrick implements Brick {
     }, () => Buffer.alloc(0));
   }
 
+  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
+    return this.withFd(this.objectPath(id), false, 'read', async (fh) => {
+      let got = 0;
+      while (got < target.length) {
+        const { bytesRead } = await fh.read(target, got, target.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got;
+    }, () => 0);
+  }
+
   truncate(id: ObjectId, length: number): Promise<void> {
     return this.withFd(this.objectPath(id), false, 'truncate', (fh) => fh.truncate(length), () => undefined);
   }

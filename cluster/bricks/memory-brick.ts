@@ -56,6 +56,13 @@ export class MemoryBrick implements Brick {
     return Buffer.from(o.buf.subarray(offset, Math.min(o.len, offset + length)));
   }
 
+  async readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
+    this.ops.read++;
+    const o = this.obj(id, false);
+    if (!o || offset >= o.len) return 0;
+    return o.buf.copy(target, 0, offset, Math.min(o.len, offset + target.length));
+  }
+
   async truncate(id: ObjectId, length: number): Promise<void> {
     this.ops.truncate++;
     const o = this.obj(id, false);

@@ -33,14 +33,31 @@ export function handleExportId(h: Handle): number {
   return h.readUInt32BE(4);
 }
 
+/** Handles remembered each way; a directory listing mints one per entry and every call verifies one. */
+const CACHE_ENTRIES = 65536;
+
 export class HandleCodec {
+  // The MAC is a pure function of (secret, bytes 0..19), so a handle once minted or verified can be
+  // remembered instead of recomputed. Both maps are bounded (oldest dropped first). Minted handles are
+  // shared Buffers: callers treat handles as immutable.
+  private readonly minted = new Map<string, Handle>();
+  private readonly verified = new Map<string, HandleFields>();
+
   constructor(private readonly secret: Buffer) {}
 
   private mac(h: Buffer): Buffer {
     return createHmac('sha256', this.secret).update(h.subarray(0, MAC_OFF)).digest().subarray(0, HANDLE_SIZE - MAC_OFF);
   }
 
+  private static remember<V>(m: Map<string, V>, k: string, v: V): void {
+    if (m.size >= CACHE_ENTRIES) m.delete(m.keys().next().value as string);
+    m.set(k, v);
+  }
+
   mint(f: HandleFields): Handle {
+    const key = `${f.exportId}:${f.fileId}:${f.gen}:${f.kind}`;
+    const hit = this.minted.get(key);
+    if (hit) return hit;
     const h = Buffer.alloc(HANDLE_SIZE);
     h[0] = HANDLE_VERSION;
     h[1] = f.kind;
@@ -48,6 +65,7 @@ export class HandleCodec {
     h.writeBigUInt64BE(f.fileId, 8);
     h.writeUInt32BE(f.gen >>> 0, 16);
     this.mac(h).copy(h, MAC_OFF);
+    HandleCodec.remember(this.minted, key, h);
     return h;
   }
 
@@ -56,7 +74,12 @@ export class HandleCodec {
     if (h.length !== HANDLE_SIZE || h[0] !== HANDLE_VERSION || h[2] !== 0 || h[3] !== 0) {
       throw new CoreError(Errc.BADHANDLE, 'malformed handle');
     }
+    const key = h.toString('latin1');
+    const hit = this.verified.get(key);
+    if (hit) return hit;
     if (!timingSafeEqual(this.mac(h), h.subarray(MAC_OFF))) throw new CoreError(Errc.BADHANDLE, 'handle signature mismatch');
-    return { kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) };
+    const f: HandleFields = Object.freeze({ kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) });
+    HandleCodec.remember(this.verified, key, f);
+    return f;
   }
 }

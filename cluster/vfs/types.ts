@@ -188,6 +188,11 @@ export interface ReadResult {
   data: Buffer;
   eof: boolean;
   attr: Attr;
+  /**
+   * `data` may be pooled memory: call once nothing references it any more (after the reply carrying it
+   * was sent). Not calling it is safe (the GC reclaims it); calling it early is not.
+   */
+  release?: () => void;
 }
 
 /** Access bits, as NFSv3 ACCESS3_* (the core speaks the same set). */

@@ -24,6 +24,7 @@ import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
+import { bulkPool } from './buffer-pool';
 import { accessBits, requireDataPerm, requirePerm, R, W, X } from './perm';
 import {
   CreateMode,
@@ -94,6 +95,14 @@ export class Volume implements FileSystem {
   private readonly gate = new FileGate();
   /** Chunks written UNSTABLE and not yet fsynced, per file (COMMIT syncs exactly these). */
   private readonly dirty = new Map<bigint, Set<number>>();
+  /**
+   * Write-behind: a chunk that an UNSTABLE write has just filled to its end (a sequential writer moved
+   * past it) is fsynced in the background at once, so the disk works while the client keeps sending and
+   * COMMIT finds little left to flush. Per file: chunk → the fsync in flight. Bounded per volume.
+   */
+  private readonly flushing = new Map<bigint, Map<number, Promise<void>>>();
+  private flushesInFlight = 0;
+  private static readonly MAX_BACKGROUND_FLUSHES = 4;
   private readonly background = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
@@ -289,14 +298,22 @@ export class Volume implements FileSystem {
     const len = Number(end - offset);
     const pieces = splitRange(offset, len, this.chunkSize);
     if (signal?.aborted) throw new CoreError(Errc.IO, 'aborted');
-    const parts = await Promise.all(pieces.map((p) => this.brick.readRange({ fileId: n.id, chunk: p.chunk }, p.offset, p.length)));
-    let data: Buffer;
-    if (parts.length === 1 && parts[0]!.length === len) data = parts[0]!;
-    else {
-      data = Buffer.alloc(len); // zeros: holes and object ends below the file size
-      pieces.forEach((p, i) => parts[i]!.copy(data, p.pos));
+    // Pooled memory: READ-sized buffers churned per request would otherwise keep the GC busy. Every byte
+    // of it is written below (data or zeros), so no stale bytes of another file can leak.
+    const data = bulkPool.take(len);
+    try {
+      await Promise.all(
+        pieces.map(async (p) => {
+          const target = data.subarray(p.pos, p.pos + p.length);
+          const got = await this.brick.readInto({ fileId: n.id, chunk: p.chunk }, p.offset, target);
+          if (got < p.length) target.fill(0, got); // holes and object ends below the file size
+        }),
+      );
+    } catch (e) {
+      bulkPool.give(data);
+      throw e;
     }
-    return { data, eof: end >= n.size, attr: this.toAttr(n) };
+    return { data, eof: end >= n.size, attr: this.toAttr(n), release: () => bulkPool.give(data) };
   }
 
   async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult> {
@@ -323,7 +340,12 @@ export class Volume implements FileSystem {
       if (pieces.length) {
         let s = this.dirty.get(n.id);
         if (!s) this.dirty.set(n.id, (s = new Set()));
-        for (const p of pieces) s.add(p.chunk);
+        for (const p of pieces) {
+          if (p.offset + p.length === this.chunkSize && this.flushesInFlight < Volume.MAX_BACKGROUND_FLUSHES) {
+            s.delete(p.chunk);
+            this.flushBehind(n.id, p.chunk);
+          } else s.add(p.chunk);
+        }
       }
     } else {
       const s = this.dirty.get(n.id);
@@ -342,6 +364,10 @@ export class Volume implements FileSystem {
   async commit(_cred: Cred, h: Handle, _offset: bigint, _count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }> {
     const { n } = await this.resolve(h);
     // The whole file's unstable chunks (a superset of the range is allowed and cheaper to track).
+    // Background flushes first: a failed one puts its chunk back in `dirty`, which is synced (and
+    // reports the error) below.
+    const inFlight = this.flushing.get(n.id);
+    if (inFlight) await Promise.all(inFlight.values());
     const s = this.dirty.get(n.id);
     if (s) {
       this.dirty.delete(n.id);
@@ -350,6 +376,26 @@ export class Volume implements FileSystem {
     await this.kv.sync();
     const cur = (await this.ns.getInode(n.id)) ?? n;
     return { verifier: this.verifier, before: wcc(cur), after: this.toAttr(cur) };
+  }
+
+  private flushBehind(fileId: bigint, chunk: number): void {
+    let m = this.flushing.get(fileId);
+    if (!m) this.flushing.set(fileId, (m = new Map()));
+    this.flushesInFlight++;
+    const p: Promise<void> = this.brick
+      .fsync({ fileId, chunk })
+      .catch(() => {
+        // Not lost: COMMIT will fsync it again and report the failure to the client.
+        let d = this.dirty.get(fileId);
+        if (!d) this.dirty.set(fileId, (d = new Set()));
+        d.add(chunk);
+      })
+      .finally(() => {
+        this.flushesInFlight--;
+        if (m!.get(chunk) === p) m!.delete(chunk);
+        if (m!.size === 0 && this.flushing.get(fileId) === m) this.flushing.delete(fileId);
+      });
+    m.set(chunk, p);
   }
 
   writeVerifier(): Buffer {
@@ -533,6 +579,7 @@ export class Volume implements FileSystem {
   async close(): Promise<void> {
     this.closing ??= (async () => {
       await this.settle();
+      await Promise.all([...this.flushing.values()].flatMap((m) => [...m.values()]));
       try {
         await this.kv.sync();
       } finally {

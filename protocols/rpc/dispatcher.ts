@@ -54,6 +54,8 @@ export interface DispatchRequest {
   connId: number;
   /** Aborted when the connection closes or the server shuts down. */
   signal: AbortSignal;
+  /** Where procedures register work to run after the reply has been sent (see RpcCallContext). */
+  onReplySent?: (fn: () => void) => void;
 }
 
 export type CallOutcome =
@@ -219,6 +221,8 @@ export class RpcDispatcher {
       transport: req.transport,
       signal: req.signal,
       connId: req.connId,
+      // Without a transport hook nothing is given back early; lent memory is then left to the GC.
+      onReplySent: req.onReplySent ?? (() => undefined),
     };
     const logCtx = { conn: req.connId, client: req.remote.address, xid, prog: call.prog, vers: call.vers, proc: procName };
 

@@ -29,7 +29,16 @@ export class FramingError extends Error {
 export interface RecordDecoderOptions {
   maxRecordBytes?: number;
   maxFragments?: number;
+  /**
+   * Where records that must be reassembled from several chunks are built when they are large (WRITE
+   * payloads). The owner gives each record back (`pool.give`) when its call is over; records that are
+   * subarrays of a chunk are not from the pool and `give` ignores them.
+   */
+  pool?: { take(len: number): Buffer };
 }
+
+/** Records at least this large are reassembled into pooled memory (smaller ones: plain concat). */
+const POOLED_RECORD_MIN = 64 * 1024;
 
 export class RecordDecoder {
   private readonly maxRecordBytes: number;
@@ -48,7 +57,10 @@ export class RecordDecoder {
   private fragments = 0;
   private failure: FramingError | undefined;
 
+  private readonly pool: RecordDecoderOptions['pool'];
+
   constructor(opts: RecordDecoderOptions = {}) {
+    this.pool = opts.pool;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxFragments = opts.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   }
@@ -127,7 +139,13 @@ export class RecordDecoder {
     this.inFragment = false;
     if (!this.lastFragment) return;
     const parts = this.parts;
-    out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.recordBytes));
+    if (parts.length === 1) out.push(parts[0]!);
+    else if (this.pool && this.recordBytes >= POOLED_RECORD_MIN) {
+      const rec = this.pool.take(this.recordBytes);
+      let at = 0;
+      for (const p of parts) at += p.copy(rec, at);
+      out.push(rec);
+    } else out.push(Buffer.concat(parts, this.recordBytes));
     this.resetRecord();
   }
 

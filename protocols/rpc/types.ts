@@ -41,6 +41,11 @@ export interface RpcCallContext {
   signal: AbortSignal;
   /** Per-connection id for logs. */
   connId: number;
+  /**
+   * Registers `fn` to run once the reply has been handed to the kernel (or the call ended without
+   * one). Procedures that lend memory to the reply (pooled READ buffers) give it back here.
+   */
+  onReplySent(fn: () => void): void;
 }
 
 /** One procedure: decode → handle → encode. The dispatcher owns everything else. */

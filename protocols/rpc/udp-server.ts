@@ -72,6 +72,16 @@ export class UdpServer {
       return;
     }
     this.inFlight++;
+    const after: (() => void)[] = [];
+    const finish = (): void => {
+      for (const fn of after.splice(0)) {
+        try {
+          fn();
+        } catch (e) {
+          logger.error({ conn: ep.id, ...errInfo(e) }, 'rpc: after-reply hook failed');
+        }
+      }
+    };
     this.opts.dispatcher
       .dispatch({
         record: msg,
@@ -80,12 +90,18 @@ export class UdpServer {
         transport: 'udp',
         connId: ep.id,
         signal: this.abort.signal,
+        onReplySent: (fn) => after.push(fn),
       })
       .then(
         (reply) => {
+          // A datagram reply is one copied Buffer, so memory lent to the reply is free once it is built.
           if (reply) this.send(ep, reply, rinfo);
+          finish();
         },
-        (e) => logger.error({ conn: ep.id, ...errInfo(e) }, 'rpc: dispatch rejected'),
+        (e) => {
+          logger.error({ conn: ep.id, ...errInfo(e) }, 'rpc: dispatch rejected');
+          finish();
+        },
       )
       .finally(() => {
         this.inFlight--;
@@ -98,7 +114,8 @@ export class UdpServer {
   }
 
   private send(ep: Endpoint, reply: Buffer[], to: dgram.RemoteInfo): void {
-    const buf = reply.length === 1 ? reply[0]! : Buffer.concat(reply);
+    // Always a copy: the segments may reference lent memory that is given back right after this call.
+    const buf = Buffer.concat(reply);
     if (buf.length > MAX_UDP_PAYLOAD) {
       this.opts.logger.warn({ conn: ep.id, client: to.address, bytes: buf.length }, 'rpc: reply too large for UDP, not sent');
       return;

@@ -65,6 +65,8 @@ export const READ: Nfs3Procedure<READ3args, READ3resok, READ3resfail> = {
   async handle(ctx, a) {
     const count = Math.min(a.count, ctx.fs.limits.maxRead);
     const r = await ctx.fs.read(ctx.cred, a.file, a.offset, count, ctx.rpc.signal);
+    // The data goes out by reference; the core's (pooled) buffer is given back once the reply is sent.
+    if (r.release) ctx.rpc.onReplySent(r.release);
     const data = r.data.length > count ? r.data.subarray(0, count) : r.data;
     return { file_attributes: toFattr3(r.attr), count: data.length, eof: r.eof, data };
   },
