@@ -118,8 +118,8 @@ export class Nfs3TestClient {
     return { status, ...(fh ? { fh } : {}), ...(attr ? { attr } : {}) };
   }
 
-  async mkdir(dir: Buffer, name: string | Buffer): Promise<{ status: number; fh?: Buffer }> {
-    const r = await this.call(9, (w) => { w.opaque(dir).string(name); sattrEmpty(w, 0o755); });
+  async mkdir(dir: Buffer, name: string | Buffer, mode = 0o755): Promise<{ status: number; fh?: Buffer }> {
+    const r = await this.call(9, (w) => { w.opaque(dir).string(name); sattrEmpty(w, mode); });
     const status = r.uint32();
     if (status !== 0) return { status };
     const fh = r.bool() ? Buffer.from(r.opaque(64)) : undefined;

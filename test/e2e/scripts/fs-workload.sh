@@ -71,6 +71,12 @@ touch -d '2001-02-03 04:05:06' perm
 dropcaches
 [ "$(stat -c %Y perm)" = "$(date -d '2001-02-03 04:05:06' +%s)" ]
 
+say "special files"
+mkfifo fifo; [ -p fifo ]
+mknod cdev c 1 3; [ -c cdev ]
+[ "$(stat -c %t:%T cdev)" = "1:3" ]
+rm fifo cdev
+
 say "truncate up and down"
 echo 0123456789 > tr
 truncate -s 3000000 tr; [ "$(stat -c %s tr)" = 3000000 ]
