@@ -20,7 +20,7 @@ fi
 # The kernel-client VM (qemu + a Debian kernel + initramfs); idempotent and quick when already built.
 "$SHARED/tools/kclient/setup" >/tmp/kclient-setup.log 2>&1 || { cat /tmp/kclient-setup.log; exit 1; }
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || npm install --no-audit --no-fund
 npm run build >/dev/null
 
 export GW_SHARED_DIR="$SHARED"
