@@ -8,15 +8,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { nfsUrl, run, startGateway, type GatewayProc } from './harness';
+import { freePorts, nfsUrl, run, startGateway, type GatewayProc } from './harness';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 describe('e2e: libnfs clients (nfs-cp, nfs-cat, nfs-ls)', () => {
   let g: GatewayProc;
   let work: string;
+  let metricsPort: number;
   before(async () => {
-    g = await startGateway();
+    [metricsPort] = await freePorts(1) as [number];
+    g = await startGateway({ extraArgs: ['--metrics-port', String(metricsPort)] });
     work = mkdtempSync(path.join(tmpdir(), 'gw-libnfs-'));
   });
   after(async () => {
@@ -70,6 +72,20 @@ describe('e2e: libnfs clients (nfs-cp, nfs-cat, nfs-ls)', () => {
     const cat = await run('nfs-cat', [nfsUrl(g, '/does-not-exist')]);
     assert.notEqual(cat.code, 0);
     assert.equal(cat.stdout, '');
+  });
+
+  it('Prometheus metrics count the calls the clients made', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const count = (proc: string): number => {
+      const m = new RegExp(`gateway_rpc_ops_total\\{program="nfs",version="3",proc="${proc}",outcome="SUCCESS"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    assert.ok(count('WRITE') >= 96, `WRITE count ${count('WRITE')}`); // 100 MB in ≤ 1 MiB writes
+    assert.ok(count('READ') >= 96, `READ count ${count('READ')}`);
+    assert.match(text, /gateway_rpc_latency_seconds_bucket\{[^}]*program="nfs",proc="READ"/);
+    assert.match(text, /gateway_connections\{protocol="nfs"\}/);
   });
 
   it('an unknown export is refused by MOUNT', async () => {
