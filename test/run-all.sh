@@ -25,6 +25,21 @@ npm run build >/dev/null
 
 export GW_SHARED_DIR="$SHARED"
 # One runner invocation for every layer, so the summary counts everything. Files run one at a time:
-# the e2e layer boots VMs and binds port 111, and the machine has two cores.
-exec node --test --test-concurrency=1 --test-reporter=spec \
+# the e2e layer boots VMs and binds port 111, and the machine has two cores. A TAP copy of the same run
+# gives the plain closing line.
+tap=$(mktemp /tmp/gw-test-XXXXXX.tap)
+set +e
+node --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
   dist/test/unit dist/test/proc dist/test/cluster dist/test/loopback dist/test/e2e
+rc=$?
+set -e
+pass=$(grep -E '^# pass [0-9]+' "$tap" | tail -1 | awk '{print $3}')
+fail=$(grep -E '^# fail [0-9]+' "$tap" | tail -1 | awk '{print $3}')
+skip=$(grep -E '^# skipped [0-9]+' "$tap" | tail -1 | awk '{print $3}')
+rm -f "$tap"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+# A run that executed nothing is a failure, not a pass.
+[ "${pass:-0}" -gt 0 ] || exit 1
+exit $rc
