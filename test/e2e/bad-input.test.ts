@@ -150,6 +150,24 @@ describe('e2e: bad input', () => {
     assert.equal((await c.getattr(root)).status, 0);
   });
 
+  it('retransmitted CREATE, MKDIR and REMOVE (same xid) get the original reply, not EXIST/NOENT', async () => {
+    // A new connection, as a client reconnecting after a lost reply would use.
+    const c2 = await Nfs3TestClient.connect(g.nfsPort, g.mountPort);
+    const xid = 0x5eed0000 + (process.pid & 0xffff);
+    const a = await c.create(root, 'retrans', 1, undefined, xid);
+    const b = await c2.create(root, 'retrans', 1, undefined, xid);
+    assert.equal(a.status, 0);
+    assert.equal(b.status, 0, 'the retransmission is answered from the duplicate-request cache');
+    assert.ok(a.fh!.equals(b.fh!));
+    assert.equal((await c.create(root, 'retrans', 1)).status, NFS3ERR_EXIST, 'a new request (new xid) is executed');
+    assert.equal((await c.mkdir(root, 'rdir', 0o755, xid + 1)).status, 0);
+    assert.equal((await c2.mkdir(root, 'rdir', 0o755, xid + 1)).status, 0);
+    assert.equal((await c.remove(root, 'retrans', xid + 2)).status, 0);
+    assert.equal((await c2.remove(root, 'retrans', xid + 2)).status, 0);
+    assert.equal((await c.remove(root, 'retrans')).status, NFS3ERR_NOENT);
+    await c2.close();
+  });
+
   it('a flood of pipelined calls on one connection is bounded and all answered', { timeout: 60000 }, async () => {
     const calls = [];
     for (let i = 0; i < 2000; i++) calls.push(c.getattr(root));

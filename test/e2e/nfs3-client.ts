@@ -118,8 +118,8 @@ export class Nfs3TestClient {
     return { status, ...(fh ? { fh } : {}), ...(attr ? { attr } : {}) };
   }
 
-  async mkdir(dir: Buffer, name: string | Buffer, mode = 0o755): Promise<{ status: number; fh?: Buffer }> {
-    const r = await this.call(9, (w) => { w.opaque(dir).string(name); sattrEmpty(w, mode); });
+  async mkdir(dir: Buffer, name: string | Buffer, mode = 0o755, xid?: number): Promise<{ status: number; fh?: Buffer }> {
+    const r = await this.call(9, (w) => { w.opaque(dir).string(name); sattrEmpty(w, mode); }, xid);
     const status = r.uint32();
     if (status !== 0) return { status };
     const fh = r.bool() ? Buffer.from(r.opaque(64)) : undefined;
@@ -170,8 +170,8 @@ export class Nfs3TestClient {
     return { status: 0, data: Buffer.concat(parts) };
   }
 
-  async remove(dir: Buffer, name: string | Buffer): Promise<{ status: number }> {
-    const r = await this.call(12, (w) => w.opaque(dir).string(name));
+  async remove(dir: Buffer, name: string | Buffer, xid?: number): Promise<{ status: number }> {
+    const r = await this.call(12, (w) => w.opaque(dir).string(name), xid);
     return { status: r.uint32() };
   }
 
