@@ -1,42 +1,108 @@
 /**
- * A brick on a local directory: each chunk object is one sparse file,
+ * A brick on a local directory. Layout ("flat-1"):
  *
- *   <root>/<fileId byte 7>/<fileId byte 6>/<fileId as 16 hex>/<chunk index>
+ *   <root>/<ff>/<fileId as 16 hex>            chunk 0 of the file
+ *   <root>/<ff>/<fileId as 16 hex>.d/<n>      chunk n ≥ 1 (the directory exists only for multi-chunk files)
  *
- * (two fan-out levels of 256 on the fastest-changing bytes of the inode number, then one directory per
- * file, so dropping a file's objects is one readdir and no directory collects millions of entries).
- * I/O is positional (pread/pwrite) through a bounded LRU cache of open file descriptors; an fd in use is
- * never closed under a caller. fsync = fdatasync of the object plus an fsync of each directory created
- * for it since its last fsync, so a new object's name is durable too.
+ * `ff` is the low byte of the inode number as two hex digits: 256 fan-out directories under the root, so
+ * none collects more than 1/256 of the objects, and files created at the same time (consecutive numbers)
+ * land in different directories. (Grouping them instead would let their directory fsyncs coalesce more,
+ * but then concurrent creates queue on one directory's lock, which costs more: measured on ext4.)
+ * A fan-out directory is created the first time an object needs it and made durable (fsync of it and of
+ * the root) before that object is created, so in steady state all 256 exist and creating a small file's
+ * object is one open(O_CREAT|O_EXCL): no mkdir, and no per-file directory. Its first use by a process
+ * fsyncs it once more, which makes durable whatever an earlier process left unsynced in it (so objects
+ * created before a restart need no directory fsync afterwards); ".d" directories get the same treatment
+ * (trustChunkDir).
+ *
+ * Durability (fsync): fdatasync of the object, and, if the object was created since its last fsync, an
+ * fsync of the directory holding its name, run side by side. Directory fsyncs are shared: one fsync of a
+ * directory covers every object created in it before the fsync started, so concurrent COMMITs of new
+ * files in one fan-out directory wait for one directory fsync instead of queueing one each. Fan-out
+ * directory descriptors stay open (at most 256 + the root); a ".d" directory is opened per sync.
+ *
+ * Dropping a file's objects: unlink chunk 0, and read the ".d" directory (usually absent) for the
+ * others; done in batches on a worker thread (janitor.ts). I/O is positional (pread/pwrite) on raw descriptors from a bounded LRU cache; a
+ * descriptor in use is never closed under a caller.
+ *
+ * A brick directory made by another layout is refused at open (the `LAYOUT` file names the layout).
  */
-import { constants as C, promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { CoreError, Errc } from '../vfs/errors';
 import type { Brick, BrickCapacity, ObjectId } from './brick';
 import { toCoreError } from './errno';
+import { Janitor } from './janitor';
+
+const LAYOUT_FILE = 'LAYOUT';
+const LAYOUT = 'flat-1\n';
+const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL } = fs.constants;
+const MAX_TRUSTED_CHUNK_DIRS = 4096;
 
 interface FdEntry {
-  path: string;
-  fh: FileHandle;
+  fd: number;
   refs: number;
   doomed: boolean;
 }
 
+/** Directory fsync bookkeeping for one directory (see `syncDir`). Sequence numbers are brick-wide. */
+interface DirState {
+  /** Sequence number of the latest entry created in the directory. */
+  created: number;
+  /** Every entry with a sequence number <= synced is durable. */
+  synced: number;
+  running?: Promise<void>;
+}
+
+/** A directory entry an object's durability depends on: `dir` must be synced up to `seq`. */
+interface DirDep {
+  dir: string;
+  seq: number;
+}
+
 export interface LocalBrickOptions {
-  /** Open file descriptors kept (LRU). Default 256. */
+  /** Open object descriptors kept (LRU). Default 256. */
   maxOpenFiles?: number;
 }
 
-function isNoEnt(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
 }
+
+// Callback fs calls wrapped by hand: fs/promises' FileHandle costs noticeably more main-thread time per
+// operation, and a metadata-heavy load does several operations per small file.
+const fsOpen = (path: string, flags: number, mode?: number): Promise<number> =>
+  new Promise((res, rej) => fs.open(path, flags, mode, (e, fd) => (e ? rej(e) : res(fd))));
+const fsClose = (fd: number): Promise<void> => new Promise((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
+const fsFdatasync = (fd: number): Promise<void> => new Promise((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
+const fsFsync = (fd: number): Promise<void> => new Promise((res, rej) => fs.fsync(fd, (e) => (e ? rej(e) : res())));
+const fsWrite = (fd: number, b: Buffer, off: number, len: number, pos: number): Promise<number> =>
+  new Promise((res, rej) => fs.write(fd, b, off, len, pos, (e, n) => (e ? rej(e) : res(n))));
+const fsRead = (fd: number, b: Buffer, off: number, len: number, pos: number): Promise<number> =>
+  new Promise((res, rej) => fs.read(fd, b, off, len, pos, (e, n) => (e ? rej(e) : res(n))));
+const fsFtruncate = (fd: number, len: number): Promise<void> => new Promise((res, rej) => fs.ftruncate(fd, len, (e) => (e ? rej(e) : res())));
+const fsUnlink = (path: string): Promise<void> => new Promise((res, rej) => fs.unlink(path, (e) => (e ? rej(e) : res())));
+const fsMkdir = (path: string): Promise<void> => new Promise((res, rej) => fs.mkdir(path, 0o700, (e) => (e ? rej(e) : res())));
 
 export class LocalBrick implements Brick {
   private readonly fds = new Map<string, FdEntry>();
-  private readonly opening = new Map<string, Promise<void>>();
-  /** Objects created since their last fsync → directories whose entries must be synced with them. */
-  private readonly unsyncedDirs = new Map<string, string[]>();
+  private readonly opening = new Map<string, Promise<boolean>>();
+  /** Objects created since their last fsync → directory entries that must be synced with them. */
+  private readonly unsynced = new Map<string, DirDep[]>();
+  /** Directories with entries created since the brick opened; ".d" ones are dropped once synced. */
+  private readonly dirs = new Map<string, DirState>();
+  /** Open descriptors of the fan-out directories and the root, for their fsyncs (≤ 257). */
+  private readonly dirFds = new Map<string, Promise<number>>();
+  /** Fan-out directories known to exist (and to be durable). */
+  private readonly fanouts = new Set<string>();
+  private readonly creatingFanout = new Map<string, Promise<void>>();
+  /** ".d" directories fsynced in this process (bounded; see trustChunkDir). */
+  private readonly trustedChunkDirs = new Set<string>();
+  private seq = 0;
+  private readonly janitor = new Janitor();
   private readonly maxOpen: number;
+  /** Directory fsyncs issued (tests check that concurrent ones coalesce). */
+  dirFsyncs = 0;
   private closed = false;
 
   constructor(
@@ -46,32 +112,172 @@ export class LocalBrick implements Brick {
     this.maxOpen = Math.max(1, opts.maxOpenFiles ?? 256);
   }
 
+  /** Opens (creating on first use) a brick directory; refuses one written with another layout. */
   static async open(root: string, opts?: LocalBrickOptions): Promise<LocalBrick> {
+    const marker = join(root, LAYOUT_FILE);
     try {
-      await fsp.mkdir(root, { recursive: true });
+      await fs.promises.mkdir(root, { recursive: true });
+      let found: string | undefined;
+      try {
+        found = await fs.promises.readFile(marker, 'utf8');
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') throw e;
+      }
+      if (found === undefined) {
+        const names = (await fs.promises.readdir(root)).filter((n) => n !== `${LAYOUT_FILE}.tmp`);
+        if (names.length > 0) throw new CoreError(Errc.IO, `brick ${root}: not empty and no ${LAYOUT_FILE} file (another layout?)`);
+        // Marker written atomically and made durable with its directory entry.
+        const tmp = `${marker}.tmp`;
+        await fs.promises.writeFile(tmp, LAYOUT, { mode: 0o600 });
+        const h = await fs.promises.open(tmp, 'r');
+        try {
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+        await fs.promises.rename(tmp, marker);
+        const d = await fs.promises.open(root, 'r');
+        try {
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      } else if (found !== LAYOUT) {
+        throw new CoreError(Errc.IO, `brick ${root}: layout ${JSON.stringify(found.trim())}, this gateway reads ${JSON.stringify(LAYOUT.trim())}`);
+      }
     } catch (e) {
-      throw toCoreError(e, `brick mkdir ${root}`);
+      throw e instanceof CoreError ? e : toCoreError(e, `brick open ${root}`);
     }
     return new LocalBrick(root, opts);
   }
 
-  fileDir(fileId: bigint): string {
-    const hex = fileId.toString(16).padStart(16, '0');
-    return join(this.root, hex.slice(14, 16), hex.slice(12, 14), hex);
+  fanoutDir(fileId: bigint): string {
+    return join(this.root, (Number(fileId & 0xffn) | 0x100).toString(16).slice(1));
+  }
+
+  /** The ".d" directory holding chunks ≥ 1 of a file. */
+  chunkDir(fileId: bigint): string {
+    return `${this.fanoutDir(fileId)}/${fileId.toString(16).padStart(16, '0')}.d`;
   }
 
   objectPath(id: ObjectId): string {
-    return join(this.fileDir(id.fileId), String(id.chunk));
+    const base = `${this.fanoutDir(id.fileId)}/${id.fileId.toString(16).padStart(16, '0')}`;
+    return id.chunk === 0 ? base : `${base}.d/${id.chunk}`;
   }
 
-  /** Open descriptors right now (tests check the bound). */
+  /** Open object descriptors right now (tests check the bound). */
   openCount(): number {
     return this.fds.size;
   }
 
+  // ---- directory durability --------------------------------------------------------------------------
+
+  /** Records a new entry in `dir`; returns the dependency an fsync of the new object must honour. */
+  private noteCreated(dir: string): DirDep {
+    let s = this.dirs.get(dir);
+    // A fresh state starts "synced" at the current sequence: anything older was covered by an earlier
+    // state that was dropped only once it had synced everything.
+    if (!s) this.dirs.set(dir, (s = { created: this.seq, synced: this.seq }));
+    s.created = ++this.seq;
+    return { dir, seq: s.created };
+  }
+
+  /**
+   * Makes every entry of `dir` up to `seq` durable. One fsync covers all entries created before it
+   * started, so callers that arrive while one runs wait for it and, if it does not cover them, share the
+   * next one.
+   */
+  private async syncDir(dir: string, seq: number): Promise<void> {
+    for (;;) {
+      const s = this.dirs.get(dir);
+      if (!s || s.synced >= seq) return;
+      if (s.running) {
+        await s.running;
+        continue;
+      }
+      const upto = s.created;
+      const run = this.fsyncDir(dir).then(() => {
+        if (upto > s.synced) s.synced = upto;
+        // ".d" directories are many; forget a clean one (fan-out states are bounded at 256).
+        if (s.synced >= s.created && this.isChunkDir(dir) && this.dirs.get(dir) === s) this.dirs.delete(dir);
+      });
+      s.running = run.finally(() => {
+        if (s.running === shared) s.running = undefined;
+      });
+      const shared = s.running;
+      await shared;
+    }
+  }
+
+  private isChunkDir(dir: string): boolean {
+    return dir !== this.root && dir.endsWith('.d');
+  }
+
+  private async fsyncDir(dir: string): Promise<void> {
+    this.dirFsyncs++;
+    if (this.isChunkDir(dir)) {
+      let fd: number;
+      try {
+        fd = await fsOpen(dir, O_RDONLY);
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return; // dropped since: nothing left to make durable
+        throw e;
+      }
+      try {
+        await fsFsync(fd);
+      } finally {
+        await fsClose(fd).catch(() => undefined);
+      }
+      return;
+    }
+    let p = this.dirFds.get(dir);
+    if (!p) {
+      p = fsOpen(dir, O_RDONLY);
+      this.dirFds.set(dir, p);
+      p.catch(() => this.dirFds.get(dir) === p && this.dirFds.delete(dir));
+    }
+    await fsFsync(await p);
+  }
+
+  /**
+   * First use of a fan-out directory in this process: create it if needed and fsync it and the root.
+   * That also makes durable whatever a previous process left in it unsynced (names of objects and ".d"
+   * directories), so objects created before a restart need no directory fsync of their own afterwards.
+   */
+  private ensureFanout(dir: string): Promise<void> {
+    if (this.fanouts.has(dir)) return Promise.resolve();
+    let p = this.creatingFanout.get(dir);
+    if (!p) {
+      p = (async () => {
+        try {
+          await fsMkdir(dir);
+        } catch (e) {
+          if (errCode(e) !== 'EEXIST') throw e;
+        }
+        await this.fsyncDir(dir);
+        await this.syncDir(this.root, this.noteCreated(this.root).seq);
+        this.fanouts.add(dir);
+      })().finally(() => this.creatingFanout.delete(dir));
+      this.creatingFanout.set(dir, p);
+    }
+    return p;
+  }
+
+  /**
+   * A ".d" directory must have been fsynced in this process before one of its objects is reported
+   * durable (the objects' names may date from an earlier process). Remembered in a bounded set; a
+   * directory that falls out is simply synced again.
+   */
+  private async trustChunkDir(dir: string): Promise<void> {
+    if (this.trustedChunkDirs.has(dir)) return;
+    await this.fsyncDir(dir);
+    if (this.trustedChunkDirs.size >= MAX_TRUSTED_CHUNK_DIRS) this.trustedChunkDirs.delete(this.trustedChunkDirs.values().next().value as string);
+    this.trustedChunkDirs.add(dir);
+  }
+
   // ---- fd cache --------------------------------------------------------------------------------------
 
-  private async acquire(path: string, create: boolean): Promise<FdEntry | undefined> {
+  private async acquire(id: ObjectId, path: string, create: boolean): Promise<FdEntry | undefined> {
     for (;;) {
       if (this.closed) throw new Error('brick closed');
       const e = this.fds.get(path);
@@ -86,18 +292,16 @@ export class LocalBrick implements Brick {
         await pending;
         continue;
       }
-      let found = true;
-      const p = this.openFile(path, create).then((fh) => {
-        if (!fh) {
-          found = false;
-          return;
-        }
-        this.fds.set(path, { path, fh, refs: 0, doomed: false });
+      const p = this.openObject(id, path, create).then((fd) => {
+        if (fd === undefined) return false;
+        this.fds.set(path, { fd, refs: 0, doomed: false });
         this.evict();
+        return true;
       });
       this.opening.set(path, p);
+      let found: boolean;
       try {
-        await p;
+        found = await p;
       } finally {
         this.opening.delete(path);
       }
@@ -105,32 +309,60 @@ export class LocalBrick implements Brick {
     }
   }
 
-  private async openFile(path: string, create: boolean): Promise<FileHandle | undefined> {
-    try {
-      return await fsp.open(path, C.O_RDWR);
-    } catch (e) {
-      if (!isNoEnt(e) || !create) {
-        if (isNoEnt(e)) return undefined;
+  /** Opens an object; with `create`, creates it (and its directories) if missing. */
+  private async openObject(id: ObjectId, path: string, create: boolean): Promise<number | undefined> {
+    if (!create) {
+      try {
+        return await fsOpen(path, O_RDWR);
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return undefined;
         throw e;
       }
     }
-    const dir = dirname(path);
-    const firstCreated = await fsp.mkdir(dir, { recursive: true });
-    const fh = await fsp.open(path, C.O_RDWR | C.O_CREAT, 0o600);
-    const dirs = [dir];
-    if (firstCreated) {
-      for (let d = dir; d !== dirname(firstCreated) && d.length > this.root.length; ) {
-        d = dirname(d);
-        dirs.push(d);
+    const fan = this.fanoutDir(id.fileId);
+    if (!this.fanouts.has(fan)) await this.ensureFanout(fan);
+    // Creating is the common case when the descriptor is not cached (a new small file), so try it first.
+    const dir = id.chunk === 0 ? fan : this.chunkDir(id.fileId);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = await fsOpen(path, O_RDWR | O_CREAT | O_EXCL, 0o600);
+        this.unsynced.set(path, [this.noteCreated(dir)]);
+        return fd;
+      } catch (e) {
+        const code = errCode(e);
+        if (code === 'EEXIST') {
+          try {
+            return await fsOpen(path, O_RDWR);
+          } catch (e2) {
+            if (errCode(e2) === 'ENOENT' && attempt < 3) continue; // dropped in between: create again
+            throw e2;
+          }
+        }
+        if (code !== 'ENOENT' || id.chunk === 0 || attempt >= 3) throw e;
       }
+      // The ".d" directory is missing. Its name is made durable before any object goes in (once per
+      // multi-chunk file), so those objects only ever depend on the ".d" directory itself. If another
+      // caller created it a moment ago, its fsync of the fan-out directory may still be running: share it.
+      let dep: number;
+      try {
+        await fsMkdir(dir);
+        dep = this.noteCreated(fan).seq;
+      } catch (e) {
+        if (errCode(e) !== 'EEXIST') throw e;
+        dep = this.dirs.get(fan)?.created ?? 0;
+      }
+      await this.syncDir(fan, dep);
+      this.trustedChunkDirs.add(dir);
     }
-    this.unsyncedDirs.set(path, dirs);
-    return fh;
+  }
+
+  private closeFd(fd: number): void {
+    fs.close(fd, () => undefined);
   }
 
   private release(e: FdEntry): void {
     e.refs--;
-    if (e.refs === 0 && e.doomed) void e.fh.close().catch(() => undefined);
+    if (e.refs === 0 && e.doomed) this.closeFd(e.fd);
     else this.evict();
   }
 
@@ -140,7 +372,7 @@ export class LocalBrick implements Brick {
       if (this.fds.size <= this.maxOpen) break;
       if (e.refs > 0) continue;
       this.fds.delete(p);
-      void e.fh.close().catch(() => undefined);
+      this.closeFd(e.fd);
     }
   }
 
@@ -148,18 +380,18 @@ export class LocalBrick implements Brick {
     const e = this.fds.get(path);
     if (!e) return;
     this.fds.delete(path);
-    if (e.refs === 0) void e.fh.close().catch(() => undefined);
+    if (e.refs === 0) this.closeFd(e.fd);
     else e.doomed = true;
   }
 
-  private async withFd<T>(path: string, create: boolean, what: string, fn: (fh: FileHandle) => Promise<T>, missing: () => T): Promise<T> {
+  private async withFd<T>(id: ObjectId, path: string, create: boolean, what: string, fn: (fd: number) => Promise<T>, missing: () => T): Promise<T> {
     let e: FdEntry | undefined;
     try {
-      e = await this.acquire(path, create);
+      e = await this.acquire(id, path, create);
       if (!e) return missing();
-      return await fn(e.fh);
+      return await fn(e.fd);
     } catch (err) {
-      throw toCoreError(err, `brick ${what} ${path}`);
+      throw err instanceof CoreError ? err : toCoreError(err, `brick ${what} ${path}`);
     } finally {
       if (e) this.release(e);
     }
@@ -168,111 +400,101 @@ export class LocalBrick implements Brick {
   // ---- Brick -----------------------------------------------------------------------------------------
 
   writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void> {
-    return this.withFd(this.objectPath(id), true, 'write', async (fh) => {
+    const path = this.objectPath(id);
+    return this.withFd(id, path, true, 'write', async (fd) => {
       let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
-        done += bytesWritten;
-      }
+      while (done < data.length) done += await fsWrite(fd, data, done, data.length - done, offset + done);
     }, () => undefined);
   }
 
   readRange(id: ObjectId, offset: number, length: number): Promise<Buffer> {
-    return this.withFd(this.objectPath(id), false, 'read', async (fh) => {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === length ? buf : buf.subarray(0, got);
-    }, () => Buffer.alloc(0));
+    const buf = Buffer.allocUnsafe(length);
+    return this.readInto(id, offset, buf).then((got) => (got === length ? buf : buf.subarray(0, got)));
   }
 
   readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
-    return this.withFd(this.objectPath(id), false, 'read', async (fh) => {
+    const path = this.objectPath(id);
+    return this.withFd(id, path, false, 'read', async (fd) => {
       let got = 0;
       while (got < target.length) {
-        const { bytesRead } = await fh.read(target, got, target.length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+        const n = await fsRead(fd, target, got, target.length - got, offset + got);
+        if (n === 0) break;
+        got += n;
       }
       return got;
     }, () => 0);
   }
 
   truncate(id: ObjectId, length: number): Promise<void> {
-    return this.withFd(this.objectPath(id), false, 'truncate', (fh) => fh.truncate(length), () => undefined);
+    const path = this.objectPath(id);
+    return this.withFd(id, path, false, 'truncate', (fd) => fsFtruncate(fd, length), () => undefined);
   }
 
   async delete(id: ObjectId): Promise<void> {
     const path = this.objectPath(id);
     this.forget(path);
-    this.unsyncedDirs.delete(path);
+    this.unsynced.delete(path);
     try {
-      await fsp.unlink(path);
+      await fsUnlink(path);
     } catch (e) {
-      if (!isNoEnt(e)) throw toCoreError(e, `brick delete ${path}`);
+      if (errCode(e) !== 'ENOENT') throw toCoreError(e, `brick delete ${path}`);
     }
   }
 
   async dropFrom(fileId: bigint, firstChunk: number): Promise<void> {
-    const dir = this.fileDir(fileId);
-    let names: string[];
-    try {
-      names = await fsp.readdir(dir);
-    } catch (e) {
-      if (isNoEnt(e)) return;
-      throw toCoreError(e, `brick readdir ${dir}`);
-    }
-    for (const name of names) {
-      const chunk = Number(name);
-      if (Number.isInteger(chunk) && chunk >= firstChunk) await this.delete({ fileId, chunk });
-    }
+    const dir = this.chunkDir(fileId);
+    let chunk0: string | undefined;
     if (firstChunk === 0) {
-      try {
-        await fsp.rmdir(dir);
-      } catch {
-        // a concurrent writer re-created an object: leave the directory
-      }
+      chunk0 = this.objectPath({ fileId, chunk: 0 });
+      this.forget(chunk0);
+      this.unsynced.delete(chunk0);
+    }
+    // The unlinks run on the janitor thread (janitor.ts); this thread only forgets what went.
+    const out = await this.janitor.drop({ chunk0, chunkDir: dir, firstChunk });
+    if (!out.ok) throw toCoreError(Object.assign(new Error(out.message), { code: out.code }), `brick drop ${out.path}`);
+    for (const chunk of out.removed) {
+      const path = `${dir}/${chunk}`;
+      this.forget(path);
+      this.unsynced.delete(path);
+    }
+    if (out.dirGone) {
+      const s = this.dirs.get(dir);
+      if (s && !s.running) this.dirs.delete(dir);
+      this.trustedChunkDirs.delete(dir);
     }
   }
 
   async fsync(id: ObjectId): Promise<void> {
     const path = this.objectPath(id);
-    await this.withFd(path, false, 'fsync', (fh) => fh.datasync(), () => undefined);
-    const dirs = this.unsyncedDirs.get(path);
-    if (!dirs) return;
-    this.unsyncedDirs.delete(path);
-    for (const d of dirs) {
-      try {
-        const h = await fsp.open(d, C.O_RDONLY);
-        try {
-          await h.sync();
-        } finally {
-          await h.close();
-        }
-      } catch (e) {
-        if (!isNoEnt(e)) throw toCoreError(e, `brick fsync dir ${d}`);
-      }
+    const deps = this.unsynced.get(path);
+    const waits: Promise<void>[] = [this.withFd(id, path, false, 'fsync', (fd) => fsFdatasync(fd), () => undefined)];
+    if (id.chunk === 0) {
+      const fan = this.fanoutDir(id.fileId);
+      if (!this.fanouts.has(fan)) waits.push(this.ensureFanout(fan));
+    } else waits.push(this.trustChunkDir(this.chunkDir(id.fileId)));
+    if (deps) for (const d of deps) waits.push(this.syncDir(d.dir, d.seq));
+    try {
+      await Promise.all(waits);
+    } catch (e) {
+      throw e instanceof CoreError ? e : toCoreError(e, `brick fsync ${path}`);
     }
+    if (deps && this.unsynced.get(path) === deps) this.unsynced.delete(path);
   }
 
   async stat(id: ObjectId): Promise<{ size: number } | undefined> {
     const path = this.objectPath(id);
     try {
-      const st = await fsp.stat(path);
+      const st = await fs.promises.stat(path);
       return { size: st.size };
     } catch (e) {
-      if (isNoEnt(e)) return undefined;
+      if (errCode(e) === 'ENOENT') return undefined;
       throw toCoreError(e, `brick stat ${path}`);
     }
   }
 
   async capacity(): Promise<BrickCapacity> {
     try {
-      const s = await fsp.statfs(this.root, { bigint: true });
+      const s = await fs.promises.statfs(this.root, { bigint: true });
       return {
         totalBytes: s.blocks * s.bsize,
         freeBytes: s.bfree * s.bsize,
@@ -287,10 +509,14 @@ export class LocalBrick implements Brick {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...this.opening.values()]);
+    await Promise.allSettled([...this.opening.values(), ...this.creatingFanout.values()]);
+    await Promise.allSettled([...this.dirs.values()].map((s) => s.running));
+    await this.janitor.close();
     this.closed = true;
     const all = [...this.fds.values()];
     this.fds.clear();
-    await Promise.allSettled(all.map((e) => e.fh.close()));
+    const dirFds = [...this.dirFds.values()];
+    this.dirFds.clear();
+    await Promise.allSettled([...all.map((e) => fsClose(e.fd)), ...dirFds.map(async (p) => fsClose(await p))]);
   }
 }

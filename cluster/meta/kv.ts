@@ -3,7 +3,8 @@
  * written once against it; engines implement it: embedded (memory, lmdb) now, Redis next.
  *
  * Keys and values are byte strings ordered bytewise (unsigned, shorter prefix first). Values are never
- * empty (engines may not distinguish an empty value from a missing one).
+ * empty (engines may not distinguish an empty value from a missing one). Buffers handed out by reads may
+ * be shared with the engine (stored or cached values): readers must not modify them.
  *
  * Transactions are optimistic: reads are recorded, writes are buffered in the transaction, and at commit
  * the engine checks that everything the transaction read (point reads and range reads) is unchanged; if
@@ -35,7 +36,11 @@ export interface KvRange {
 
 export interface KvReader {
   get(key: Buffer): Promise<Buffer | undefined>;
+  /** Several point reads at once (one round trip for a remote engine, e.g. Redis MGET); same order. */
+  getMany(keys: readonly Buffer[]): Promise<Array<Buffer | undefined>>;
   range(r: KvRange): Promise<KvEntry[]>;
+  /** The keys `range` would return, without their values (tables whose rows are all in the key). */
+  rangeKeys(r: KvRange): Promise<Buffer[]>;
 }
 
 /** A transaction: reads see the transaction's own buffered writes. */

@@ -19,16 +19,17 @@ import { nowNs } from './clock';
 import type { Kv, KvReader, KvTx } from './kv';
 import {
   allocKey,
+  COOKIE_ROW_VALUE,
   cookieKey,
   cookiePrefix,
-  decodeCookieEntry,
+  cookieRowKey,
+  decodeCookieRow,
   decodeDirent,
   decodeGc,
   decodeInode,
   decodeU64,
   decodeVolume,
   direntKey,
-  encodeCookieEntry,
   encodeDirent,
   encodeGc,
   encodeInode,
@@ -120,6 +121,8 @@ interface WriteItem {
 
 const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
+/** 'G' records dropped per transaction at most (bounds the transaction's size). */
+const MAX_GC_BATCH = 1024;
 
 function randomU32(): number {
   return randomInt(0, 0x1_0000_0000);
@@ -159,9 +162,40 @@ function touch(n: Inode, now: bigint, data: boolean): void {
   n.change++;
 }
 
+/**
+ * Decoded inodes, by their record's Buffer. Reads hand out the same Buffer object again only for the
+ * same stored bytes (read buffers are never modified, kv.ts; the lmdb engine's read cache returns one
+ * object until the key is written), so a hit is exactly the decode of the current value. An engine that
+ * returns fresh Buffers (Redis) never hits and cannot be served a stale inode. Entries go with their
+ * Buffers. The shared objects are frozen; transactions work on copies.
+ */
+const decodedInodes = new WeakMap<Buffer, Readonly<Inode>>();
+
+/**
+ * A shared inode's memo slot (non-enumerable, so copies do not carry it): layers above may keep here what
+ * they derive purely from this inode (cluster/vfs keeps its Attr and handle), valid for the object's life.
+ */
+export const DERIVED: unique symbol = Symbol('derived from this inode');
+
+/** The memo slot of a shared inode; undefined for a transaction's private copy. */
+export function derivedOf(n: Readonly<Inode>): Record<string, unknown> | undefined {
+  return (n as { [DERIVED]?: Record<string, unknown> })[DERIVED];
+}
+
+function sharedInode(id: bigint, b: Buffer): Readonly<Inode> {
+  const hit = decodedInodes.get(b);
+  if (hit && hit.id === id) return hit;
+  const n = decodeInode(id, b);
+  Object.defineProperty(n, DERIVED, { value: {}, enumerable: false });
+  Object.freeze(n);
+  decodedInodes.set(b, n);
+  return n;
+}
+
+/** A private, mutable copy (transactions change the inodes they read). */
 async function readInode(r: KvReader, id: bigint): Promise<Inode | undefined> {
   const b = await r.get(inodeKey(id));
-  return b ? decodeInode(id, b) : undefined;
+  return b ? { ...sharedInode(id, b) } : undefined;
 }
 
 async function readDirent(r: KvReader, dirId: bigint, name: Buffer): Promise<Dirent | undefined> {
@@ -178,6 +212,9 @@ export class Namespace {
   private idEnd = 0n;
   private idReserve: Promise<void> | undefined;
   private readonly writeQueues = new Map<bigint, WriteItem[]>();
+  /** Trims done on the bricks whose 'G' records are still to be dropped (see finishGc). */
+  private readonly gcDone: Array<{ job: GcJob; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private gcDraining = false;
   private readonly idBlock: bigint;
 
   constructor(
@@ -232,8 +269,16 @@ export class Namespace {
 
   // ---- reads -----------------------------------------------------------------------------------------
 
-  getInode(id: bigint): Promise<Inode | undefined> {
-    return readInode(this.kv, id);
+  /** The current inode, shared and frozen: read it, do not change it. */
+  async getInode(id: bigint): Promise<Readonly<Inode> | undefined> {
+    const b = await this.kv.get(inodeKey(id));
+    return b ? sharedInode(id, b) : undefined;
+  }
+
+  /** Several inodes in one read (a READDIRPLUS page); missing ones are undefined. Shared and frozen. */
+  async getInodes(ids: readonly bigint[]): Promise<Array<Readonly<Inode> | undefined>> {
+    const vals = await this.kv.getMany(ids.map(inodeKey));
+    return vals.map((b, i) => (b ? sharedInode(ids[i]!, b) : undefined));
   }
 
   getDirent(dirId: bigint, name: Buffer): Promise<Dirent | undefined> {
@@ -242,8 +287,8 @@ export class Namespace {
 
   /** Up to `limit` entries with cookies > `after`, in cookie order. One range read; never the whole dir. */
   async listDir(dirId: bigint, after: bigint, limit: number): Promise<CookieEntry[]> {
-    const rows = await this.kv.range({ prefix: cookiePrefix(dirId), after: cookieKey(dirId, after), limit });
-    return rows.map((r) => decodeCookieEntry(r.key, r.value));
+    const rows = await this.kv.rangeKeys({ prefix: cookiePrefix(dirId), start: cookieKey(dirId, after + 1n), limit });
+    return rows.map(decodeCookieRow);
   }
 
   async pendingGc(): Promise<GcJob[]> {
@@ -251,12 +296,42 @@ export class Namespace {
     return rows.map((r) => ({ fileId: idFromKey(r.key), rec: decodeGc(r.value) }));
   }
 
-  /** Drops the 'G' record once the bricks have done the trim (unless a newer trim replaced it). */
-  async finishGc(job: GcJob): Promise<void> {
-    await this.kv.txn(async (tx) => {
-      const b = await tx.get(gcKey(job.fileId));
-      if (b && decodeGc(b).nonce === job.rec.nonce) tx.delete(gcKey(job.fileId));
+  /**
+   * Drops the 'G' record once the bricks have done the trim (unless a newer trim replaced it). Resolves
+   * once it is gone. Finished trims are collected until the next turn of the event loop and dropped in
+   * one transaction: a burst of REMOVEs then costs one extra commit, not one per file. (A record that
+   * outlives its trim a little is harmless: replaying a trim is idempotent.)
+   */
+  finishGc(job: GcJob): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.gcDone.push({ job, resolve, reject });
+      if (this.gcDone.length === 1 && !this.gcDraining) setImmediate(() => void this.drainGcDone());
     });
+  }
+
+  private async drainGcDone(): Promise<void> {
+    if (this.gcDraining) return;
+    this.gcDraining = true;
+    try {
+      while (this.gcDone.length) {
+        const batch = this.gcDone.splice(0, MAX_GC_BATCH);
+        try {
+          await this.kv.txn(async (tx) => {
+            const keys = batch.map((it) => gcKey(it.job.fileId));
+            const cur = await tx.getMany(keys);
+            batch.forEach((it, i) => {
+              const b = cur[i];
+              if (b && decodeGc(b).nonce === it.job.rec.nonce) tx.delete(keys[i]!);
+            });
+          });
+          for (const it of batch) it.resolve();
+        } catch (e) {
+          for (const it of batch) it.reject(e);
+        }
+      }
+    } finally {
+      this.gcDraining = false;
+    }
   }
 
   // ---- inode numbers ---------------------------------------------------------------------------------
@@ -313,13 +388,13 @@ export class Namespace {
   private addEntry(tx: KvTx, dir: Inode, name: Buffer, child: Inode): void {
     const cookie = dir.nextCookie++;
     tx.put(direntKey(dir.id, name), encodeDirent({ fileId: child.id, cookie, type: child.type }));
-    tx.put(cookieKey(dir.id, cookie), encodeCookieEntry(child.id, child.type, name));
+    tx.put(cookieRowKey(dir.id, cookie, child.id, child.type, name), COOKIE_ROW_VALUE);
     dir.entries++;
   }
 
   private dropEntry(tx: KvTx, dir: Inode, name: Buffer, ent: Dirent, keepDirent = false): void {
     if (!keepDirent) tx.delete(direntKey(dir.id, name));
-    tx.delete(cookieKey(dir.id, ent.cookie));
+    tx.delete(cookieRowKey(dir.id, ent.cookie, ent.fileId, ent.type, name));
     dir.entries--;
   }
 

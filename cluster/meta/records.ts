@@ -6,7 +6,9 @@
  *   'A'                          → inode allocator: next unused inode number (never goes down)
  *   'I' fileId:u64               → inode record
  *   'D' dirId:u64 name           → directory entry: fileId:u64 cookie:u64 type:u8
- *   'C' dirId:u64 cookie:u64     → cookie index: fileId:u64 type:u8 name   (READDIR pages by cookie)
+ *   'C' dirId:u64 cookie:u64 fileId:u64 type:u8 name → 0x01
+ *                                cookie index: the listing row is the key itself, so a READDIR page is
+ *                                one keys-only range read in cookie order (no value to fetch or copy)
  *   'G' fileId:u64               → pending data trim: the brick objects of fileId beyond `length` must be
  *                                  dropped (written in the same transaction that shrank or freed the
  *                                  file, removed once the bricks have done it; replayed after a crash)
@@ -27,10 +29,71 @@ export const FIRST_COOKIE = FIRST_DIR_COOKIE;
 export const volumeKey = (): Buffer => Buffer.from([TAG_VOLUME]);
 export const allocKey = (): Buffer => Buffer.from([TAG_ALLOC]);
 
+// ---- 64-bit fields ---------------------------------------------------------------------------------
+// Buffer's read/writeBig*64BE are plain JS doing BigInt arithmetic; a DataView's get/setBig*64 are
+// builtins several times faster. One scratch DataView serves every record (codecs are synchronous), and
+// the 8 bytes are copied by hand, which beats making a DataView per (small, pooled) Buffer.
+const scratch = new DataView(new ArrayBuffer(8));
+const scratchBytes = new Uint8Array(scratch.buffer);
+
+function copyOut(b: Buffer, off: number): void {
+  b[off] = scratchBytes[0]!;
+  b[off + 1] = scratchBytes[1]!;
+  b[off + 2] = scratchBytes[2]!;
+  b[off + 3] = scratchBytes[3]!;
+  b[off + 4] = scratchBytes[4]!;
+  b[off + 5] = scratchBytes[5]!;
+  b[off + 6] = scratchBytes[6]!;
+  b[off + 7] = scratchBytes[7]!;
+}
+
+function copyIn(b: Buffer, off: number): void {
+  scratchBytes[0] = b[off]!;
+  scratchBytes[1] = b[off + 1]!;
+  scratchBytes[2] = b[off + 2]!;
+  scratchBytes[3] = b[off + 3]!;
+  scratchBytes[4] = b[off + 4]!;
+  scratchBytes[5] = b[off + 5]!;
+  scratchBytes[6] = b[off + 6]!;
+  scratchBytes[7] = b[off + 7]!;
+}
+
+/** Unsigned 64-bit big-endian; like writeBigUInt64BE, a value outside [0, 2^64) is an error. */
+export function putU64(b: Buffer, off: number, v: bigint): void {
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`u64 out of range: ${v}`);
+  scratch.setBigUint64(0, v);
+  copyOut(b, off);
+}
+
+/** Signed 64-bit big-endian; like writeBigInt64BE, a value outside [-2^63, 2^63) is an error. */
+export function putI64(b: Buffer, off: number, v: bigint): void {
+  if (v < -0x8000_0000_0000_0000n || v > 0x7fff_ffff_ffff_ffffn) throw new RangeError(`i64 out of range: ${v}`);
+  scratch.setBigInt64(0, v);
+  copyOut(b, off);
+}
+
+export function getU64(b: Buffer, off: number): bigint {
+  if (off + 8 > b.length) throw new RangeError('u64 past the end of the record');
+  copyIn(b, off);
+  return scratch.getBigUint64(0);
+}
+
+export function getI64(b: Buffer, off: number): bigint {
+  if (off + 8 > b.length) throw new RangeError('i64 past the end of the record');
+  copyIn(b, off);
+  return scratch.getBigInt64(0);
+}
+
+function ownCopy(b: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(end - start);
+  b.copy(out, 0, start, end);
+  return out;
+}
+
 function idKey(tag: number, id: bigint, extra = 0): Buffer {
   const b = Buffer.allocUnsafe(9 + extra);
   b[0] = tag;
-  b.writeBigUInt64BE(id, 1);
+  putU64(b, 1, id);
   return b;
 }
 
@@ -44,20 +107,30 @@ export function direntKey(dirId: bigint, name: Buffer): Buffer {
   return b;
 }
 
+/** Where the rows of cookies >= `cookie` start (a range bound, not a stored key). */
 export function cookieKey(dirId: bigint, cookie: bigint): Buffer {
   const b = idKey(TAG_COOKIE, dirId, 8);
-  b.writeBigUInt64BE(cookie, 9);
+  putU64(b, 9, cookie);
   return b;
 }
+
+/** The stored cookie index row of one entry. */
+export function cookieRowKey(dirId: bigint, cookie: bigint, fileId: bigint, type: FileType, name: Buffer): Buffer {
+  const b = idKey(TAG_COOKIE, dirId, 17 + name.length);
+  putU64(b, 9, cookie);
+  putU64(b, 17, fileId);
+  b[25] = type;
+  name.copy(b, 26);
+  return b;
+}
+
+/** Value of every cookie index row (values may not be empty). */
+export const COOKIE_ROW_VALUE: Buffer = Buffer.from([1]);
 
 export const cookiePrefix = (dirId: bigint): Buffer => idKey(TAG_COOKIE, dirId);
 
 export function idFromKey(k: Buffer): bigint {
-  return k.readBigUInt64BE(1);
-}
-
-export function cookieFromKey(k: Buffer): bigint {
-  return k.readBigUInt64BE(9);
+  return getU64(k, 1);
 }
 
 // ---- volume ------------------------------------------------------------------------------------------
@@ -146,26 +219,29 @@ const FLAG_VERIFIER = 1;
 
 export function encodeInode(n: Inode): Buffer {
   const tlen = n.target ? n.target.length : 0;
-  const b = Buffer.alloc(INODE_FIXED + tlen);
+  // allocUnsafe: small sizes come from Node's pool (Buffer.alloc makes an ArrayBuffer per call); every
+  // byte is written below (the verifier slot is zeroed when there is none).
+  const b = Buffer.allocUnsafe(INODE_FIXED + tlen);
   b[0] = INODE_VERSION;
   b[1] = n.type;
   b.writeUInt16BE(n.mode & 0o7777, 2);
   b.writeUInt32BE(n.uid >>> 0, 4);
   b.writeUInt32BE(n.gid >>> 0, 8);
   b.writeUInt32BE(n.nlink >>> 0, 12);
-  b.writeBigUInt64BE(n.size, 16);
-  b.writeBigInt64BE(n.atime, 24);
-  b.writeBigInt64BE(n.mtime, 32);
-  b.writeBigInt64BE(n.ctime, 40);
-  b.writeBigInt64BE(n.btime, 48);
-  b.writeBigUInt64BE(n.change, 56);
+  putU64(b, 16, n.size);
+  putI64(b, 24, n.atime);
+  putI64(b, 32, n.mtime);
+  putI64(b, 40, n.ctime);
+  putI64(b, 48, n.btime);
+  putU64(b, 56, n.change);
   b.writeUInt32BE(n.gen >>> 0, 64);
   b.writeUInt32BE(n.dosAttrs >>> 0, 68);
   b.writeUInt32BE(n.rdevMajor >>> 0, 72);
   b.writeUInt32BE(n.rdevMinor >>> 0, 76);
-  b.writeBigUInt64BE(n.parent, 80);
-  b.writeBigUInt64BE(n.entries, 88);
-  b.writeBigUInt64BE(n.nextCookie, 96);
+  putU64(b, 80, n.parent);
+  putU64(b, 88, n.entries);
+  putU64(b, 96, n.nextCookie);
+  b.fill(0, 104, 113);
   if (n.verifier) {
     b[104] = FLAG_VERIFIER;
     n.verifier.copy(b, 105, 0, 8);
@@ -186,22 +262,23 @@ export function decodeInode(id: bigint, b: Buffer): Inode {
     uid: b.readUInt32BE(4),
     gid: b.readUInt32BE(8),
     nlink: b.readUInt32BE(12),
-    size: b.readBigUInt64BE(16),
-    atime: b.readBigInt64BE(24),
-    mtime: b.readBigInt64BE(32),
-    ctime: b.readBigInt64BE(40),
-    btime: b.readBigInt64BE(48),
-    change: b.readBigUInt64BE(56),
+    size: getU64(b, 16),
+    atime: getI64(b, 24),
+    mtime: getI64(b, 32),
+    ctime: getI64(b, 40),
+    btime: getI64(b, 48),
+    change: getU64(b, 56),
     gen: b.readUInt32BE(64),
     dosAttrs: b.readUInt32BE(68),
     rdevMajor: b.readUInt32BE(72),
     rdevMinor: b.readUInt32BE(76),
-    parent: b.readBigUInt64BE(80),
-    entries: b.readBigUInt64BE(88),
-    nextCookie: b.readBigUInt64BE(96),
+    parent: getU64(b, 80),
+    entries: getU64(b, 88),
+    nextCookie: getU64(b, 96),
   };
-  if (b[104]! & FLAG_VERIFIER) n.verifier = Buffer.from(b.subarray(105, 113));
-  if (n.type === FileType.LNK) n.target = Buffer.from(b.subarray(INODE_FIXED, INODE_FIXED + tlen));
+  // Own copies (not pool slices): decoded inodes may be kept (namespace.ts shares them).
+  if (b[104]! & FLAG_VERIFIER) n.verifier = ownCopy(b, 105, 113);
+  if (n.type === FileType.LNK) n.target = ownCopy(b, INODE_FIXED, INODE_FIXED + tlen);
   return n;
 }
 
@@ -215,15 +292,15 @@ export interface Dirent {
 
 export function encodeDirent(d: Dirent): Buffer {
   const b = Buffer.allocUnsafe(17);
-  b.writeBigUInt64BE(d.fileId, 0);
-  b.writeBigUInt64BE(d.cookie, 8);
+  putU64(b, 0, d.fileId);
+  putU64(b, 8, d.cookie);
   b[16] = d.type;
   return b;
 }
 
 export function decodeDirent(b: Buffer): Dirent {
   if (b.length < 17) throw new CoreError(Errc.IO, 'corrupt directory entry');
-  return { fileId: b.readBigUInt64BE(0), cookie: b.readBigUInt64BE(8), type: b[16] as FileType };
+  return { fileId: getU64(b, 0), cookie: getU64(b, 8), type: b[16] as FileType };
 }
 
 export interface CookieEntry {
@@ -233,17 +310,9 @@ export interface CookieEntry {
   name: Buffer;
 }
 
-export function encodeCookieEntry(fileId: bigint, type: FileType, name: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(9 + name.length);
-  b.writeBigUInt64BE(fileId, 0);
-  b[8] = type;
-  name.copy(b, 9);
-  return b;
-}
-
-export function decodeCookieEntry(key: Buffer, b: Buffer): CookieEntry {
-  if (b.length < 9 || key.length !== 17) throw new CoreError(Errc.IO, 'corrupt cookie index entry');
-  return { cookie: cookieFromKey(key), fileId: b.readBigUInt64BE(0), type: b[8] as FileType, name: Buffer.from(b.subarray(9)) };
+export function decodeCookieRow(key: Buffer): CookieEntry {
+  if (key.length < 27 || key[0] !== TAG_COOKIE) throw new CoreError(Errc.IO, 'corrupt cookie index row');
+  return { cookie: getU64(key, 9), fileId: getU64(key, 17), type: key[25] as FileType, name: key.subarray(26) };
 }
 
 // ---- pending trims -----------------------------------------------------------------------------------

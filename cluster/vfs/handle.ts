@@ -40,7 +40,7 @@ export class HandleCodec {
   // The MAC is a pure function of (secret, bytes 0..19), so a handle once minted or verified can be
   // remembered instead of recomputed. Both maps are bounded (oldest dropped first). Minted handles are
   // shared Buffers: callers treat handles as immutable.
-  private readonly minted = new Map<string, Handle>();
+  private readonly minted = new Map<number | string, Handle>();
   private readonly verified = new Map<string, HandleFields>();
 
   constructor(private readonly secret: Buffer) {}
@@ -49,15 +49,20 @@ export class HandleCodec {
     return createHmac('sha256', this.secret).update(h.subarray(0, MAC_OFF)).digest().subarray(0, HANDLE_SIZE - MAC_OFF);
   }
 
-  private static remember<V>(m: Map<string, V>, k: string, v: V): void {
-    if (m.size >= CACHE_ENTRIES) m.delete(m.keys().next().value as string);
+  private static remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+    if (m.size >= CACHE_ENTRIES) m.delete(m.keys().next().value as K);
     m.set(k, v);
   }
 
   mint(f: HandleFields): Handle {
-    const key = `${f.exportId}:${f.fileId}:${f.gen}:${f.kind}`;
+    // Keyed by the inode number alone when it is a safe integer (always, in practice: numbers count up
+    // from 2), so a hit costs no string building; the other fields are checked against the cached bytes.
+    const num = Number(f.fileId);
+    const key: number | string = Number.isSafeInteger(num) ? num : `${f.fileId}`;
     const hit = this.minted.get(key);
-    if (hit) return hit;
+    if (hit && hit[1] === f.kind && hit.readUInt32BE(4) === f.exportId >>> 0 && hit.readUInt32BE(16) === f.gen >>> 0) return hit;
+    // Its own memory, not a slice of Node's shared pool: minted handles are kept (cache), and a kept
+    // slice would pin a whole 8 KiB pool block.
     const h = Buffer.alloc(HANDLE_SIZE);
     h[0] = HANDLE_VERSION;
     h[1] = f.kind;
@@ -65,6 +70,8 @@ export class HandleCodec {
     h.writeBigUInt64BE(f.fileId, 8);
     h.writeUInt32BE(f.gen >>> 0, 16);
     this.mac(h).copy(h, MAC_OFF);
+    // One entry per inode: a handle of the same inode for another export replaces it (rare).
+    if (hit) this.minted.delete(key);
     HandleCodec.remember(this.minted, key, h);
     return h;
   }

@@ -5,6 +5,7 @@
  */
 import { CoreError, Errc } from '../../cluster/vfs/errors';
 import {
+  attrMemo,
   FileType,
   type Attr,
   type Cred,
@@ -67,7 +68,23 @@ export function fileTypeOf(t: ftype3): FileType {
 const u32 = (n: number): number => n >>> 0;
 const u64 = (n: bigint): bigint => BigInt.asUintN(64, n);
 
+/**
+ * A shared core Attr (one per unchanged inode, with a memo slot) is converted once and its fattr3 kept in
+ * the slot, so a READDIRPLUS of an unchanged directory converts each entry once. Exact (an Attr object
+ * never changes); it lives as long as the Attr does.
+ */
 export function toFattr3(a: Attr): fattr3 {
+  const memo = attrMemo(a);
+  if (!memo) return makeFattr3(a);
+  let f = memo.nfs3 as fattr3 | undefined;
+  if (!f) {
+    f = Object.freeze(makeFattr3(a));
+    memo.nfs3 = f;
+  }
+  return f;
+}
+
+function makeFattr3(a: Attr): fattr3 {
   return {
     type: ftype3Of(a.type),
     mode: a.mode & 0o7777,

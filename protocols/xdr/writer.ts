@@ -9,6 +9,8 @@ const ZERO_PAD = Buffer.alloc(4);
 export class XdrWriter {
   private readonly segments: Buffer[] = [];
   private cur: Buffer;
+  /** DataView over `cur`, made on the first 64-bit write into a block (its set*64 are far cheaper than Buffer's). */
+  private dv: DataView | undefined;
   private curStart = 0;
   private pos = 0;
   private total = 0;
@@ -26,6 +28,7 @@ export class XdrWriter {
     if (this.pos + n <= this.cur.length) return;
     this.flushCur();
     this.cur = Buffer.allocUnsafe(Math.max(BLOCK, n));
+    this.dv = undefined;
     this.curStart = 0;
     this.pos = 0;
   }
@@ -52,16 +55,38 @@ export class XdrWriter {
     return this;
   }
 
+  private view(): DataView {
+    return (this.dv ??= new DataView(this.cur.buffer, this.cur.byteOffset, this.cur.length));
+  }
+
+  /**
+   * Reserves `n` bytes for a fixed-size item that the caller writes itself, field by field, through
+   * `claimed` at the returned offset (one bounds check for the whole item instead of one per field).
+   * Every reserved byte must be written.
+   */
+  claim(n: number): number {
+    this.ensure(n);
+    const off = this.pos;
+    this.pos += n;
+    return off;
+  }
+
+  /** DataView over the block of the last `claim` (valid until the next write). */
+  get claimed(): DataView {
+    return this.view();
+  }
+
+  /** Values outside 64 bits are taken modulo 2^64 (DataView's ToBigUint64), as before with asUintN. */
   uint64(v: bigint): this {
     this.ensure(8);
-    this.cur.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    this.view().setBigUint64(this.pos, v);
     this.pos += 8;
     return this;
   }
 
   int64(v: bigint): this {
     this.ensure(8);
-    this.cur.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    this.view().setBigInt64(this.pos, v);
     this.pos += 8;
     return this;
   }
@@ -72,11 +97,16 @@ export class XdrWriter {
 
   /** Fixed-length opaque, padded to 4; copied (use `opaqueRef` for large payloads). */
   fixedOpaque(b: Buffer): this {
-    const padded = (b.length + 3) & ~3;
+    const n = b.length;
+    const padded = (n + 3) & ~3;
     this.ensure(padded);
-    b.copy(this.cur, this.pos);
-    this.cur.fill(0, this.pos + b.length, this.pos + padded);
-    this.pos += padded;
+    const cur = this.cur;
+    const pos = this.pos;
+    // Names and handles are short: a byte loop beats the native copy's call overhead there.
+    if (n <= 64) for (let i = 0; i < n; i++) cur[pos + i] = b[i]!;
+    else b.copy(cur, pos);
+    for (let i = pos + n; i < pos + padded; i++) cur[i] = 0;
+    this.pos = pos + padded;
     return this;
   }
 

@@ -124,6 +124,44 @@ for (const [name, make] of engines) {
       await kv.close();
     });
 
+    test('getMany and rangeKeys answer like get and range, also inside a transaction', async () => {
+      const kv = make();
+      await kv.txn(async (tx) => {
+        for (const s of ['m1', 'm2', 'm3', 'n1']) tx.put(k(s), v('v' + s));
+      });
+      const many = await kv.getMany([k('m2'), k('zz'), k('m1')]);
+      assert.deepEqual(many.map((b) => b?.toString()), ['vm2', undefined, 'vm1']);
+      const keys = (bs: Buffer[]) => bs.map((b) => b.toString('latin1'));
+      assert.deepEqual(keys(await kv.rangeKeys({ prefix: k('m') })), ['m1', 'm2', 'm3']);
+      assert.deepEqual(keys(await kv.rangeKeys({ prefix: k('m'), after: k('m1'), limit: 1 })), ['m2']);
+      assert.deepEqual(keys(await kv.rangeKeys({ start: k('m2'), end: k('n1') })), ['m2', 'm3']);
+      await kv.txn(async (tx) => {
+        tx.put(k('m0'), v('new'));
+        tx.delete(k('m2'));
+        assert.deepEqual(keys(await tx.rangeKeys({ prefix: k('m') })), ['m0', 'm1', 'm3']);
+        assert.deepEqual((await tx.getMany([k('m0'), k('m2')])).map((b) => b?.toString()), ['new', undefined]);
+      });
+      assert.deepEqual(keys(await kv.rangeKeys({ prefix: k('m') })), ['m0', 'm1', 'm3']);
+      await kv.close();
+    });
+
+    test('reads see every write at once: repeated reads, overwrites and deletes of one key', async () => {
+      const kv = make();
+      for (let i = 0; i < 50; i++) {
+        assert.equal((await kv.get(k('hot')))?.toString(), i === 0 ? undefined : String(i - 1));
+        await kv.txn(async (tx) => tx.put(k('hot'), v(String(i))));
+        assert.equal((await kv.get(k('hot')))!.toString(), String(i));
+        assert.equal((await kv.getMany([k('hot')]))[0]!.toString(), String(i));
+        if (i % 10 === 9) await tick(); // let LMDB commit in between
+      }
+      await kv.txn(async (tx) => tx.delete(k('hot')));
+      assert.equal(await kv.get(k('hot')), undefined);
+      await kv.sync();
+      await tick();
+      assert.equal(await kv.get(k('hot')), undefined);
+      await kv.close();
+    });
+
     test('non-durable commits are visible at once; durable ones resolve after the flush', async () => {
       const kv = make();
       for (let i = 0; i < 200; i++) {
@@ -165,6 +203,47 @@ test('lmdb: data survives close and reopen; the overlay drains', async () => {
     kv = new LmdbKv({ path: t.dir });
     assert.equal((await kv.get(k('r42')))!.toString(), '42');
     assert.equal((await kv.range({ prefix: k('r') })).length, 100);
+    await kv.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('lmdb: the point-read cache stays coherent and bounded', async () => {
+  const t = tempDir('kv-cache');
+  try {
+    const kv = new LmdbKv({ path: t.dir, cacheEntries: 8 });
+    await kv.txn(async (tx) => {
+      for (let i = 0; i < 20; i++) tx.put(k(`c${i}`), v(`a${i}`));
+    });
+    await kv.sync();
+    await tick();
+    // Fill and overflow the cache; every read is still right.
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 20; i++) assert.equal((await kv.get(k(`c${i}`)))!.toString(), `a${i}`);
+    // A cached value is replaced by a write, also across LMDB's commit (overlay gone).
+    assert.equal((await kv.get(k('c19')))!.toString(), 'a19');
+    await kv.txn(async (tx) => tx.put(k('c19'), v('b19')));
+    assert.equal((await kv.get(k('c19')))!.toString(), 'b19');
+    await kv.sync();
+    await tick();
+    assert.equal(kv.overlaySize(), 0);
+    assert.equal((await kv.get(k('c19')))!.toString(), 'b19');
+    // Known-absent keys are cached too, and a later put is seen.
+    assert.equal(await kv.get(k('absent')), undefined);
+    await kv.txn(async (tx) => tx.put(k('absent'), v('here')));
+    await kv.sync();
+    await tick();
+    assert.equal((await kv.get(k('absent')))!.toString(), 'here');
+    // Transactions validate against the same view: a conflicting write forces a retry.
+    let runs = 0;
+    await kv.txn(async (tx) => {
+      runs++;
+      const cur = (await tx.get(k('c1')))!.toString();
+      if (runs === 1) await kv.txn(async (t2) => t2.put(k('c1'), v('bumped')));
+      tx.put(k('c1'), v(cur + '+'));
+    });
+    assert.equal(runs, 2);
+    assert.equal((await kv.get(k('c1')))!.toString(), 'bumped+');
     await kv.close();
   } finally {
     t.cleanup();

@@ -484,6 +484,39 @@ export function volumeSuite(engine: string, make: VolumeFactory): void {
       await v.close();
     });
 
+    test('a burst of removes frees every object and leaves no trim records behind', async () => {
+      const { v, root } = await setup(make);
+      const files = await Promise.all(Array.from({ length: 40 }, (_, i) => mkfile(v, ROOT, root, `g${i}`)));
+      await Promise.all(
+        files.map((f, i) => v.write(ROOT, f.handle, 0n, Buffer.alloc(i % 3 === 0 ? 2 * CHUNK + 7 : 100, i), Stable.UNSTABLE)),
+      );
+      await Promise.all(files.map((f) => v.commit(ROOT, f.handle, 0n, 0)));
+      await Promise.all(files.map((_, i) => v.remove(ROOT, root, b(`g${i}`))));
+      await v.settle();
+      assert.deepEqual(await v.ns.pendingGc(), []);
+      for (const f of files) for (let c = 0; c < 3; c++) assert.equal(await v.brick.stat({ fileId: f.attr.fileId, chunk: c }), undefined);
+      for (const f of files) await rejectsWith(v.getattr(ROOT, f.handle), Errc.STALE);
+      await v.close();
+    });
+
+    test('attributes handed out for reads are shared and frozen; later changes give new ones', async () => {
+      const { v, root } = await setup(make);
+      const f = await mkfile(v, ROOT, root, 'frozen');
+      const a1 = await v.getattr(ROOT, f.handle);
+      assert.throws(() => {
+        (a1 as { size: bigint }).size = 5n;
+      }, TypeError);
+      await v.write(ROOT, f.handle, 0n, Buffer.from('abc'), Stable.UNSTABLE);
+      const a2 = await v.getattr(ROOT, f.handle);
+      assert.equal(a1.size, 0n);
+      assert.equal(a2.size, 3n);
+      const page = await v.readdir(ROOT, root, 0n, undefined, 10, true);
+      const e = page.entries.find((x) => x.name.toString() === 'frozen')!;
+      assert.equal(e.attr!.size, 3n);
+      assert.deepEqual(e.handle, f.handle);
+      await v.close();
+    });
+
     test('write limits and types: FBIG, ISDIR, zero-length writes; verifier and commit', async () => {
       const { v, root } = await setup(make);
       const f = await mkfile(v, ROOT, root, 'f');

@@ -15,7 +15,7 @@
  */
 import { open, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
-import { inBounds, keyStr, strKey, type StrBounds } from '../kv';
+import { inBounds, keyStr, rangeBounds, strKey, type KvEntry, type KvRange, type StrBounds } from '../kv';
 import { LocalKv, type WriteSet } from './local-kv';
 import { SortedMap } from './sorted-map';
 
@@ -30,33 +30,144 @@ function toBuf(x: unknown): Buffer {
   return Buffer.isBuffer(x) ? x : Buffer.from(x as Uint8Array);
 }
 
+/**
+ * Copies `n` bytes of lmdb-js's reusable buffer into a Buffer of our own. Buffer.allocUnsafe takes small
+ * sizes from Node's shared pool, whereas lmdb-js's own copies (Uint8Array#slice) get a fresh ArrayBuffer
+ * each: a malloc, a free and work for the GC's sweeper per key or value read. Only for short-lived
+ * results (range rows): a pool slice that is kept pins its whole pool block.
+ */
+function pooledCopy(src: Uint8Array, start: number, end: number): Buffer {
+  const n = end - start;
+  const out = Buffer.allocUnsafe(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = src[start + i]!;
+  else out.set(src.subarray(start, end));
+  return out;
+}
+
+/**
+ * Keys are raw bytes either way (the same on disk as lmdb-js's 'binary' key encoding); this encoder only
+ * changes how a key read from a cursor is copied out (see pooledCopy).
+ */
+const BYTES_KEY_ENCODER = {
+  writeKey(key: Buffer, target: Uint8Array, start: number): number {
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey(source: Uint8Array, start: number, end: number): Buffer {
+    return pooledCopy(source, start, end);
+  },
+};
+
 export interface LmdbKvOptions {
   path: string;
+  /** Point-read cache entries (see `cache`). Default 65536; 0 disables it. */
+  cacheEntries?: number;
 }
+
+const DEFAULT_CACHE_ENTRIES = 65536;
 
 export class LmdbKv extends LocalKv {
   private readonly db: RootDatabase<Buffer, Buffer>;
   private readonly overlay = new SortedMap<Pending>();
   private seq = 0;
   private last: Promise<void> = Promise.resolve();
+  /**
+   * Committed values of recent point reads (null: known absent), by key; bounded, oldest out first.
+   * A point read through lmdb-js costs about a microsecond (call into the native side, B-tree search,
+   * copy), several times a Map hit, and every NFS call reads a few inodes and entries. Coherent because
+   * one process owns the store and all its writes pass through `apply`, which drops the written keys
+   * here before anything can read them. (A shared engine such as Redis cannot cache this way; it is
+   * specific to this engine.) Cached Buffers are shared: readers must not modify them (kv.ts).
+   */
+  private readonly cache = new Map<string, Buffer | null>();
+  private readonly cacheMax: number;
 
   constructor(opts: LmdbKvOptions) {
     super();
+    this.cacheMax = Math.max(0, opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
     mkdirSync(opts.path, { recursive: true });
     this.db = open<Buffer, Buffer>({
       path: opts.path,
       encoding: 'binary',
-      keyEncoding: 'binary',
+      keyEncoder: BYTES_KEY_ENCODER,
       cache: false,
       noMemInit: true,
     });
   }
 
-  protected readKey(k: string): Buffer | undefined {
-    const o = this.overlay.get(k);
-    if (o) return o.v ?? undefined;
-    const v = this.db.getBinary(strKey(k));
-    return v === undefined ? undefined : toBuf(v);
+  protected readKey(k: string, kb?: Buffer): Buffer | undefined {
+    if (this.overlay.size > 0) {
+      const o = this.overlay.get(k);
+      if (o) return o.v ?? undefined;
+    }
+    const c = this.cache.get(k);
+    if (c !== undefined) return c ?? undefined;
+    // getBinaryFast's buffer is only valid until the next read: copied out at once. A value that goes
+    // into the cache gets memory of its own (allocUnsafeSlow): a kept slice of Node's shared pool would
+    // pin a whole 8 KiB pool block per cached value.
+    const raw = this.db.getBinaryFast(kb ?? strKey(k));
+    if (this.cacheMax === 0) return raw === undefined ? undefined : pooledCopy(raw, 0, raw.length);
+    let v: Buffer | undefined;
+    if (raw !== undefined) {
+      v = Buffer.allocUnsafeSlow(raw.length);
+      v.set(raw.subarray(0, raw.length));
+    }
+    if (this.cache.size >= this.cacheMax) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(k, v ?? null);
+    return v;
+  }
+
+  /** The range's bounds as LMDB start/end keys, or undefined if a pending write falls inside it. */
+  private directBounds(b: StrBounds): { lo?: Buffer; opts: { start?: Buffer; end?: Buffer } } | undefined {
+    if (this.overlay.size > 0) {
+      const ov = this.overlay.entries(b);
+      const pending = !ov.next().done;
+      ov.return?.(undefined);
+      if (pending) return undefined;
+    }
+    const lo = b.lo === undefined ? undefined : strKey(b.lo);
+    const opts: { start?: Buffer; end?: Buffer } = {};
+    if (lo) opts.start = lo;
+    if (b.hi !== undefined) opts.end = strKey(b.hi);
+    return lo ? { lo, opts } : { opts };
+  }
+
+  /**
+   * Non-transactional range read. When no pending write falls inside the range, LMDB's own entries are
+   * the answer: its keys and values are fresh copies already, so they are returned as they come, with
+   * no string conversion or merge.
+   */
+  override async range(r: KvRange): Promise<KvEntry[]> {
+    const b = rangeBounds(r);
+    if (b.limit === 0) return [];
+    this.check();
+    const d = this.directBounds(b);
+    if (!d) return super.range(r);
+    const out: KvEntry[] = [];
+    for (const { key, value } of this.db.getRange(d.opts)) {
+      const k = toBuf(key);
+      if (d.lo && !b.loInclusive && out.length === 0 && k.equals(d.lo)) continue;
+      out.push({ key: k, value: toBuf(value) });
+      if (out.length >= b.limit) break;
+    }
+    return out;
+  }
+
+  /** Keys only (a READDIR page): LMDB copies no values at all. */
+  override async rangeKeys(r: KvRange): Promise<Buffer[]> {
+    const b = rangeBounds(r);
+    if (b.limit === 0) return [];
+    this.check();
+    const d = this.directBounds(b);
+    if (!d) return super.rangeKeys(r);
+    const out: Buffer[] = [];
+    for (const key of this.db.getKeys(d.opts)) {
+      const k = toBuf(key);
+      if (d.lo && !b.loInclusive && out.length === 0 && k.equals(d.lo)) continue;
+      out.push(k);
+      if (out.length >= b.limit) break;
+    }
+    return out;
   }
 
   protected *scan(b: StrBounds): Generator<[string, Buffer]> {
@@ -71,7 +182,8 @@ export class LmdbKv extends LocalKv {
         if (n.done) return undefined;
         const k = keyStr(toBuf(n.value.key));
         if (!inBounds(k, b)) continue;
-        return [k, Buffer.from(n.value.value as Uint8Array)];
+        // lmdb-js hands out a fresh copy of each value (binary encoding): no second copy needed.
+        return [k, toBuf(n.value.value)];
       }
     };
     try {
@@ -97,7 +209,10 @@ export class LmdbKv extends LocalKv {
   protected apply(writes: WriteSet, durable: boolean): Promise<void> {
     const seq = ++this.seq;
     const list = [...writes.entries(ALL)];
-    for (const [k, v] of list) this.overlay.set(k, { v, seq });
+    for (const [k, v] of list) {
+      this.overlay.set(k, { v, seq });
+      this.cache.delete(k);
+    }
     let p: Promise<unknown>;
     try {
       p = this.db.batch(() => {

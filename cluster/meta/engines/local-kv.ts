@@ -66,11 +66,19 @@ class LocalTx implements KvTx {
   constructor(private readonly kv: LocalKv) {}
 
   async get(key: Buffer): Promise<Buffer | undefined> {
+    return this.getNow(key);
+  }
+
+  async getMany(keys: readonly Buffer[]): Promise<Array<Buffer | undefined>> {
+    return keys.map((k) => this.getNow(k));
+  }
+
+  private getNow(key: Buffer): Buffer | undefined {
     const s = keyStr(key);
     const w = this.writes.get(s);
     if (w !== undefined) return w ?? undefined;
     if (this.reads.has(s)) return this.reads.get(s);
-    const v = this.kv.readKeyChecked(s);
+    const v = this.kv.readKeyChecked(s, key);
     this.reads.set(s, v);
     return v;
   }
@@ -120,6 +128,11 @@ class LocalTx implements KvTx {
     }
   }
 
+  async rangeKeys(r: KvRange): Promise<Buffer[]> {
+    // Recorded like any range read: the transaction conflicts if a row appears, goes or changes.
+    return (await this.range(r)).map((e) => e.key);
+  }
+
   put(key: Buffer, value: Buffer): void {
     if (value.length === 0) throw new CoreError(Errc.INVAL, 'kv: empty value');
     this.writes.set(keyStr(key), value);
@@ -137,8 +150,8 @@ export abstract class LocalKv implements Kv {
   /** A failed commit leaves memory ahead of the disk: refuse further work. */
   protected failure: unknown;
 
-  /** Committed-and-visible value of a key. */
-  protected abstract readKey(k: string): Buffer | undefined;
+  /** Committed-and-visible value of a key (`kb` is the same key as bytes, when the caller has it). */
+  protected abstract readKey(k: string, kb?: Buffer): Buffer | undefined;
   /** Committed-and-visible entries inside the bounds, in order (ignores the limit). */
   protected abstract scan(b: StrBounds): Iterator<[string, Buffer]>;
   /** Make the write set visible now; resolve when committed (and flushed to disk if `durable`). */
@@ -146,14 +159,14 @@ export abstract class LocalKv implements Kv {
   abstract sync(): Promise<void>;
   protected abstract closeEngine(): Promise<void>;
 
-  private check(): void {
+  protected check(): void {
     if (this.closed) throw new CoreError(Errc.IO, 'metadata store closed');
     if (this.failure !== undefined) throw new CoreError(Errc.IO, `metadata store failed: ${String(this.failure)}`);
   }
 
-  readKeyChecked(k: string): Buffer | undefined {
+  readKeyChecked(k: string, kb?: Buffer): Buffer | undefined {
     this.check();
-    return this.readKey(k);
+    return this.readKey(k, kb);
   }
 
   scanChecked(b: StrBounds): Iterator<[string, Buffer]> {
@@ -162,7 +175,13 @@ export abstract class LocalKv implements Kv {
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
-    return this.readKeyChecked(keyStr(key));
+    this.check();
+    return this.readKey(keyStr(key), key);
+  }
+
+  async getMany(keys: readonly Buffer[]): Promise<Array<Buffer | undefined>> {
+    this.check();
+    return keys.map((k) => this.readKey(keyStr(k), k));
   }
 
   async range(r: KvRange): Promise<KvEntry[]> {
@@ -179,6 +198,10 @@ export abstract class LocalKv implements Kv {
       it.return?.(undefined);
     }
     return out;
+  }
+
+  async rangeKeys(r: KvRange): Promise<Buffer[]> {
+    return (await this.range(r)).map((e) => e.key);
   }
 
   private validate(tx: LocalTx): boolean {

@@ -6,6 +6,16 @@ import { keyStr, type StrBounds } from '../kv';
 import { LocalKv, type WriteSet } from './local-kv';
 import { SortedMap } from './sorted-map';
 
+/**
+ * Stored values get memory of their own: writers may hand in slices of Node's shared Buffer pool, and a
+ * slice kept for the life of the store would pin its whole 8 KiB pool block.
+ */
+function ownCopy(v: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(v.length);
+  v.copy(out);
+  return out;
+}
+
 export class MemoryKv extends LocalKv {
   private readonly data = new SortedMap<Buffer>();
 
@@ -20,7 +30,7 @@ export class MemoryKv extends LocalKv {
   protected apply(writes: WriteSet, _durable: boolean): Promise<void> {
     for (const [k, v] of writes.entries({ loInclusive: true, limit: Infinity })) {
       if (v === null) this.data.delete(k);
-      else this.data.set(k, v);
+      else this.data.set(k, ownCopy(v));
     }
     return Promise.resolve();
   }

@@ -55,6 +55,44 @@ describe('XdrWriter', () => {
     assert.ok(!w.segmentsOut().includes(data));
   });
 
+  it('64-bit fields across block boundaries; values outside 64 bits wrap as with asUintN/asIntN', () => {
+    const w = new XdrWriter(8);
+    const vals: bigint[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const v = (BigInt(i) * 0x9e3779b97f4a7c15n) & 0xffff_ffff_ffff_ffffn;
+      vals.push(v);
+      w.uint32(i).uint64(v);
+    }
+    w.uint64(-1n).uint64(1n << 64n).int64((1n << 63n) + 5n);
+    const r = new XdrReader(w.toBuffer());
+    for (let i = 0; i < 5000; i++) {
+      assert.equal(r.uint32(), i);
+      assert.equal(r.uint64(), vals[i]);
+    }
+    assert.equal(r.uint64(), 0xffff_ffff_ffff_ffffn);
+    assert.equal(r.uint64(), 0n);
+    assert.equal(r.int64(), BigInt.asIntN(64, (1n << 63n) + 5n));
+  });
+
+  it('claim reserves a span written through `claimed`, in place, also in a fresh block', () => {
+    const w = new XdrWriter(8);
+    w.uint32(7);
+    for (let i = 0; i < 300; i++) {
+      const o = w.claim(12);
+      w.claimed.setUint32(o, i);
+      w.claimed.setBigUint64(o + 4, BigInt(i) << 40n);
+    }
+    w.uint32(9);
+    const r = new XdrReader(w.toBuffer());
+    assert.equal(r.uint32(), 7);
+    for (let i = 0; i < 300; i++) {
+      assert.equal(r.uint32(), i);
+      assert.equal(r.uint64(), BigInt(i) << 40n);
+    }
+    assert.equal(r.uint32(), 9);
+    assert.equal(r.remaining(), 0);
+  });
+
   it('back-patches reserved words', () => {
     const w = new XdrWriter();
     const tok = w.reserve();
