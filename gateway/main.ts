@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadConfig, type ServeFlags } from './config/loader';
 import { createLogger, type LogLevel } from './log';
 import { startGateway } from './server';
+import { userCommand } from './user-cli';
 
 async function serve(flags: ServeFlags): Promise<void> {
   let cfg;
@@ -57,7 +58,7 @@ export async function main(argv: string[]): Promise<void> {
     .parserConfiguration({ 'boolean-negation': false })
     .command(
       'serve',
-      'serve NFS (and later SMB) from the configured volumes',
+      'serve NFS and SMB from the configured volumes',
       (y) =>
         y
           .option('config', { alias: 'c', type: 'string', describe: 'JSON config file' })
@@ -70,7 +71,8 @@ export async function main(argv: string[]): Promise<void> {
           .option('portmap-port', { type: 'number', describe: 'portmapper port (default 111)' })
           .option('udp', { type: 'boolean', describe: 'also serve NFS/MOUNT over UDP (default true)' })
           .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|silent' })
-          .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port (default off)' }),
+          .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port (default off)' })
+          .option('smb-port', { type: 'number', describe: 'SMB port (default 445; given, SMB is required to start)' }),
       async (a) => {
         await serve({
           config: a.config,
@@ -83,9 +85,11 @@ export async function main(argv: string[]): Promise<void> {
           logLevel: a['log-level'],
           metricsPort: a['metrics-port'],
           udp: a.udp,
+          smbPort: a['smb-port'],
         });
       },
     )
+    .command(userCommand)
     .demandCommand(1)
     .strict()
     .help()

@@ -35,6 +35,17 @@ export enum FileType {
 /** Time as nanoseconds since the Unix epoch. */
 export type NsTime = bigint;
 
+/**
+ * Memo slot of a shared Attr (non-enumerable, so copies do not carry it): a protocol may keep here what
+ * it derives purely from that Attr (its wire form), valid for the object's life. Unshared Attrs have none.
+ */
+export const ATTR_MEMO: unique symbol = Symbol('derived from this attr');
+
+export function attrMemo(a: Attr): Record<string, unknown> | undefined {
+  return (a as { [ATTR_MEMO]?: Record<string, unknown> })[ATTR_MEMO];
+}
+
+/** Attributes. The core may hand out one shared, frozen Attr to several callers: copy it to change it. */
 export interface Attr {
   type: FileType;
   /** Permission bits incl. setuid/setgid/sticky (07777); the type is in `type`. */
@@ -216,6 +227,38 @@ export interface LinkResult {
 }
 
 /**
+ * Share-mode bits of an open (the same values as cluster/locks: read, write, delete). An open *uses*
+ * some (`access`) and *shares* some (`shareAccess`) with other opens of the same file.
+ */
+export const enum OpenBits {
+  READ = 1,
+  WRITE = 2,
+  DELETE = 4,
+}
+
+export interface OpenArgs {
+  /** OpenBits this open uses. READ needs read permission, WRITE write permission (checked at open). */
+  access: number;
+  /** OpenBits other opens may use while this one exists; a conflict is SHARING_VIOLATION. */
+  shareAccess: number;
+  /** Holder, for diagnostics ("smb:conn7:sess3"). */
+  owner: string;
+}
+
+/**
+ * A file held open (SMB CREATE; NFSv4 OPEN later). Opens of every protocol share one table per volume,
+ * so share modes hold across protocols. NFSv3 does not open.
+ */
+export interface OpenState {
+  readonly id: bigint;
+  readonly fileId: bigint;
+  readonly handle: Handle;
+  readonly access: number;
+  readonly shareAccess: number;
+  readonly owner: string;
+}
+
+/**
  * One volume's file operations. Every call carries the caller's credential. Permission checks,
  * name rules and consistency live behind this interface, once, for every protocol.
  */
@@ -252,6 +295,21 @@ export interface FileSystem {
    */
   readdir(cred: Cred, dir: Handle, cookie: bigint, verifier: Buffer | undefined, maxEntries: number, withAttrs: boolean): Promise<ReaddirResult>;
   statfs(cred: Cred, h: Handle): Promise<{ stat: StatFs; attr: Attr }>;
+  /** Opens a file or directory with share modes (SHARING_VIOLATION on conflict, ACCES without permission). */
+  open(cred: Cred, h: Handle, args: OpenArgs): Promise<{ open: OpenState; attr: Attr }>;
+  /**
+   * Ends an open. When it was the file's last open and a delete is pending, the name is removed now
+   * (with the credential that asked for the delete). Releasing twice is a no-op.
+   */
+  release(open: OpenState): Promise<void>;
+  /**
+   * Marks (or unmarks) the file of `open` for deletion of `name` in `dir` when its last open ends
+   * (SMB delete-on-close / FileDispositionInformation). The open must have DELETE access. A non-empty
+   * directory is NOTEMPTY at once.
+   */
+  setDeletePending(cred: Cred, open: OpenState, dir: Handle, name: Buffer, pending: boolean): Promise<void>;
+  /** True if a delete is pending on the file. */
+  isDeletePending(fileId: bigint): boolean;
   /** Server boot/write verifier (8 bytes); changes on every restart of the process. */
   writeVerifier(): Buffer;
   /** Flush everything and release resources. */

@@ -17,18 +17,21 @@ import { randomBytes } from 'node:crypto';
 import type { Brick } from '../bricks/brick';
 import { chunkTail, splitRange } from '../bricks/chunks';
 import type { Kv } from '../meta/kv';
-import { Namespace, type GcJob, type NewNode } from '../meta/namespace';
+import { derivedOf, Namespace, type GcJob, type NewNode } from '../meta/namespace';
 import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
+import { OpenTable, type OpenEntry } from '../locks/open-table';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
 import { bulkPool } from './buffer-pool';
-import { accessBits, requireDataPerm, requirePerm, R, W, X } from './perm';
+import { accessBits, permits, requireDataPerm, requirePerm, stickyAllows, R, W, X } from './perm';
 import {
+  ATTR_MEMO,
   CreateMode,
   FileType,
+  ROOT_CRED,
   Stable,
   type Attr,
   type CreateArgs,
@@ -41,6 +44,8 @@ import {
   type LinkResult,
   type NodeResult,
   type NsTime,
+  type OpenArgs,
+  type OpenState,
   type ReaddirResult,
   type ReadResult,
   type RenameResult,
@@ -51,6 +56,7 @@ import {
 } from './types';
 
 export const MAX_SYMLINK_BYTES = 4096;
+
 /** Upper bound on entries per READDIR call (DESIGN invariant 11). */
 export const MAX_READDIR_ENTRIES = 4096;
 
@@ -82,6 +88,27 @@ interface Resolved {
   n: Inode;
 }
 
+/** What a pending delete removes when the file's last open ends. */
+interface PendingDelete {
+  dir: Handle;
+  name: Buffer;
+  cred: Cred;
+  isDir: boolean;
+}
+
+interface VolumeOpen extends OpenState {
+  readonly entry: OpenEntry;
+}
+
+/** A volume's memo on a shared inode (see Volume.sharedView). */
+interface SharedView {
+  attr: Attr;
+  exportId: number;
+  handle: Handle | undefined;
+}
+
+let VIEW_KEYS = 0;
+
 function wcc(n: Inode): WccAttr {
   return { size: n.size, mtime: n.mtime, ctime: n.ctime };
 }
@@ -93,6 +120,8 @@ export class Volume implements FileSystem {
   private readonly exportRoots = new Map<number, bigint>();
   private readonly verifier = randomBytes(8);
   private readonly gate = new FileGate();
+  /** Opens of every protocol (share modes, delete pending). */
+  private readonly opens = new OpenTable<PendingDelete>();
   /** Chunks written UNSTABLE and not yet fsynced, per file (COMMIT syncs exactly these). */
   private readonly dirty = new Map<bigint, Set<number>>();
   /**
@@ -138,7 +167,13 @@ export class Volume implements FileSystem {
   // ---- handles and attributes ------------------------------------------------------------------------
 
   private mint(exportId: number, n: Inode): Handle {
-    return this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
+    const v = this.sharedView(n);
+    if (!v) return this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
+    if (v.handle === undefined || v.exportId !== exportId) {
+      v.handle = this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
+      v.exportId = exportId;
+    }
+    return v.handle;
   }
 
   private async resolve(h: Handle): Promise<Resolved> {
@@ -156,7 +191,36 @@ export class Volume implements FileSystem {
     return r;
   }
 
+  /**
+   * What this volume derives from a shared inode (the frozen objects the namespace hands out for reads),
+   * kept in the inode's memo slot: its Attr and its last minted handle. A listing of an unchanged
+   * directory then converts and mints each entry once. An inode object never changes, so the memo is
+   * exact and lives as long as the inode (the namespace's read cache bounds how many do). The shared
+   * Attr is frozen. Transactions' private copies have no slot and are converted each time.
+   */
+  private sharedView(n: Inode): SharedView | undefined {
+    const slot = derivedOf(n);
+    if (!slot) return undefined;
+    let v = slot[this.viewKey] as SharedView | undefined;
+    if (!v) {
+      const attr = this.makeAttr(n);
+      Object.defineProperty(attr, ATTR_MEMO, { value: {}, enumerable: false });
+      Object.freeze(attr.rdev);
+      Object.freeze(attr);
+      v = { attr, exportId: -1, handle: undefined };
+      slot[this.viewKey] = v;
+    }
+    return v;
+  }
+
+  /** This volume's key in inode memo slots (volumes may share a namespace's inode objects in tests). */
+  private readonly viewKey = `vol:${VIEW_KEYS++}`;
+
   toAttr(n: Inode): Attr {
+    return this.sharedView(n)?.attr ?? this.makeAttr(n);
+  }
+
+  private makeAttr(n: Inode): Attr {
     let used = 0n;
     if (n.type === FileType.REG) used = (n.size + 4095n) & ~4095n;
     else if (n.type === FileType.DIR) used = 4096n;
@@ -368,12 +432,22 @@ export class Volume implements FileSystem {
     // reports the error) below.
     const inFlight = this.flushing.get(n.id);
     if (inFlight) await Promise.all(inFlight.values());
+    // Data and metadata (the size the writes set) are flushed side by side: the reply needs both, and
+    // neither has to be on disk before the other (until the reply, the client still holds the data).
     const s = this.dirty.get(n.id);
-    if (s) {
-      this.dirty.delete(n.id);
-      await Promise.all([...s].map((chunk) => this.brick.fsync({ fileId: n.id, chunk })));
+    if (s) this.dirty.delete(n.id);
+    const syncs = s ? [...s].map((chunk) => this.brick.fsync({ fileId: n.id, chunk })) : [];
+    try {
+      await Promise.all([...syncs, this.kv.sync()]);
+    } catch (e) {
+      // Nothing is lost: the chunks stay dirty, so a retried COMMIT syncs them again.
+      if (s) {
+        const d = this.dirty.get(n.id);
+        if (d) for (const c of s) d.add(c);
+        else this.dirty.set(n.id, s);
+      }
+      throw e;
     }
-    await this.kv.sync();
     const cur = (await this.ns.getInode(n.id)) ?? n;
     return { verifier: this.verifier, before: wcc(cur), after: this.toAttr(cur) };
   }
@@ -526,7 +600,7 @@ export class Volume implements FileSystem {
 
   /** Constant per directory (cookies never expire): derived from the directory's generation and id. */
   cookieVerifier(n: Inode): Buffer {
-    const v = Buffer.alloc(8);
+    const v = Buffer.allocUnsafe(8); // pooled; both words written
     v.writeUInt32BE(n.gen >>> 0, 0);
     v.writeUInt32BE(Number(n.id & 0xffff_ffffn), 4);
     return v;
@@ -548,10 +622,13 @@ export class Volume implements FileSystem {
     const eof = rows.length <= limit;
     const page = eof ? rows : rows.slice(0, limit);
     const entries: DirEntry[] = [];
-    for (const r of page) {
+    // One batched read for the whole page's inodes.
+    const nodes = withAttrs ? await this.ns.getInodes(page.map((r) => r.fileId)) : undefined;
+    for (let i = 0; i < page.length; i++) {
+      const r = page[i]!;
       const e: DirEntry = { name: r.name, fileId: r.fileId, cookie: r.cookie, type: r.type };
-      if (withAttrs) {
-        const c = await this.ns.getInode(r.fileId);
+      if (nodes) {
+        const c = nodes[i];
         if (!c) continue; // removed since the range read
         e.attr = this.toAttr(c);
         e.handle = this.mint(f.exportId, c);
@@ -572,6 +649,77 @@ export class Volume implements FileSystem {
       stat: { totalBytes: c.totalBytes, freeBytes: c.freeBytes, availBytes: c.availBytes, totalFiles: files, freeFiles: free, availFiles: free },
       attr: this.toAttr(n),
     };
+  }
+
+  // ---- opens -----------------------------------------------------------------------------------------
+
+  async open(cred: Cred, h: Handle, args: OpenArgs): Promise<{ open: OpenState; attr: Attr }> {
+    const { n } = await this.resolve(h);
+    let want = 0;
+    if (args.access & 1) want |= R;
+    if (args.access & 2) {
+      if (n.type === FileType.DIR) want |= W | X;
+      else want |= W;
+    }
+    if (want && !permits(cred, n, want)) throw new CoreError(Errc.ACCES);
+    const entry = this.opens.add(n.id, args.access, args.shareAccess, args.owner);
+    const open: VolumeOpen = Object.freeze({
+      id: entry.id,
+      fileId: n.id,
+      handle: h,
+      access: entry.access,
+      shareAccess: entry.shareAccess,
+      owner: entry.owner,
+      entry,
+    });
+    return { open, attr: this.toAttr(n) };
+  }
+
+  private entryOf(open: OpenState): OpenEntry {
+    const e = (open as VolumeOpen).entry;
+    if (!e) throw new CoreError(Errc.INVAL, 'not an open of this volume');
+    return e;
+  }
+
+  async release(open: OpenState): Promise<void> {
+    const pending = this.opens.remove(this.entryOf(open))?.target;
+    if (!pending) return;
+    // The name may have been renamed or replaced since the delete was asked for: remove it only if it
+    // still names this file.
+    let still = false;
+    try {
+      const l = await this.lookup(ROOT_CRED, pending.dir, pending.name);
+      still = (await this.resolve(l.handle)).n.id === open.fileId;
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+    }
+    if (still) await this.unlink(pending.cred, pending.dir, pending.name, pending.isDir);
+  }
+
+  async setDeletePending(cred: Cred, open: OpenState, dir: Handle, name: Buffer, pending: boolean): Promise<void> {
+    const entry = this.entryOf(open);
+    if (!this.opens.has(entry)) throw new CoreError(Errc.EXPIRED, 'open no longer valid');
+    if (!pending) {
+      this.opens.setDeletePending(entry, undefined);
+      return;
+    }
+    if (!(entry.access & 4)) throw new CoreError(Errc.ACCES, 'open without delete access');
+    const { n } = await this.resolve(open.handle);
+    const { n: d } = await this.resolveDir(dir);
+    checkEntryName(name, this.limits.maxNameBytes);
+    requirePerm(cred, d, W | X);
+    if (!stickyAllows(cred, d, n)) throw new CoreError(Errc.ACCES);
+    if (n.type === FileType.DIR && (await this.ns.listDir(n.id, 0n, 1)).length > 0) throw new CoreError(Errc.NOTEMPTY);
+    this.opens.setDeletePending(entry, { target: { dir, name: Buffer.from(name), cred, isDir: n.type === FileType.DIR } });
+  }
+
+  isDeletePending(fileId: bigint): boolean {
+    return this.opens.isDeletePending(fileId);
+  }
+
+  /** Opens currently registered (tests, diagnostics). */
+  get openCount(): number {
+    return this.opens.size;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export interface ServeFlags {
   logLevel?: string;
   metricsPort?: number;
   udp?: boolean;
+  /** SMB port; giving it asks for SMB explicitly (a bind failure is then an error). */
+  smbPort?: number;
 }
 
 export class ConfigError extends Error {}
@@ -34,7 +36,7 @@ export function loadConfig(flags: ServeFlags): GatewayConfig {
   // --data DIR: the embedded default, one volume "data" served as export "data".
   if (flags.data) {
     const dataDir = path.resolve(flags.data);
-    raw.volumes ??= [{ name: 'data', dataDir }];
+    raw.volumes ??= [{ name: 'data', dataDir, rootMode: 0o1777 }];
     raw.exports ??= [{ name: 'data', volume: 'data', path: '/' }];
   }
   if (!raw.volumes || !raw.exports) throw new ConfigError('no volume configured: pass --data DIR or --config FILE');
@@ -44,6 +46,7 @@ export function loadConfig(flags: ServeFlags): GatewayConfig {
   if (flags.portmap !== undefined) raw.nfs.portmap = flags.portmap;
   if (flags.portmapPort !== undefined) raw.nfs.portmapPort = flags.portmapPort;
   if (flags.udp !== undefined) raw.nfs.udp = flags.udp;
+  if (flags.smbPort !== undefined) raw.smb = { ...(raw.smb ?? {}), port: flags.smbPort, enabled: raw.smb?.enabled ?? true };
   if (flags.listen && flags.listen.length) raw.listen = flags.listen;
   if (flags.logLevel) raw.log = { ...(raw.log ?? {}), level: flags.logLevel };
   if (flags.metricsPort !== undefined) raw.metrics = { ...(raw.metrics ?? {}), port: flags.metricsPort };

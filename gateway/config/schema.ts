@@ -39,6 +39,11 @@ export const VolumeSchema = z.object({
     .refine((n) => (n & (n - 1)) === 0, 'chunkSize must be a power of two')
     .default(4 * 1024 * 1024),
   engine: z.enum(['lmdb', 'memory']).default('lmdb'),
+  /**
+   * Mode of the root directory when the volume is first created (default 0755, root-owned). The embedded
+   * `--data` default uses 01777 (sticky, like /tmp) so SMB users mapped to ordinary uids can create files.
+   */
+  rootMode: z.number().int().min(0).max(0o7777).optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -56,6 +61,26 @@ export const ConfigSchema = z.object({
        */
       portmap: z.enum(['auto', 'own', 'register', 'off']).default('auto'),
       portmapPort: port.default(111),
+    })
+    .default({}),
+  /** SMB2/3 (gateway/smb.ts). "auto": serve if the port can be bound, else warn and serve NFS only. */
+  smb: z
+    .object({
+      enabled: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+      port: port.default(445),
+      /** NT-hash user database (`gateway user add`); default <first volume's dataDir>/users.json. */
+      usersFile: z.string().min(1).optional(),
+      /** NetBIOS name and workgroup the server announces (NTLMSSP target, srvsvc). */
+      serverName: z.string().regex(/^[A-Za-z0-9_-]{1,15}$/).default('GATEWAY'),
+      workgroup: z.string().regex(/^[A-Za-z0-9_-]{1,15}$/).default('WORKGROUP'),
+      /** "required": every session signs (RequireMessageSigning); "enabled": when the client asks. */
+      signing: z.enum(['enabled', 'required']).default('enabled'),
+      /** "required": 3.x sessions are encrypted and older dialects refused; "enabled": on request. */
+      encryption: z.enum(['off', 'enabled', 'required']).default('enabled'),
+      /** Credits (outstanding requests) per connection. */
+      maxCredits: z.number().int().min(16).max(8192).default(512),
+      /** Largest READ/WRITE payload offered (also bounded by the core's limits). */
+      maxIo: z.number().int().min(65536).max(8 * 1024 * 1024).default(1024 * 1024),
     })
     .default({}),
   volumes: z.array(VolumeSchema).min(1),

@@ -1,0 +1,86 @@
+/**
+ * The shape of one SMB2 command: a descriptor per command file (commands/<cmd>.ts), listed in
+ * dispatch.ts. Handlers get a context and a validated request view and return a response body; they never
+ * touch sockets, headers, credits, signing or the status table (the dispatcher owns those).
+ */
+import type { Smb2Cmd } from './constants';
+import type { SMB2_Header } from './header';
+import type { Logger } from '../rpc/log';
+import type { ConnectionState, Session, TreeConnect } from './state';
+import type { SmbServerContext } from './server-context';
+
+export class SmbError extends Error {
+  constructor(
+    readonly status: number,
+    message?: string,
+    /** Body to send with the error status (e.g. a truncated buffer with STATUS_BUFFER_OVERFLOW). */
+    readonly body?: Buffer[],
+  ) {
+    super(message ?? `NTSTATUS 0x${(status >>> 0).toString(16)}`);
+  }
+}
+
+/** The connection must be dropped (MS-SMB2 says "disconnect" for this request). */
+export class DisconnectError extends Error {}
+
+export interface ChainState {
+  sessionId: bigint;
+  treeId: number;
+  /** FileId produced by the previous command (CREATE), used by related requests that pass all-ones. */
+  fileId: Buffer | undefined;
+  /** A failed CREATE fails the related requests that follow with its status. */
+  failed: number | undefined;
+}
+
+export interface ReplyOptions {
+  /** SessionId / TreeId for the response header when the handler created them. */
+  sessionId?: bigint;
+  treeId?: number;
+  /** Sign this response with the given session's keys even though the request was not signed. */
+  signWith?: Session;
+  /** Called with the response message as it goes out (preauth integrity hashing). */
+  onEncoded?: (msg: Buffer) => void;
+  /** Drop the connection after sending this response. */
+  disconnect?: boolean;
+}
+
+export interface Smb2Context {
+  readonly server: SmbServerContext;
+  readonly conn: ConnectionState;
+  readonly hdr: SMB2_Header;
+  /** This command's bytes (header included). */
+  readonly msg: Buffer;
+  readonly session: Session | undefined;
+  readonly tree: TreeConnect | undefined;
+  readonly encrypted: boolean;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly chain: ChainState;
+  readonly reply: ReplyOptions;
+}
+
+export interface Smb2Reply {
+  status: number;
+  /** Response body; the first buffer holds the fixed part. */
+  body: Buffer[];
+  /** Called once the reply has been written (pooled READ data). */
+  release?: () => void;
+}
+
+export type CommandScope = 'none' | 'session' | 'tree';
+
+export interface Smb2CommandSpec<Req = unknown> {
+  readonly command: Smb2Cmd;
+  readonly name: string;
+  readonly scope: CommandScope;
+  /** Validating decoder (throws DecodeError). */
+  decode(msg: Buffer, conn: ConnectionState): Req;
+  /** Payload bytes of request and response, for the multi-credit CreditCharge check (3.3.5.2.5). */
+  payload?(req: Req): number;
+  handle(ctx: Smb2Context, req: Req): Promise<Smb2Reply>;
+}
+
+/** Helper for handlers: a successful reply with one body buffer. */
+export function ok(...body: Buffer[]): Smb2Reply {
+  return { status: 0, body };
+}

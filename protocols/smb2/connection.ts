@@ -1,0 +1,442 @@
+/**
+ * One SMB2 connection: direct-TCP framing, decryption, compound splitting, credits, session and tree
+ * lookup, signature checks, dispatch, then responses signed, compounded and encrypted as the request and
+ * session require, written in completion order.
+ *
+ * Each received message (a single request or a compound) runs as its own task; the commands of one
+ * compound run in order. At `maxInFlightPerConnection` running messages the socket stops reading; credits
+ * bound what a well-behaved client sends anyway.
+ */
+import type * as net from 'node:net';
+import { isCoreError } from '../../cluster/vfs/errors';
+import { errInfo, type Logger } from '../rpc/log';
+import {
+  SMB1_PROTOCOL_ID,
+  SMB2_DIALECT_WILDCARD,
+  SMB2_FLAGS_ASYNC_COMMAND,
+  SMB2_FLAGS_RELATED_OPERATIONS,
+  SMB2_FLAGS_SERVER_TO_REDIR,
+  SMB2_FLAGS_SIGNED,
+  SMB2_HEADER_SIZE,
+  SMB2_PROTOCOL_ID,
+  SMB2_TRANSFORM_HEADER_SIZE,
+  SMB2_TRANSFORM_PROTOCOL_ID,
+  Smb2Cmd,
+  isSmb3,
+  HMAC_SHA256,
+} from './constants';
+import { DisconnectError, SmbError, type ChainState, type ReplyOptions, type Smb2Context, type Smb2Reply } from './command';
+import { DIALECT_NAMES, negotiateResponseBody, setupConnection, smb1NegotiateDialect } from './commands/negotiate';
+import { closeSession } from './commands/logoff';
+import { COMMANDS } from './dispatch';
+import { CreditWindow } from './credits';
+import { directTcpHeader, FramingError, SmbFrameDecoder } from './framing';
+import { decodeHeader, decodeTransformHeader, encodeHeader, HeaderError, type SMB2_Header } from './header';
+import { isNtError, NtStatus, ntStatusName } from './ntstatus';
+import type { SmbServerContext } from './server-context';
+import { decryptMessage, DecryptError, encryptMessage } from './session/encryption';
+import { signMessage, verifySignature } from './session/signing';
+import { smb2StatusOf } from './status';
+import type { ConnectionState, Session, TreeConnect } from './state';
+import { align8, DecodeError, errorBody } from './wire';
+
+const MAX_COMPOUND = 64;
+
+interface OutCommand {
+  /** Header first, then the body buffers. */
+  parts: Buffer[];
+  /** Sign with this session's key once the message is final (padded, linked). */
+  signWith: Session | undefined;
+  onEncoded: ((msg: Buffer) => void) | undefined;
+  release?: () => void;
+}
+
+export class SmbConnection {
+  readonly state: ConnectionState;
+  readonly closed: Promise<void>;
+  private readonly decoder: SmbFrameDecoder;
+  private readonly credits: CreditWindow;
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private inFlight = 0;
+  private isClosed = false;
+  private draining = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly id: number,
+    private readonly server: SmbServerContext,
+  ) {
+    this.log = server.log;
+    this.state = {
+      id,
+      clientAddress: socket.remoteAddress ?? '',
+      dialect: 0,
+      clientGuid: Buffer.alloc(16),
+      clientCapabilities: 0,
+      clientSecurityMode: 0,
+      clientDialects: [],
+      serverCapabilities: 0,
+      serverSecurityMode: 0,
+      preauthHash: undefined,
+      cipherId: 0,
+      signingAlgorithm: HMAC_SHA256,
+      supportsMultiCredit: false,
+      maxTransactSize: 65536,
+      maxReadSize: 65536,
+      maxWriteSize: 65536,
+      sessions: new Map(),
+    };
+    // A message carries at most maxIo of payload plus headers; compounds and transform headers fit in 64 KiB more.
+    this.decoder = new SmbFrameDecoder(server.maxIo + 64 * 1024);
+    this.credits = new CreditWindow(server.maxCredits);
+    this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.updateFlow());
+    socket.on('error', (e) => this.log.debug({ conn: id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: socket error'));
+    socket.once('close', () => void this.onClose());
+    this.log.debug({ conn: id, client: this.state.clientAddress }, 'smb: connection opened');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Stops taking requests; resolves when the connection has closed. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inFlight === 0) this.socket.end();
+    return this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed || this.draining) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.log.warn({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, e instanceof FramingError ? 'smb: framing error, closing connection' : 'smb: decoder failure, closing connection');
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      this.inFlight++;
+      void this.processFrame(f)
+        .catch((e) => {
+          if (e instanceof DisconnectError) this.log.warn({ conn: this.id, client: this.state.clientAddress, reason: e.message }, 'smb: protocol violation, closing connection');
+          else this.log.error({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: message failed, closing connection');
+          this.socket.destroy();
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.updateFlow();
+          if (this.draining && this.inFlight === 0) this.socket.end();
+        });
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.isClosed) return;
+    const stop = this.inFlight >= this.server.maxInFlightPerConnection || this.socket.writableNeedDrain;
+    if (stop && !this.socket.isPaused()) this.socket.pause();
+    else if (!stop && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private async onClose(): Promise<void> {
+    this.isClosed = true;
+    this.abort.abort();
+    for (const s of [...this.state.sessions.values()]) await closeSession(this.state, s, this.log).catch(() => undefined);
+    this.log.debug({ conn: this.id, client: this.state.clientAddress }, 'smb: connection closed');
+  }
+
+  /** Writes one message; `written` runs once the socket is done with its buffers (or never will be). */
+  private send(parts: Buffer[], written?: () => void): void {
+    if (this.isClosed) {
+      written?.();
+      return;
+    }
+    const len = parts.reduce((n, b) => n + b.length, 0);
+    this.socket.cork();
+    this.socket.write(directTcpHeader(len));
+    for (let i = 0; i < parts.length; i++) {
+      if (i === parts.length - 1 && written) this.socket.write(parts[i]!, () => written());
+      else this.socket.write(parts[i]!);
+    }
+    process.nextTick(() => this.socket.uncork());
+  }
+
+  // ---- one received message ---------------------------------------------------------------------------
+
+  private async processFrame(frame: Buffer): Promise<void> {
+    if (frame.length < 4) throw new DisconnectError('message shorter than a protocol id');
+    const proto = frame.readUInt32LE(0);
+    if (proto === SMB1_PROTOCOL_ID) return this.smb1Negotiate(frame);
+    if (proto === SMB2_TRANSFORM_PROTOCOL_ID) {
+      const { plain, session } = this.decrypt(frame);
+      return this.processChain(plain, session);
+    }
+    if (proto === SMB2_PROTOCOL_ID) return this.processChain(frame, undefined);
+    throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
+  }
+
+  /** MS-SMB2 3.3.5.3: an SMB1 NEGOTIATE offering SMB2 gets an SMB2 NEGOTIATE response. */
+  private smb1Negotiate(frame: Buffer): void {
+    if (this.state.dialect !== 0) throw new DisconnectError('SMB1 message after negotiation');
+    const d = smb1NegotiateDialect(frame, this.server);
+    if (d === undefined) throw new DisconnectError('SMB1 NEGOTIATE without an SMB2 dialect');
+    if (!this.credits.consume(0n, 1)) throw new DisconnectError('message id 0 already used');
+    setupConnection(this.server, this.state, d);
+    const body = negotiateResponseBody(this.server, this.state, d);
+    const h = Buffer.alloc(SMB2_HEADER_SIZE);
+    encodeHeader(h, {
+      creditCharge: 0,
+      status: 0,
+      command: Smb2Cmd.NEGOTIATE,
+      credits: this.credits.grant(1),
+      flags: SMB2_FLAGS_SERVER_TO_REDIR,
+      nextCommand: 0,
+      messageId: 0n,
+      treeId: 0,
+      asyncId: 0n,
+      sessionId: 0n,
+    });
+    this.log.debug({ conn: this.id, dialect: DIALECT_NAMES[d] }, 'smb: SMB1 negotiate upgraded');
+    this.send([h, body]);
+  }
+
+  private decrypt(frame: Buffer): { plain: Buffer; session: Session } {
+    const c = this.state;
+    if (!isSmb3(c.dialect) || !c.cipherId) throw new DisconnectError('encrypted message on a connection without encryption');
+    if (frame.length < SMB2_TRANSFORM_HEADER_SIZE + SMB2_HEADER_SIZE) throw new DisconnectError('transform message too short');
+    const th = decodeTransformHeader(frame);
+    const s = c.sessions.get(th.sessionId);
+    if (!s || !s.decryptionKey || s.state !== 'valid') throw new DisconnectError('encrypted message for an unknown session');
+    try {
+      const plain = decryptMessage(c.cipherId, s.decryptionKey, frame);
+      if (plain.length < 4 || plain.readUInt32LE(0) !== SMB2_PROTOCOL_ID) throw new DisconnectError('decrypted message is not SMB2');
+      return { plain, session: s };
+    } catch (e) {
+      if (e instanceof DecryptError) throw new DisconnectError(e.message);
+      throw e;
+    }
+  }
+
+  /** Splits a (possibly compounded) message and runs its commands in order. */
+  private async processChain(frame: Buffer, encryptedFor: Session | undefined): Promise<void> {
+    const cmds: Array<{ msg: Buffer; hdr: SMB2_Header }> = [];
+    let off = 0;
+    for (;;) {
+      let hdr: SMB2_Header;
+      try {
+        hdr = decodeHeader(frame.subarray(off));
+      } catch (e) {
+        if (e instanceof HeaderError) throw new DisconnectError(e.message);
+        throw e;
+      }
+      const next = hdr.nextCommand;
+      if (next !== 0 && (next % 8 !== 0 || next < SMB2_HEADER_SIZE || off + next > frame.length)) throw new DisconnectError(`bad NextCommand ${next}`);
+      cmds.push({ msg: frame.subarray(off, next ? off + next : frame.length), hdr });
+      if (cmds.length > MAX_COMPOUND) throw new DisconnectError('compound too long');
+      if (!next) break;
+      off += next;
+    }
+    // Credits are spent at arrival, in order, before any command of the message runs.
+    for (const c of cmds) {
+      if (c.hdr.flags & SMB2_FLAGS_SERVER_TO_REDIR) throw new DisconnectError('request flagged as a response');
+      if (c.hdr.command === Smb2Cmd.CANCEL) continue;
+      if (this.state.dialect === 0 && c.hdr.command !== Smb2Cmd.NEGOTIATE) throw new DisconnectError('request before NEGOTIATE');
+      const charge = this.state.supportsMultiCredit ? Math.max(1, c.hdr.creditCharge) : 1;
+      if (!this.credits.consume(c.hdr.messageId, charge)) throw new DisconnectError(`message id ${c.hdr.messageId} (charge ${charge}) outside the credit window`);
+    }
+    const chain: ChainState = { sessionId: 0n, treeId: 0, fileId: undefined, failed: undefined };
+    const out: OutCommand[] = [];
+    let disconnect = false;
+    let encryptWith: Session | undefined = encryptedFor;
+    for (let i = 0; i < cmds.length; i++) {
+      const c = cmds[i]!;
+      if (c.hdr.command === Smb2Cmd.CANCEL) continue; // nothing runs asynchronously: nothing to cancel, no reply
+      const r = await this.runCommand(c.msg, c.hdr, i, chain, encryptedFor);
+      if (r.reply.disconnect) disconnect = true;
+      if (r.encryptWith && !encryptWith) encryptWith = r.encryptWith;
+      out.push(r.out);
+    }
+    if (out.length === 0) return;
+    // Compound responses: each but the last padded to 8 bytes with NextCommand pointing at the next; each
+    // signed over its own padded bytes (3.3.4.1.1); then the whole encrypted when the request was.
+    const wire: Buffer[] = [];
+    for (let i = 0; i < out.length; i++) {
+      const o = out[i]!;
+      if (i < out.length - 1) {
+        const len = o.parts.reduce((n, b) => n + b.length, 0);
+        const pad = align8(len) - len;
+        if (pad) o.parts.push(Buffer.alloc(pad));
+        o.parts[0]!.writeUInt32LE(len + pad, 20);
+      }
+      const s = o.signWith;
+      if (s?.signingKey) {
+        o.parts[0]!.writeUInt32LE(o.parts[0]!.readUInt32LE(16) | SMB2_FLAGS_SIGNED, 16);
+        signMessage(this.state.signingAlgorithm, s.signingKey, o.parts);
+      }
+      o.onEncoded?.(Buffer.concat(o.parts));
+      wire.push(...o.parts);
+    }
+    // Pooled READ data may be reused only once nothing references it: after encryption (which copies it)
+    // or once the socket has written it.
+    const release = (): void => {
+      for (const o of out) o.release?.();
+    };
+    if (encryptWith && encryptWith.encryptionKey) {
+      const sealed = encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, wire, this.server.nonces);
+      release();
+      this.send(sealed);
+    } else this.send(wire, release);
+    if (disconnect) this.socket.end();
+  }
+
+  /** Runs one command; returns its response message (header + body, padded when not last). */
+  private async runCommand(
+    msg: Buffer,
+    hdr: SMB2_Header,
+    index: number,
+    chain: ChainState,
+    encryptedFor: Session | undefined,
+  ): Promise<{ out: OutCommand; reply: ReplyOptions; encryptWith?: Session }> {
+    const reply: ReplyOptions = {};
+    const related = index > 0 && (hdr.flags & SMB2_FLAGS_RELATED_OPERATIONS) !== 0;
+    const sessionId = related ? chain.sessionId : hdr.sessionId;
+    const treeId = related ? chain.treeId : hdr.treeId;
+    let session: Session | undefined;
+    let tree: TreeConnect | undefined;
+    let signedOk = false;
+    let result: Smb2Reply;
+    const spec = COMMANDS.get(hdr.command);
+    const t0 = process.hrtime.bigint();
+    try {
+      if (related && chain.failed !== undefined) throw new SmbError(chain.failed, 'previous request of the compound failed');
+      if (index > 0 && !related) chain.fileId = undefined;
+      if (!spec) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `unknown command 0x${hdr.command.toString(16)}`);
+      if (hdr.flags & SMB2_FLAGS_ASYNC_COMMAND) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'async flag on a request');
+      if (this.state.dialect === SMB2_DIALECT_WILDCARD && hdr.command !== Smb2Cmd.NEGOTIATE) throw new DisconnectError('request before the SMB2 NEGOTIATE');
+      // Session (3.3.5.2.9): required for everything but NEGOTIATE, ECHO and a new SESSION_SETUP.
+      if (spec.scope !== 'none' || (hdr.command === Smb2Cmd.SESSION_SETUP && sessionId !== 0n)) {
+        session = this.state.sessions.get(sessionId);
+        if (!session) throw new SmbError(NtStatus.STATUS_USER_SESSION_DELETED);
+        if (session.state === 'expired') throw new SmbError(NtStatus.STATUS_NETWORK_SESSION_EXPIRED);
+        if (session.state === 'in-progress' && hdr.command !== Smb2Cmd.SESSION_SETUP) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'session not yet authenticated');
+      } else if (hdr.command !== Smb2Cmd.NEGOTIATE && sessionId !== 0n) {
+        // ECHO needs no session, but one it names is used: its signature is checked and its reply signed.
+        session = this.state.sessions.get(sessionId);
+      }
+      // Signatures (3.3.5.2.4): verify what is signed; demand it where the session requires it.
+      if (session && session.state === 'valid' && !encryptedFor) {
+        const key = session.signingKey;
+        if (hdr.flags & SMB2_FLAGS_SIGNED) {
+          if (!key || !verifySignature(this.state.signingAlgorithm, key, [msg])) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'bad signature');
+          signedOk = true;
+        } else if (session.signingRequired && hdr.command !== Smb2Cmd.SESSION_SETUP) {
+          throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'unsigned request on a session that requires signing');
+        }
+      }
+      if (encryptedFor && session && session !== encryptedFor) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'encrypted for another session');
+      if (session?.encryptData && !encryptedFor && hdr.command !== Smb2Cmd.SESSION_SETUP && hdr.command !== Smb2Cmd.NEGOTIATE) {
+        throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'session requires encryption');
+      }
+      if (spec.scope === 'tree') {
+        tree = session!.trees.get(treeId);
+        if (!tree) throw new SmbError(NtStatus.STATUS_NETWORK_NAME_DELETED);
+        if (tree.encryptData && !encryptedFor) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'share requires encryption');
+      }
+      let req: unknown;
+      try {
+        req = spec.decode(msg, this.state);
+      } catch (e) {
+        if (e instanceof DecodeError) throw new SmbError(e.status, e.message);
+        throw e;
+      }
+      // Multi-credit requests (3.3.5.2.5): CreditCharge must cover the payload in 64 KiB units.
+      if (spec.payload) {
+        const payload = spec.payload(req);
+        if (this.state.supportsMultiCredit) {
+          const need = payload > 0 ? Math.floor((payload - 1) / 65536) + 1 : 1;
+          if (Math.max(1, hdr.creditCharge) < need) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `CreditCharge ${hdr.creditCharge} below ${need}`);
+        } else if (payload > 65536) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'payload above 64 KiB without multi-credit support');
+      }
+      const ctx: Smb2Context = {
+        server: this.server,
+        conn: this.state,
+        hdr,
+        msg,
+        session,
+        tree,
+        encrypted: encryptedFor !== undefined,
+        signal: this.abort.signal,
+        log: this.log,
+        chain,
+        reply,
+      };
+      result = await spec.handle(ctx, req);
+    } catch (e) {
+      result = this.failure(e, hdr, spec?.name);
+      if (e instanceof DisconnectError) throw e;
+    }
+    // A failed CREATE fails the related requests after it (3.3.5.2.7.2).
+    if (isNtError(result.status) && hdr.command === Smb2Cmd.CREATE) chain.failed = result.status;
+    chain.sessionId = reply.sessionId ?? sessionId;
+    chain.treeId = reply.treeId ?? treeId;
+
+    const name = spec?.name ?? `0x${hdr.command.toString(16)}`;
+    const us = Number(process.hrtime.bigint() - t0) / 1000;
+    if (result.status !== 0 && result.status !== NtStatus.STATUS_MORE_PROCESSING_REQUIRED) {
+      this.log.debug({ conn: this.id, msgId: hdr.messageId.toString(), cmd: name, status: ntStatusName(result.status), us }, 'smb: request failed');
+    }
+
+    // Response header.
+    const respSession = reply.signWith ?? session;
+    const h = Buffer.alloc(SMB2_HEADER_SIZE);
+    let flags = SMB2_FLAGS_SERVER_TO_REDIR;
+    if (related) flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+    encodeHeader(h, {
+      creditCharge: hdr.creditCharge,
+      status: result.status,
+      command: hdr.command,
+      credits: this.credits.grant(hdr.credits),
+      flags,
+      nextCommand: 0,
+      messageId: hdr.messageId,
+      treeId: chain.treeId,
+      asyncId: 0n,
+      sessionId: chain.sessionId,
+    });
+    // Whether this response goes out encrypted (3.3.4.1.4) decides whether it is signed.
+    let encryptWith: Session | undefined;
+    if (encryptedFor) encryptWith = encryptedFor;
+    else if (session && session.state === 'valid' && session.encryptionKey && hdr.command !== Smb2Cmd.NEGOTIATE && hdr.command !== Smb2Cmd.SESSION_SETUP) {
+      if (session.encryptData || (tree?.encryptData && hdr.command !== Smb2Cmd.TREE_CONNECT)) encryptWith = session;
+    }
+    const badSignature = (hdr.flags & SMB2_FLAGS_SIGNED) !== 0 && !signedOk && !encryptedFor && session?.state === 'valid';
+    const sign =
+      !encryptWith &&
+      !badSignature &&
+      respSession?.signingKey !== undefined &&
+      (reply.signWith !== undefined || signedOk || (respSession.signingRequired && respSession.state === 'valid'));
+    const out: OutCommand = {
+      parts: [h, ...result.body],
+      signWith: sign ? respSession : undefined,
+      onEncoded: reply.onEncoded,
+      ...(result.release ? { release: result.release } : {}),
+    };
+    return { out, reply, ...(encryptWith ? { encryptWith } : {}) };
+  }
+
+  private failure(e: unknown, hdr: SMB2_Header, name: string | undefined): Smb2Reply {
+    if (e instanceof SmbError) return { status: e.status, body: e.body ?? [errorBody()] };
+    if (e instanceof DisconnectError) return { status: NtStatus.STATUS_INVALID_PARAMETER, body: [errorBody()] };
+    if (isCoreError(e)) return { status: smb2StatusOf(e.errc), body: [errorBody()] };
+    this.log.error({ conn: this.id, client: this.state.clientAddress, msgId: hdr.messageId.toString(), cmd: name, ...errInfo(e) }, 'smb: internal error');
+    return { status: NtStatus.STATUS_INTERNAL_ERROR, body: [errorBody()] };
+  }
+}
+

@@ -1,0 +1,74 @@
+/**
+ * The SMB server: TCP listeners (direct TCP, port 445 by default) and the connections on them.
+ */
+import * as net from 'node:net';
+import { errInfo } from '../rpc/log';
+import { SmbConnection } from './connection';
+import { createServerContext, type SmbServerContext, type SmbServerOptions } from './server-context';
+
+export class SmbServer {
+  readonly ctx: SmbServerContext;
+  private readonly listeners: net.Server[] = [];
+  private readonly connections = new Set<SmbConnection>();
+  private nextConnId = 1;
+  private closing = false;
+
+  constructor(opts: SmbServerOptions) {
+    this.ctx = createServerContext(opts);
+  }
+
+  async listen(host: string, port: number): Promise<net.AddressInfo> {
+    if (this.closing) throw new Error('server is closing');
+    const server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.ctx.log.error({ host, port, ...errInfo(e) }, 'smb: listener error'));
+    this.listeners.push(server);
+    return server.address() as net.AddressInfo;
+  }
+
+  addresses(): net.AddressInfo[] {
+    return this.listeners.map((s) => s.address()).filter((a): a is net.AddressInfo => !!a && typeof a === 'object');
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  accept(socket: net.Socket): void {
+    if (this.closing || !socket.remoteAddress) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.ctx.maxConnections) {
+      this.ctx.log.warn({ client: socket.remoteAddress, limit: this.ctx.maxConnections }, 'smb: connection limit reached, refusing');
+      socket.destroy();
+      return;
+    }
+    const c = new SmbConnection(socket, this.nextConnId++, this.ctx);
+    this.connections.add(c);
+    void c.closed.then(() => this.connections.delete(c));
+  }
+
+  /** Graceful: stop accepting, let running requests answer, then close; destroy what is left after timeoutMs. */
+  async close(opts: { graceful: boolean; timeoutMs?: number } = { graceful: false }): Promise<void> {
+    this.closing = true;
+    const listenersClosed = Promise.all(this.listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.listeners.length = 0;
+    const conns = [...this.connections];
+    if (opts.graceful) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(conns.map((c) => c.drain())), new Promise<void>((r) => (timer = setTimeout(r, opts.timeoutMs ?? 5000)))]);
+      clearTimeout(timer);
+    }
+    for (const c of this.connections) c.destroy();
+    await Promise.all(conns.map((c) => c.closed));
+    await listenersClosed;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * SMB 3.x encryption (MS-SMB2 3.1.4.3, 2.2.41): the whole message (or compound) is sealed with AES-CCM or
+ * AES-GCM; the AEAD's additional data is the transform header from its Nonce field on (32 bytes); the tag
+ * goes in the header's Signature field. CCM uses an 11-byte nonce, GCM a 12-byte one, in the 16-byte field.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, type CipherCCMTypes, type CipherGCMTypes } from 'node:crypto';
+import { AES_128_CCM, AES_128_GCM, AES_256_CCM, AES_256_GCM, SMB2_TRANSFORM_FLAG_ENCRYPTED, SMB2_TRANSFORM_HEADER_SIZE } from '../constants';
+import { decodeTransformHeader, encodeTransformHeader } from '../header';
+
+export class DecryptError extends Error {}
+
+export function cipherName(id: number): CipherCCMTypes | CipherGCMTypes {
+  switch (id) {
+    case AES_128_CCM:
+      return 'aes-128-ccm';
+    case AES_128_GCM:
+      return 'aes-128-gcm';
+    case AES_256_CCM:
+      return 'aes-256-ccm';
+    case AES_256_GCM:
+      return 'aes-256-gcm';
+    default:
+      throw new RangeError(`unknown cipher ${id}`);
+  }
+}
+
+export const isCcm = (id: number): boolean => id === AES_128_CCM || id === AES_256_CCM;
+export const keyBits = (id: number): 128 | 256 => (id === AES_256_CCM || id === AES_256_GCM ? 256 : 128);
+
+/**
+ * Server nonces: a random prefix fixed per generator and a counter, so one key never sees a nonce twice
+ * (GCM loses everything on reuse).
+ */
+export class NonceSource {
+  private counter = 0n;
+  private readonly salt = randomBytes(4);
+
+  next(cipherId: number): Buffer {
+    const n = Buffer.alloc(16);
+    n.writeBigUInt64LE(++this.counter, 0);
+    // CCM: 11 bytes (8 counter + 3 salt); GCM: 12 bytes (8 counter + 4 salt).
+    this.salt.copy(n, 8, 0, isCcm(cipherId) ? 3 : 4);
+    return n;
+  }
+}
+
+/** Seals `plain` (one message or a compound); returns [transform header, ciphertext]. */
+export function encryptMessage(cipherId: number, key: Buffer, sessionId: bigint, plain: readonly Buffer[], nonces: NonceSource): Buffer[] {
+  const size = plain.reduce((n, b) => n + b.length, 0);
+  const nonce = nonces.next(cipherId);
+  const hdr = encodeTransformHeader({ signature: Buffer.alloc(16), nonce, originalMessageSize: size, flags: SMB2_TRANSFORM_FLAG_ENCRYPTED, sessionId });
+  const aad = hdr.subarray(20, SMB2_TRANSFORM_HEADER_SIZE);
+  const out: Buffer[] = [hdr];
+  if (isCcm(cipherId)) {
+    const c = createCipheriv(cipherName(cipherId) as CipherCCMTypes, key, nonce.subarray(0, 11), { authTagLength: 16 });
+    c.setAAD(aad, { plaintextLength: size });
+    // CCM takes the whole plaintext in one update (its length is part of the first block).
+    out.push(c.update(plain.length === 1 ? plain[0]! : Buffer.concat(plain as Buffer[], size)));
+    out.push(c.final());
+    c.getAuthTag().copy(hdr, 4);
+  } else {
+    const c = createCipheriv(cipherName(cipherId) as CipherGCMTypes, key, nonce.subarray(0, 12));
+    c.setAAD(aad);
+    for (const p of plain) out.push(c.update(p));
+    out.push(c.final());
+    c.getAuthTag().copy(hdr, 4);
+  }
+  return out;
+}
+
+/** Opens a transform message; throws DecryptError when it does not authenticate. */
+export function decryptMessage(cipherId: number, key: Buffer, msg: Buffer): Buffer {
+  const h = decodeTransformHeader(msg);
+  const body = msg.subarray(SMB2_TRANSFORM_HEADER_SIZE);
+  if (h.originalMessageSize !== body.length) throw new DecryptError('OriginalMessageSize does not match the message');
+  if (h.flags !== SMB2_TRANSFORM_FLAG_ENCRYPTED) throw new DecryptError(`transform flags ${h.flags}`);
+  const aad = msg.subarray(20, SMB2_TRANSFORM_HEADER_SIZE);
+  try {
+    if (isCcm(cipherId)) {
+      const d = createDecipheriv(cipherName(cipherId) as CipherCCMTypes, key, h.nonce.subarray(0, 11), { authTagLength: 16 });
+      d.setAuthTag(h.signature);
+      d.setAAD(aad, { plaintextLength: body.length });
+      const out = d.update(body);
+      d.final();
+      return out;
+    }
+    const d = createDecipheriv(cipherName(cipherId) as CipherGCMTypes, key, h.nonce.subarray(0, 12));
+    d.setAuthTag(h.signature);
+    d.setAAD(aad);
+    const out = Buffer.concat([d.update(body), d.final()]);
+    return out;
+  } catch (e) {
+    throw new DecryptError(`decryption failed: ${(e as Error).message}`);
+  }
+}
