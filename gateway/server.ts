@@ -16,11 +16,15 @@ import type { PortRegistration } from '../protocols/rpc/types';
 import type { GatewayConfig } from './config/schema';
 import type { Logger } from './log';
 import { GatewayMetrics } from './metrics';
+import { startSmb, type SmbService } from './smb';
+import { attachNfs4 } from './nfs4';
 
 export interface Gateway {
   nfsPort: number;
   mountPort: number;
   portmap: 'own' | 'registered' | 'off';
+  /** SMB port, or null when SMB is not served (gateway/smb.ts). */
+  smbPort: number | null;
   close(graceMs: number): Promise<void>;
 }
 
@@ -52,7 +56,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
           secure: e.secure,
           clients: e.clients,
         }));
-      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine });
+      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}) });
       volumes.set(v.name, vol);
       cleanups.unshift(() => vol.close());
       for (const config of exps) entries.push({ config, fs: vol });
@@ -76,6 +80,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       onConnectionCount: (n) => metrics.connections.set({ protocol }, n),
     });
     const nfs = new RpcServer(rpcOpts('nfs')).addProgram(createNfs3Program(exports, log));
+    const nfs4 = attachNfs4(nfs, exports, log, { maxRecordBytes: cfg.limits.maxRecordBytes }); // NFSv4 on the same port (gateway/nfs4.ts)
     const mount = new RpcServer(rpcOpts('mount'));
     for (const p of createMountPrograms({ exports, log })) mount.addProgram(p);
 
@@ -130,20 +135,26 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       }
     }
 
+    // 4. SMB2/3 on the same volumes and exports (gateway/smb.ts).
+    const smb: SmbService = await startSmb(cfg, entries, log);
+    cleanups.unshift(() => smb.close(0));
+
     let metricsPort: number | null = null;
     if (cfg.metrics.port !== null) metricsPort = await metrics.listen(cfg.metrics.host, cfg.metrics.port);
 
-    log.info({ listen: cfg.listen, nfsPort, mountPort, portmap: portmapMode, portmapPort: cfg.nfs.portmapPort, metricsPort }, 'ready');
+    log.info({ listen: cfg.listen, nfsPort, mountPort, portmap: portmapMode, portmapPort: cfg.nfs.portmapPort, metricsPort, smbPort: smb.port }, 'ready');
 
     return {
       nfsPort,
       mountPort,
       portmap: portmapMode,
+      smbPort: smb.port,
       async close(graceMs: number) {
         // Stop advertising first, then drain requests, then flush and close the volumes.
         await rpcbindReg?.unregister();
         await portmapServer?.close({ graceful: false });
-        await closeServers(graceMs);
+        await Promise.all([closeServers(graceMs), smb.close(graceMs)]);
+        nfs4.close();
         for (const c of cleanups) await c();
         await metrics.close();
       },

@@ -12,6 +12,7 @@
 import { XdrReader } from '../xdr/reader';
 import { XdrWriter } from '../xdr/writer';
 import { authenticate } from './auth/authenticate';
+import type { RpcBackchannel } from './backchannel';
 import { DuplicateRequestCache, drcKey } from './drc';
 import { errInfo, noopLogger, type Logger } from './log';
 import {
@@ -56,6 +57,8 @@ export interface DispatchRequest {
   signal: AbortSignal;
   /** Where procedures register work to run after the reply has been sent (see RpcCallContext). */
   onReplySent?: (fn: () => void) => void;
+  /** TCP: the connection's back channel (see RpcCallContext). */
+  backchannel?: () => RpcBackchannel;
 }
 
 export type CallOutcome =
@@ -224,6 +227,7 @@ export class RpcDispatcher {
       // Without a transport hook nothing is given back early; lent memory is then left to the GC.
       onReplySent: req.onReplySent ?? (() => undefined),
     };
+    if (req.backchannel) ctx.backchannel = req.backchannel;
     const logCtx = { conn: req.connId, client: req.remote.address, xid, prog: call.prog, vers: call.vers, proc: procName };
 
     if (pv.admit) {

@@ -9,6 +9,7 @@
 import * as net from 'node:net';
 import type { RpcDispatcher } from './dispatcher';
 import { bulkPool } from '../../cluster/vfs/buffer-pool';
+import { ConnectionBackchannel, type RpcBackchannel } from './backchannel';
 import { FramingError, RecordDecoder, frameRecord } from './framing';
 import { errInfo, type Logger } from './log';
 import type { RpcPeer } from './types';
@@ -137,6 +138,8 @@ class TcpConnection {
   /** Server shutdown: no new calls; close once the running ones have replied. */
   private draining = false;
   private ended = false;
+  /** Calls from the server to the client on this connection (NFSv4.1 back channel); made on first use. */
+  private backchannel: ConnectionBackchannel | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -193,7 +196,13 @@ class TcpConnection {
 
   private pump(): void {
     while (!this.isClosed && !this.draining && this.inFlight < this.opts.maxInFlightPerConnection && this.queue.length > 0) {
-      this.start(this.queue.shift()!);
+      const record = this.queue.shift()!;
+      // A REPLY (msg_type 1) answering one of our back-channel calls is not a call to dispatch.
+      if (this.backchannel && record.length >= 8 && record.readUInt32BE(4) === 1 && this.backchannel.onReply(record)) {
+        bulkPool.give(record);
+        continue;
+      }
+      this.start(record);
     }
     this.updateFlow();
     this.maybeEnd();
@@ -226,6 +235,7 @@ class TcpConnection {
         connId: this.id,
         signal: this.abort.signal,
         onReplySent: (fn) => after.push(fn),
+        backchannel: this.getBackchannel,
       })
       .then(
         (reply) => {
@@ -242,6 +252,13 @@ class TcpConnection {
         this.pump();
       });
   }
+
+  private readonly getBackchannel = (): RpcBackchannel =>
+    (this.backchannel ??= new ConnectionBackchannel(this.id, (segments) => {
+      if (this.isClosed || !this.socket.writable) return false;
+      this.send(segments, () => undefined);
+      return true;
+    }));
 
   /**
    * Writes one reply as a single record; corked so the mark and the segments leave in one writev.
@@ -296,6 +313,7 @@ class TcpConnection {
     this.isClosed = true;
     this.queue.length = 0;
     this.abort.abort();
+    this.backchannel?.close();
     if (this.decoder.midRecord) {
       this.opts.logger.debug({ conn: this.id, client: this.remote.address }, 'rpc: connection closed in the middle of a record');
     }

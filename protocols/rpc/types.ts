@@ -4,6 +4,7 @@
  */
 import type { XdrReader } from '../xdr/reader';
 import type { XdrWriter } from '../xdr/writer';
+import type { RpcBackchannel } from './backchannel';
 
 export const AUTH_NONE = 0;
 export const AUTH_SYS = 1;
@@ -46,6 +47,11 @@ export interface RpcCallContext {
    * one). Procedures that lend memory to the reply (pooled READ buffers) give it back here.
    */
   onReplySent(fn: () => void): void;
+  /**
+   * TCP only: calls from the server to the client on this call's connection (the NFSv4.1 back channel),
+   * made on first use. Absent over UDP.
+   */
+  backchannel?: () => RpcBackchannel;
 }
 
 /** One procedure: decode → handle → encode. The dispatcher owns everything else. */

@@ -1,0 +1,128 @@
+/**
+ * The shape of one NFSv4 operation (protocols/nfs4/ops/<op>.ts) and the COMPOUND context its handler gets.
+ * Handlers see the current/saved filehandles, the session and the server's tables; they never see sockets,
+ * RPC headers or status mapping: they return their resok or throw (Nfs4Error for protocol errors, CoreError
+ * from the core), and compound.ts turns that into the op's result and stops the COMPOUND.
+ */
+import { createHash } from 'node:crypto';
+import type { Errc } from '../../cluster/vfs/errors';
+import { CoreError, Errc as E } from '../../cluster/vfs/errors';
+import type { Logger } from '../rpc/log';
+import type { RpcCallContext } from '../rpc/types';
+import type { XdrReader } from '../xdr/reader';
+import type { XdrWriter } from '../xdr/writer';
+import { Nfs4Error } from './errors';
+import type { Fh, FsFh } from './fh';
+import type { Nfs4Server } from './server';
+import type { ClientRecord } from './state/clients';
+import type { Session, Slot } from './state/sessions';
+import { nfsstat4, type nfs_opnum4, type stateid4 } from './types';
+
+export interface Nfs4Op<A = any, R = any> {
+  opnum: nfs_opnum4;
+  /** Spec name without prefix: "PUTFH". */
+  name: string;
+  decodeArgs(r: XdrReader): A;
+  handle(c: Nfs4Compound, args: A): Promise<R>;
+  /** resok, after the NFS4_OK status word. */
+  encodeOk(w: XdrWriter, res: R): void;
+  /**
+   * What follows a failure status. Most results are `union switch (nfsstat4) { case NFS4_OK: …; default: void; }`
+   * and write nothing; the exceptions (SETATTR's attrsset, LOCK's denied…) say so here.
+   */
+  encodeFail?(w: XdrWriter, status: nfsstat4, body: unknown): void;
+  /** Where the RFC's error list for this op differs from status.ts, the exception, as data. */
+  statusOverrides?: Partial<Record<Errc, nfsstat4>>;
+  /** Client side (tests, tools). */
+  encodeArgs(w: XdrWriter, args: A): void;
+  decodeOk(r: XdrReader): R;
+  decodeFail?(r: XdrReader, status: nfsstat4): unknown;
+}
+
+export type AnyNfs4Op = Nfs4Op<any, any>;
+
+/** The state one COMPOUND carries from op to op (RFC 8881 §16.2.3; §8.2.3 for the current stateid). */
+export class Nfs4Compound {
+  cur: Fh | undefined;
+  saved: Fh | undefined;
+  /** NFSv4.1 current stateid (set by OPEN/CLOSE…, used for the special "current" stateid). */
+  curStateid: stateid4 | undefined;
+  savedStateid: stateid4 | undefined;
+  session: Session | undefined;
+  slot: Slot | undefined;
+  /** SEQUENCE's sa_cachethis. */
+  cacheThis = false;
+  /** Index of the op being run, and how many the COMPOUND has. */
+  opIndex = 0;
+
+  constructor(
+    readonly server: Nfs4Server,
+    readonly rpc: RpcCallContext,
+    readonly minor: number,
+    readonly opCount: number,
+    readonly log: Logger,
+    /** The encoded operations (SEQUENCE checks their size and fingerprints them for the reply cache). */
+    readonly ops: Buffer,
+  ) {}
+
+  /** The current filehandle, or NFS4ERR_NOFILEHANDLE. */
+  curFh(): Fh {
+    if (!this.cur) throw new Nfs4Error(nfsstat4.NFS4ERR_NOFILEHANDLE);
+    return this.cur;
+  }
+
+  savedFh(): Fh {
+    if (!this.saved) throw new Nfs4Error(nfsstat4.NFS4ERR_NOFILEHANDLE, 'no saved filehandle');
+    return this.saved;
+  }
+
+  /**
+   * The current filehandle as a core object. The pseudo root is a directory no data operation applies to:
+   * `pseudoStatus` is what the op answers there (e.g. ISDIR for READ, ROFS for CREATE).
+   */
+  curFs(pseudoStatus: Exclude<nfsstat4, nfsstat4.NFS4_OK>): FsFh {
+    const fh = this.curFh();
+    if (fh.kind === 'pseudo') throw new Nfs4Error(pseudoStatus, 'pseudo-filesystem root');
+    return fh;
+  }
+
+  /** NFS4ERR_ROFS for a mutation of a read-only export (or client rule). */
+  writable(fh: FsFh): FsFh {
+    if (fh.readOnly) throw new CoreError(E.ROFS, `export ${fh.exp.name} is read-only`);
+    return fh;
+  }
+
+  /**
+   * The client this COMPOUND acts for: the session's (4.1+). NFSv4.0 state (SETCLIENTID, open-owner
+   * seqids, OPEN_CONFIRM) is not implemented yet, so 4.0 state operations are NFS4ERR_NOTSUPP.
+   */
+  client(): ClientRecord {
+    if (this.session) return this.session.client;
+    if (this.minor === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_NOTSUPP, 'NFSv4.0 client state is not implemented');
+    throw new Nfs4Error(nfsstat4.NFS4ERR_OP_NOT_IN_SESSION);
+  }
+}
+
+// ---- codec pieces for operations whose arguments or results are void ----
+
+export const voidArgs = {
+  decodeArgs: (): undefined => undefined,
+  encodeArgs: (): void => {},
+};
+
+export const voidOk = {
+  encodeOk: (): void => {},
+  decodeOk: (): undefined => undefined,
+};
+
+/** SEQUENCE found the request in its slot's reply cache: the COMPOUND answers with these bytes. */
+export class SlotReplay extends Error {
+  constructor(readonly reply: Buffer) {
+    super('slot replay');
+  }
+}
+
+/** Fingerprint of a request's operations for the slot cache: a retry must carry the same ones. */
+export function opsFingerprint(ops: Buffer): string {
+  return createHash('sha1').update(ops.subarray(0, 1024)).update(String(ops.length)).digest('base64');
+}

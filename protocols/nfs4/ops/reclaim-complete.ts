@@ -1,0 +1,31 @@
+/**
+ * OP_RECLAIM_COMPLETE (RFC 8881 §18.51): the client has reclaimed all it will. There is no reclaimable
+ * state yet (no grace period), so this only records the fact: a second global RECLAIM_COMPLETE is
+ * NFS4ERR_COMPLETE_ALREADY; rca_one_fs needs a current filehandle.
+ */
+import { Nfs4Error } from '../errors';
+import { voidOk, type Nfs4Op } from '../op';
+import { nfs_opnum4, nfsstat4 } from '../types';
+
+/** struct RECLAIM_COMPLETE4args { bool rca_one_fs; }; */
+export interface RECLAIM_COMPLETE4args {
+  rca_one_fs: boolean;
+}
+
+export const RECLAIM_COMPLETE: Nfs4Op<RECLAIM_COMPLETE4args, undefined> = {
+  opnum: nfs_opnum4.OP_RECLAIM_COMPLETE,
+  name: 'RECLAIM_COMPLETE',
+  decodeArgs: (r) => ({ rca_one_fs: r.bool() }),
+  encodeArgs: (w, a) => w.bool(a.rca_one_fs),
+  async handle(c, a) {
+    const client = c.client();
+    if (a.rca_one_fs) {
+      c.curFh();
+      return undefined;
+    }
+    if (client.reclaimComplete) throw new Nfs4Error(nfsstat4.NFS4ERR_COMPLETE_ALREADY);
+    client.reclaimComplete = true;
+    return undefined;
+  },
+  ...voidOk,
+};
