@@ -70,6 +70,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       maxRecordBytes: cfg.limits.maxRecordBytes,
       maxInFlightPerConnection: cfg.limits.maxInFlightPerConnection,
       maxConnections: cfg.limits.maxConnections,
+      idleTimeoutMs: cfg.limits.idleConnectionSeconds * 1000,
       drc: { maxEntries: cfg.limits.drcEntries, maxBytes: cfg.limits.drcBytes },
       onCall: (o) => {
         const program = PROGRAM_NAMES[o.prog] ?? String(o.prog);

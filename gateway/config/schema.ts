@@ -90,6 +90,8 @@ export const ConfigSchema = z.object({
       maxRecordBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024 + 64 * 1024),
       maxInFlightPerConnection: z.number().int().min(1).max(4096).default(64),
       maxConnections: z.number().int().min(1).max(100000).default(1024),
+      /** RPC TCP connections with no traffic for this long are closed; clients reconnect. 0 = never. */
+      idleConnectionSeconds: z.number().int().min(0).max(86400).default(900),
       drcEntries: z.number().int().min(0).max(1_000_000).default(4096),
       drcBytes: z.number().int().min(0).default(64 * 1024 * 1024),
     })

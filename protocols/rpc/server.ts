@@ -30,6 +30,8 @@ export interface RpcServerOptions {
   maxInFlightPerConnection?: number;
   /** Open TCP connections; more are refused (default 1024). */
   maxConnections?: number;
+  /** Close TCP connections idle this long (default 15 minutes; 0 = never). */
+  idleTimeoutMs?: number;
   /** Largest UDP datagram accepted (default 65535). */
   maxUdpDatagramBytes?: number;
   /** UDP calls running at once; more are dropped and the client retransmits (default 256). */
@@ -78,6 +80,7 @@ export class RpcServer {
       maxFragments: opts.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       maxInFlightPerConnection: opts.maxInFlightPerConnection ?? 64,
       maxConnections: opts.maxConnections ?? 1024,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 15 * 60_000,
       nextConnId,
       ...(opts.onConnectionCount ? { onConnectionCount: opts.onConnectionCount } : {}),
     });

@@ -21,6 +21,12 @@ export interface TcpServerOptions {
   maxFragments: number;
   maxInFlightPerConnection: number;
   maxConnections: number;
+  /**
+   * A connection with no traffic and no call running for this long is closed (0 = never), so dead
+   * clients do not hold connection slots forever. Clients reconnect transparently, as they do with
+   * Linux nfsd, which drops idle TCP connections after a few minutes.
+   */
+  idleTimeoutMs: number;
   nextConnId: () => number;
   onConnectionCount?: (open: number) => void;
 }
@@ -158,6 +164,15 @@ class TcpConnection {
 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
+    if (opts.idleTimeoutMs > 0) {
+      socket.setTimeout(opts.idleTimeoutMs);
+      // The timer re-arms on any later read or write, so a call still running is simply waited for.
+      socket.on('timeout', () => {
+        if (this.inFlight > 0 || this.queue.length > 0 || this.isClosed) return;
+        opts.logger.debug({ conn: id, client: this.remote.address }, 'rpc: idle connection closed');
+        socket.destroy();
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.updateFlow());
     socket.on('error', (e) => opts.logger.debug({ conn: id, client: this.remote.address, ...errInfo(e) }, 'rpc: socket error'));

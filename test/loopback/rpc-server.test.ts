@@ -271,6 +271,29 @@ describe('RpcServer limits', { timeout: 30_000 }, () => {
     }
   });
 
+  it('closes idle connections, but not one whose call is still running', async () => {
+    const toy = await startToy({ idleTimeoutMs: 300 }, false);
+    try {
+      const idle = net.connect(toy.tcpPort, HOST);
+      const closedAt = new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now())));
+      const t0 = Date.now();
+      await new Promise<void>((r) => idle.once('connect', () => r()));
+      const t = await closedAt;
+      assert.ok(t - t0 >= 250, `closed after ${t - t0} ms, not before the idle time`);
+      // A call that takes longer than the idle time still gets its reply on the same connection.
+      const c = await RpcClient.connect({ host: HOST, port: toy.tcpPort });
+      toy.state.gate.close();
+      const p = c.call(TOY_PROG, 1, TOYPROC_GATED, undefined);
+      await new Promise((r) => setTimeout(r, 700));
+      toy.state.gate.open();
+      const r = await p;
+      assert.equal(r.uint32(), 1, 'the gated call completed, not aborted by an idle close');
+      await c.close();
+    } finally {
+      await toy.server.close({ graceful: false });
+    }
+  });
+
   it('refuses connections beyond the maximum', async () => {
     const toy = await startToy({ maxConnections: 1 }, false);
     const first = await RpcClient.connect({ host: HOST, port: toy.tcpPort });
