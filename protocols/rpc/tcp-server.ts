@@ -9,6 +9,7 @@
 import * as net from 'node:net';
 import type { RpcDispatcher } from './dispatcher';
 import { bulkPool } from '../../cluster/vfs/buffer-pool';
+import { boundAddresses, listenTcp } from '../transport/tcp-listen';
 import { ConnectionBackchannel, type RpcBackchannel } from './backchannel';
 import { FramingError, RecordDecoder, frameRecord } from './framing';
 import { errInfo, type Logger } from './log';
@@ -43,23 +44,16 @@ export class TcpServer {
     if (this.closing) throw new Error('server is closing');
     // Not allowHalfOpen: a peer's FIN means the client is gone (no RPC client half-closes), so the
     // connection closes and its running calls are aborted, as Linux nfsd and TI-RPC servers do.
-    const server = net.createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    server.on('error', (e) => this.opts.logger.error({ host, port, ...errInfo(e) }, 'rpc: tcp listener error'));
+    const server = await listenTcp(host, port, (socket) => this.accept(socket), (e) =>
+      this.opts.logger.error({ host, port, ...errInfo(e) }, 'rpc: tcp listener error'),
+    );
     this.listeners.push(server);
     return server.address() as net.AddressInfo;
   }
 
   /** Bound addresses of the active listeners. */
   addresses(): net.AddressInfo[] {
-    return this.listeners.map((s) => s.address()).filter((a): a is net.AddressInfo => !!a && typeof a === 'object');
+    return boundAddresses(this.listeners);
   }
 
   get connectionCount(): number {

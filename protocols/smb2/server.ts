@@ -3,6 +3,7 @@
  */
 import * as net from 'node:net';
 import { errInfo } from '../rpc/log';
+import { boundAddresses, listenTcp } from '../transport/tcp-listen';
 import { SmbConnection } from './connection';
 import { createServerContext, type SmbServerContext, type SmbServerOptions } from './server-context';
 
@@ -19,22 +20,15 @@ export class SmbServer {
 
   async listen(host: string, port: number): Promise<net.AddressInfo> {
     if (this.closing) throw new Error('server is closing');
-    const server = net.createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    server.on('error', (e) => this.ctx.log.error({ host, port, ...errInfo(e) }, 'smb: listener error'));
+    const server = await listenTcp(host, port, (socket) => this.accept(socket), (e) =>
+      this.ctx.log.error({ host, port, ...errInfo(e) }, 'smb: listener error'),
+    );
     this.listeners.push(server);
     return server.address() as net.AddressInfo;
   }
 
   addresses(): net.AddressInfo[] {
-    return this.listeners.map((s) => s.address()).filter((a): a is net.AddressInfo => !!a && typeof a === 'object');
+    return boundAddresses(this.listeners);
   }
 
   get connectionCount(): number {
