@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type ServeFlags } from './config/loader';
 import { createLogger, type LogLevel } from './log';
 import { startGateway } from './server';
 import { userCommand } from './user-cli';
+import { brickCommand } from './brick-cli';
 
 async function serve(flags: ServeFlags): Promise<void> {
   let cfg;
@@ -90,6 +91,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     )
     .command(userCommand)
+    .command(brickCommand)
     .demandCommand(1)
     .strict()
     .help()

@@ -40,3 +40,41 @@ export interface Brick {
   capacity(): Promise<BrickCapacity>;
   close(): Promise<void>;
 }
+
+/** One object of a brick listing. */
+export interface ObjectInfo {
+  id: ObjectId;
+  size: number;
+}
+
+/** The order of `HealableBrick.list`: by fileId, then chunk index. */
+export function compareObjectIds(a: ObjectId, b: ObjectId): number {
+  if (a.fileId !== b.fileId) return a.fileId < b.fileId ? -1 : 1;
+  return a.chunk - b.chunk;
+}
+
+/**
+ * What heal and rebalance need beyond plain I/O. Optional: check with `isHealableBrick`.
+ * Errors that say "this replica is down" or "this copy is bad" are BrickFaults (brick-fault.ts).
+ */
+export interface HealableBrick extends Brick {
+  /** Stable name for logs, metrics and BrickFaults ("host:port" for a remote brick, unless named). */
+  readonly name: string;
+  /**
+   * Up to `limit` objects with an id strictly after `after` (from the start when undefined), in
+   * `compareObjectIds` order. An empty page means the end. Objects created or deleted while a scan runs
+   * may or may not appear (a scan is not a snapshot; writes racing it are covered by the heal log).
+   */
+  list(after: ObjectId | undefined, limit: number): Promise<ObjectInfo[]>;
+  /**
+   * A digest of the object's whole contents (32 bytes, SHA-256 of the bytes), equal on two bricks iff the
+   * bytes are equal; undefined if the object does not exist. A checksummed brick verifies every block while
+   * reading and throws BrickFault('corrupt') instead of digesting bad data.
+   */
+  checksum(id: ObjectId): Promise<Buffer | undefined>;
+}
+
+export function isHealableBrick(b: Brick): b is HealableBrick {
+  const h = b as Partial<HealableBrick>;
+  return typeof h.list === 'function' && typeof h.checksum === 'function' && typeof h.name === 'string';
+}

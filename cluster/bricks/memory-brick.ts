@@ -1,18 +1,22 @@
 /** In-memory brick for tests and the memory backend. Objects grow on demand; holes are zeros. */
-import type { Brick, BrickCapacity, ObjectId } from './brick';
+import { createHash } from 'node:crypto';
+import type { BrickCapacity, HealableBrick, ObjectId, ObjectInfo } from './brick';
 
 interface Obj {
   buf: Buffer;
   len: number;
 }
 
-export class MemoryBrick implements Brick {
+export class MemoryBrick implements HealableBrick {
   private readonly files = new Map<bigint, Map<number, Obj>>();
   private used = 0;
   /** Counts for tests: how often each operation ran. */
   readonly ops = { write: 0, read: 0, fsync: 0, truncate: 0, delete: 0 };
 
-  constructor(private readonly totalBytes = 1n << 40n) {}
+  constructor(
+    private readonly totalBytes = 1n << 40n,
+    readonly name = 'memory',
+  ) {}
 
   private obj(id: ObjectId, create: boolean): Obj | undefined {
     let f = this.files.get(id.fileId);
@@ -105,6 +109,25 @@ export class MemoryBrick implements Brick {
   async capacity(): Promise<BrickCapacity> {
     const free = this.totalBytes - BigInt(this.used);
     return { totalBytes: this.totalBytes, freeBytes: free, availBytes: free, totalFiles: 1n << 32n, freeFiles: (1n << 32n) - BigInt(this.objectCount()) };
+  }
+
+  async list(after: ObjectId | undefined, limit: number): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const fileIds = [...this.files.keys()].filter((f) => after === undefined || f >= after.fileId).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const fileId of fileIds) {
+      const chunks = [...this.files.get(fileId)!.keys()].sort((a, b) => a - b);
+      for (const chunk of chunks) {
+        if (after !== undefined && fileId === after.fileId && chunk <= after.chunk) continue;
+        if (out.length >= limit) return out;
+        out.push({ id: { fileId, chunk }, size: this.files.get(fileId)!.get(chunk)!.len });
+      }
+    }
+    return out;
+  }
+
+  async checksum(id: ObjectId): Promise<Buffer | undefined> {
+    const o = this.obj(id, false);
+    return o ? createHash('sha256').update(o.buf.subarray(0, o.len)).digest() : undefined;
   }
 
   async close(): Promise<void> {}

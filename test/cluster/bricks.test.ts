@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
 import type { Brick } from '../../cluster/bricks/brick';
 import { ERRNO_TO_ERRC, errnoToErrc, toCoreError } from '../../cluster/bricks/errno';
 import { LocalBrick } from '../../cluster/bricks/local-brick';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
+import { ChecksummedBrick } from '../../cluster/bricks/checksummed-brick';
 import { CoreError, Errc } from '../../cluster/vfs/errors';
+import { brickSuite } from './brick-suite';
 import { tempDir } from './helpers';
 
 const cleanups: Array<() => void> = [];
 after(() => cleanups.forEach((c) => c()));
 
-const bricks: Array<[string, () => Promise<Brick>]> = [
-  ['memory', async () => new MemoryBrick()],
+const bricks: Array<[string, () => Promise<Brick>, { healable?: boolean }?]> = [
+  ['memory', async () => new MemoryBrick(), { healable: true }],
   [
     'local',
     async () => {
@@ -21,54 +23,18 @@ const bricks: Array<[string, () => Promise<Brick>]> = [
       return LocalBrick.open(t.dir, { maxOpenFiles: 4 });
     },
   ],
+  [
+    'checksummed',
+    async () => {
+      const t = tempDir('brick-ck');
+      cleanups.push(t.cleanup);
+      return ChecksummedBrick.open(t.dir, { maxOpenFiles: 4 });
+    },
+    { healable: true },
+  ],
 ];
 
-for (const [name, make] of bricks) {
-  describe(`brick ${name}`, () => {
-    test('sparse writes, holes read as zeros, short reads at the object end', async () => {
-      const br = await make();
-      const id = { fileId: 7n, chunk: 3 };
-      assert.equal((await br.readRange(id, 0, 10)).length, 0, 'missing object reads empty');
-      assert.equal(await br.stat(id), undefined);
-      await br.writeRange(id, 100, Buffer.from('hello'));
-      const r = await br.readRange(id, 90, 100);
-      assert.equal(r.length, 15);
-      assert.deepEqual(r.subarray(0, 10), Buffer.alloc(10));
-      assert.equal(r.subarray(10).toString(), 'hello');
-      assert.deepEqual(await br.stat(id), { size: 105 });
-      await br.fsync(id);
-      await br.close();
-    });
-
-    test('truncate cuts and extends; a missing object stays missing', async () => {
-      const br = await make();
-      const id = { fileId: 8n, chunk: 0 };
-      await br.writeRange(id, 0, Buffer.from('abcdefgh'));
-      await br.truncate(id, 3);
-      assert.equal((await br.readRange(id, 0, 100)).toString(), 'abc');
-      await br.truncate(id, 6);
-      assert.deepEqual(await br.readRange(id, 0, 100), Buffer.from([0x61, 0x62, 0x63, 0, 0, 0]));
-      await br.truncate({ fileId: 8n, chunk: 9 }, 10);
-      assert.equal(await br.stat({ fileId: 8n, chunk: 9 }), undefined);
-      await br.close();
-    });
-
-    test('dropFrom deletes a file\'s objects from a chunk index on', async () => {
-      const br = await make();
-      for (let c = 0; c < 6; c++) await br.writeRange({ fileId: 9n, chunk: c }, 0, Buffer.from([c]));
-      await br.writeRange({ fileId: 10n, chunk: 0 }, 0, Buffer.from('other'));
-      await br.dropFrom(9n, 4);
-      for (let c = 0; c < 6; c++) assert.equal(!!(await br.stat({ fileId: 9n, chunk: c })), c < 4);
-      await br.dropFrom(9n, 0);
-      for (let c = 0; c < 6; c++) assert.equal(await br.stat({ fileId: 9n, chunk: c }), undefined);
-      assert.ok(await br.stat({ fileId: 10n, chunk: 0 }));
-      await br.dropFrom(12345n, 0);
-      const cap = await br.capacity();
-      assert.ok(cap.totalBytes > 0n && cap.freeBytes > 0n && cap.freeBytes <= cap.totalBytes);
-      await br.close();
-    });
-  });
-}
+for (const [name, make, opts] of bricks) brickSuite(name, make, opts);
 
 test('local brick: flat layout and a bounded fd cache under concurrency', async () => {
   const t = tempDir('brick-fd');
