@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type ServeFlags } from './config/loader';
 import { createLogger, type LogLevel } from './log';
 import { startGateway } from './server';
 import { userCommand } from './user-cli';
+import { healCommand, volumeCommand } from './volume-cli';
 import { brickCommand } from './brick-cli';
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -73,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('udp', { type: 'boolean', describe: 'also serve NFS/MOUNT over UDP (default true)' })
           .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|silent' })
           .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port (default off)' })
+          .option('admin-port', { type: 'number', describe: 'admin endpoint port on 127.0.0.1 for gateway volume/heal (default off)' })
           .option('smb-port', { type: 'number', describe: 'SMB port (default 445; given, SMB is required to start)' }),
       async (a) => {
         await serve({
@@ -85,12 +87,15 @@ export async function main(argv: string[]): Promise<void> {
           portmapPort: a['portmap-port'],
           logLevel: a['log-level'],
           metricsPort: a['metrics-port'],
+          adminPort: a['admin-port'],
           udp: a.udp,
           smbPort: a['smb-port'],
         });
       },
     )
     .command(userCommand)
+    .command(volumeCommand)
+    .command(healCommand)
     .command(brickCommand)
     .demandCommand(1)
     .strict()

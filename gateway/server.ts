@@ -5,6 +5,11 @@
  */
 import type { ExportConfig } from '../cluster/vfs/exports';
 import { openVolume } from '../cluster/vfs/open-volume';
+import { redisOptions } from './redis-config';
+import type { BrickCluster } from '../cluster/bricks/brick-cluster';
+import type { Kv } from '../cluster/meta/kv';
+import { AdminServer, type AdminVolume } from './admin';
+import { openBrickCluster, registerClusterMetrics } from './distributed';
 import type { Volume } from '../cluster/vfs/volume';
 import { createMountPrograms } from '../protocols/mount/program';
 import { createNfsExports, type NfsExportEntry } from '../protocols/nfs3/exports';
@@ -37,6 +42,8 @@ function isAddrInUse(e: unknown): boolean {
 export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const volumes = new Map<string, Volume>();
+  const clusters = new Map<string, BrickCluster>();
+  const adminVolumes = new Map<string, AdminVolume>();
   const cleanups: (() => Promise<void>)[] = [];
   try {
     // 1. The core: one Volume per configured volume, with the exports that live in it.
@@ -56,9 +63,19 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
           secure: e.secure,
           clients: e.clients,
         }));
-      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}) });
+      // A volume with bricks gets its chunks from brick nodes, replicated (gateway/distributed.ts).
+      let cluster: BrickCluster | undefined;
+      const brick = v.bricks ? async (kv: Kv) => (cluster = await openBrickCluster(v, kv, log)).set : undefined;
+      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}), ...(brick ? { brick } : {}), ...(v.engine === 'redis' ? { redis: redisOptions(v), volumeName: v.name, log } : {}) });
       volumes.set(v.name, vol);
       cleanups.unshift(() => vol.close());
+      adminVolumes.set(v.name, { name: v.name, engine: v.engine, chunkSize: vol.chunkSize, ...(cluster ? { cluster } : {}) });
+      if (cluster) {
+        const c: BrickCluster = cluster;
+        clusters.set(v.name, c);
+        cleanups.unshift(() => c.stop());
+        log.info({ volume: v.name, replica: c.set.replica, bricks: c.currentLayout.bricks }, 'distributed volume: bricks connected');
+      }
       for (const config of exps) entries.push({ config, fs: vol });
       log.info({ volume: v.name, dataDir: v.dataDir, engine: v.engine, exports: exps.map((e) => e.name) }, 'volume open');
     }
@@ -81,7 +98,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       onConnectionCount: (n) => metrics.connections.set({ protocol }, n),
     });
     const nfs = new RpcServer(rpcOpts('nfs')).addProgram(createNfs3Program(exports, log));
-    const nfs4 = attachNfs4(nfs, exports, log, { maxRecordBytes: cfg.limits.maxRecordBytes }); // NFSv4 on the same port (gateway/nfs4.ts)
+    const nfs4 = attachNfs4(nfs, exports, log, { maxRecordBytes: cfg.limits.maxRecordBytes, ...cfg.nfs4 }); // NFSv4 on the same port (gateway/nfs4.ts)
     const mount = new RpcServer(rpcOpts('mount'));
     for (const p of createMountPrograms({ exports, log })) mount.addProgram(p);
 
@@ -142,8 +159,15 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
 
     let metricsPort: number | null = null;
     if (cfg.metrics.port !== null) metricsPort = await metrics.listen(cfg.metrics.host, cfg.metrics.port);
+    if (clusters.size) registerClusterMetrics(metrics.registry, clusters);
+    let adminPort: number | null = null;
+    if (cfg.admin.port !== null) {
+      const admin = new AdminServer(adminVolumes);
+      adminPort = await admin.listen(cfg.admin.host, cfg.admin.port);
+      cleanups.unshift(() => admin.close());
+    }
 
-    log.info({ listen: cfg.listen, nfsPort, mountPort, portmap: portmapMode, portmapPort: cfg.nfs.portmapPort, metricsPort, smbPort: smb.port }, 'ready');
+    log.info({ listen: cfg.listen, nfsPort, mountPort, portmap: portmapMode, portmapPort: cfg.nfs.portmapPort, metricsPort, adminPort, smbPort: smb.port }, 'ready');
 
     return {
       nfsPort,
@@ -155,7 +179,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
         await rpcbindReg?.unregister();
         await portmapServer?.close({ graceful: false });
         await Promise.all([closeServers(graceMs), smb.close(graceMs)]);
-        nfs4.close();
+        await nfs4.close();
         for (const c of cleanups) await c();
         await metrics.close();
       },

@@ -12,6 +12,9 @@
  *   'G' fileId:u64               → pending data trim: the brick objects of fileId beyond `length` must be
  *                                  dropped (written in the same transaction that shrank or freed the
  *                                  file, removed once the bricks have done it; replayed after a crash)
+ *
+ * Other tables in the same store: 'H' heal journal (cluster/bricks/heal-journal.ts), 'L' brick layout
+ * (cluster/bricks/layout.ts).
  */
 import { CoreError, Errc } from '../vfs/errors';
 import { FileType, FIRST_DIR_COOKIE } from '../vfs/types';

@@ -16,6 +16,8 @@ export interface ServeFlags {
   portmapPort?: number;
   logLevel?: string;
   metricsPort?: number;
+  /** Admin endpoint port (gateway volume/heal commands). */
+  adminPort?: number;
   udp?: boolean;
   /** SMB port; giving it asks for SMB explicitly (a bind failure is then an error). */
   smbPort?: number;
@@ -50,6 +52,7 @@ export function loadConfig(flags: ServeFlags): GatewayConfig {
   if (flags.listen && flags.listen.length) raw.listen = flags.listen;
   if (flags.logLevel) raw.log = { ...(raw.log ?? {}), level: flags.logLevel };
   if (flags.metricsPort !== undefined) raw.metrics = { ...(raw.metrics ?? {}), port: flags.metricsPort };
+  if (flags.adminPort !== undefined) raw.admin = { ...(raw.admin ?? {}), port: flags.adminPort };
 
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -64,6 +67,19 @@ export function loadConfig(flags: ServeFlags): GatewayConfig {
     if (seen.has(e.id)) throw new ConfigError(`exports.${i}.id ${e.id} is used twice`);
     seen.add(e.id);
     if (!cfg.volumes.some((v) => v.name === e.volume)) throw new ConfigError(`exports.${i}.volume: no volume named ${e.volume}`);
+  });
+  // Distributed volumes: enough bricks for the replica count, ids unique (placement hashes them).
+  cfg.volumes.forEach((v, i) => {
+    if (!v.bricks) {
+      if (v.replica > 1) throw new ConfigError(`volumes.${i}.replica: replica ${v.replica} needs bricks (volumes.${i}.bricks)`);
+      return;
+    }
+    if (v.bricks.length < v.replica) throw new ConfigError(`volumes.${i}.replica: replica ${v.replica} needs at least ${v.replica} bricks (have ${v.bricks.length})`);
+    const ids = new Set<string>();
+    v.bricks.forEach((b, j) => {
+      if (ids.has(b.id)) throw new ConfigError(`volumes.${i}.bricks.${j}.id ${b.id} is used twice`);
+      ids.add(b.id);
+    });
   });
   const names = new Set<string>();
   for (const e of cfg.exports) {

@@ -25,6 +25,20 @@ export const ExportSchema = z.object({
   /** Require reserved source ports (< 1024). Off: clients behind NAT and unprivileged ports are normal. */
   secure: z.boolean().default(false),
   clients: z.array(ClientRuleSchema).default([]),
+  /** The export as an SMB share (gateway/smb.ts); readOnly and clients above apply to it too. */
+  smb: z
+    .object({
+      /** Find `FILE.TXT` as `file.txt` (the core's case-insensitive lookup); NFS stays case-sensitive. */
+      caseInsensitive: z.boolean().default(true),
+      /** Refuse unencrypted access to this share (SMB 3.x sessions encrypt for it). */
+      encryptData: z.boolean().default(false),
+      /** Only these users of the user database may connect (absent: every user). */
+      users: z.array(z.string().min(1)).max(1024).optional(),
+      /** Only members of these gids may connect (absent: every group). */
+      groups: z.array(z.number().int().min(0).max(0xffffffff)).max(1024).optional(),
+      comment: z.string().max(256).default(''),
+    })
+    .default({}),
 });
 
 export const VolumeSchema = z.object({
@@ -38,12 +52,57 @@ export const VolumeSchema = z.object({
     .max(64 * 1024 * 1024)
     .refine((n) => (n & (n - 1)) === 0, 'chunkSize must be a power of two')
     .default(4 * 1024 * 1024),
-  engine: z.enum(['lmdb', 'memory']).default('lmdb'),
+  engine: z.enum(['lmdb', 'memory', 'redis']).default('lmdb'),
+  /**
+   * engine "redis": the shared metadata store of a cluster of gateways (every gateway serving the volume
+   * names the same store and keyPrefix). Redis must run with appendonly yes + appendfsync always (or be
+   * >= 7.2 with appendonly yes) so acknowledged changes survive its restart; the gateway refuses
+   * otherwise unless durability is "relaxed".
+   */
+  redis: z
+    .object({
+      /** redis://[user:password@]host:port[/db] */
+      url: z.string().min(1).optional(),
+      host: z.string().min(1).optional(),
+      port: port.optional(),
+      /** Sentinel addresses ("host:port" or {host, port}) with the master group `name`. */
+      sentinels: z
+        .array(z.union([z.string().regex(/^.+:\d+$/, 'sentinels are host:port'), z.object({ host: z.string().min(1), port })]))
+        .optional(),
+      name: z.string().min(1).optional(),
+      db: z.number().int().min(0).max(65535).optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      /** Prefix of the volume's Redis keys; default "gw:{<volume name>}:". */
+      keyPrefix: z.string().min(1).max(200).optional(),
+      durability: z.enum(['strict', 'relaxed']).default('strict'),
+      /** Durable changes also wait for this many replicas (WAIT). */
+      minReplicas: z.number().int().min(0).max(16).default(0),
+      /** An operation waits this long for Redis (connection or reply) before the client gets a retry-later error. */
+      commandTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    })
+    .refine((r) => !(r.sentinels?.length && !r.name), 'sentinels need the master group name')
+    .optional(),
   /**
    * Mode of the root directory when the volume is first created (default 0755, root-owned). The embedded
    * `--data` default uses 01777 (sticky, like /tmp) so SMB users mapped to ordinary uids can create files.
    */
   rootMode: z.number().int().min(0).max(0o7777).optional(),
+  /**
+   * Distributed volume: the brick nodes (`gateway brick`) that hold its chunks, each with a stable id
+   * (placement hashes the id, never the address). Absent: the in-process brick under dataDir. Read only
+   * when the volume's metadata store has no brick layout yet; afterwards the stored layout wins and
+   * `gateway volume add-brick|remove-brick` change it (gateway/distributed.ts).
+   */
+  bricks: z
+    .array(z.object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'brick ids are 1-64 of [A-Za-z0-9._-]'), address: z.string().min(1) }))
+    .min(1)
+    .optional(),
+  /** Copies of every chunk (1, 2 or 3); with bricks only. Replica 2 uses the metadata store as arbiter. */
+  replica: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1),
+  /** Background copy rate limits (MiB/s, 0 = unlimited) for self-heal and rebalance. */
+  healMiBps: z.number().min(0).default(128),
+  rebalanceMiBps: z.number().min(0).default(128),
 });
 
 export const ConfigSchema = z.object({
@@ -61,6 +120,17 @@ export const ConfigSchema = z.object({
        */
       portmap: z.enum(['auto', 'own', 'register', 'off']).default('auto'),
       portmapPort: port.default(111),
+    })
+    .default({}),
+  /** NFSv4 (gateway/nfs4.ts), on the NFS port. */
+  nfs4: z
+    .object({
+      /** Lease period, seconds; a restarted gateway's grace period (reclaims only) lasts as long. */
+      leaseSeconds: z.number().int().min(5).max(3600).default(90),
+      /** Grace period after a restart (reclaims only), seconds; default: the lease period. */
+      graceSeconds: z.number().int().min(1).max(3600).optional(),
+      /** Cap on client records. */
+      maxClients: z.number().int().min(1).max(1_000_000).default(10_000),
     })
     .default({}),
   /** SMB2/3 (gateway/smb.ts). "auto": serve if the port can be bound, else warn and serve NFS only. */
@@ -98,6 +168,8 @@ export const ConfigSchema = z.object({
     .default({}),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({}),
   metrics: z.object({ port: port.nullable().default(null), host: z.string().default('127.0.0.1') }).default({}),
+  /** JSON admin endpoint for `gateway volume ...` and `gateway heal ...` (gateway/admin.ts); off unless set. */
+  admin: z.object({ port: port.nullable().default(null), host: z.string().default('127.0.0.1') }).default({}),
   /** Seconds SIGTERM waits for in-flight requests before closing connections. */
   shutdownGraceSeconds: z.number().min(0).max(600).default(10),
 });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Kv } from '../../cluster/meta/kv';
 import { LmdbKv } from '../../cluster/meta/engines/lmdb-engine';
 import { MemoryKv } from '../../cluster/meta/engines/memory-engine';
+import { RedisKv } from '../../cluster/meta/engines/redis-engine';
 import { Errc } from '../../cluster/vfs/errors';
 import { rejectsWith, tempDir } from './helpers';
+import { startRedis, type RedisProc } from './redis-server';
 
 const k = (s: string) => Buffer.from(s, 'latin1');
 const v = (s: string) => Buffer.from(s, 'latin1');
@@ -13,22 +15,55 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((c) => c()));
 
-const engines: Array<[string, () => Kv]> = [
-  ['memory', () => new MemoryKv()],
-  [
-    'lmdb',
-    () => {
+let redis: RedisProc | undefined;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis?.cleanup();
+});
+let prefixes = 0;
+const redisOpts = () => ({ url: redis!.url, keyPrefix: `kvtest:${process.pid}:${prefixes++}:` });
+
+/** Writes a key behind a running transaction's back, as another process (gateway) would. */
+async function localInterfere(kv: Kv, key: string, val: string): Promise<void> {
+  await (kv as unknown as { apply: (w: unknown, d: boolean) => Promise<void> }).apply.call(kv, makeWrite(key, val), false);
+}
+
+interface Engine {
+  name: string;
+  make(): Promise<Kv>;
+  /** Changes a key without going through `kv`'s own transactions (which would wait for a retrying one). */
+  interfere(kv: Kv, key: string, val: string): Promise<void>;
+}
+
+const engines: Engine[] = [
+  { name: 'memory', make: async () => new MemoryKv(), interfere: localInterfere },
+  {
+    name: 'lmdb',
+    make: async () => {
       const t = tempDir('kv');
       dirs.push(t.cleanup);
       return new LmdbKv({ path: t.dir });
     },
-  ],
+    interfere: localInterfere,
+  },
+  {
+    name: 'redis',
+    make: () => RedisKv.open(redisOpts()),
+    // A second client on the same store: another gateway.
+    interfere: async (kv, key, val) => {
+      const other = await RedisKv.open({ url: redis!.url, keyPrefix: (kv as unknown as { opts: { keyPrefix: string } }).opts.keyPrefix });
+      await other.txn(async (tx) => tx.put(k(key), v(val)));
+      await other.close();
+    },
+  },
 ];
 
-for (const [name, make] of engines) {
+for (const { name, make, interfere } of engines) {
   describe(`kv ${name}`, () => {
     test('put/get/delete and ordered ranges with prefix, start, after, end, limit', async () => {
-      const kv = make();
+      const kv = await make();
       await kv.txn(async (tx) => {
         for (const s of ['a1', 'a2', 'a3', 'b1', 'b2', 'c', 'a\xff', 'a\x00']) tx.put(k(s), v('v' + s));
       });
@@ -45,7 +80,7 @@ for (const [name, make] of engines) {
     });
 
     test('a transaction reads its own writes, also in ranges', async () => {
-      const kv = make();
+      const kv = await make();
       await kv.txn(async (tx) => {
         tx.put(k('x1'), v('1'));
         tx.put(k('x3'), v('3'));
@@ -62,7 +97,7 @@ for (const [name, make] of engines) {
     });
 
     test('a throwing callback writes nothing', async () => {
-      const kv = make();
+      const kv = await make();
       await assert.rejects(
         kv.txn(async (tx) => {
           tx.put(k('t'), v('1'));
@@ -75,7 +110,7 @@ for (const [name, make] of engines) {
     });
 
     test('optimistic concurrency: concurrent read-modify-write increments are never lost', async () => {
-      const kv = make();
+      const kv = await make();
       await kv.txn(async (tx) => tx.put(k('ctr'), v('0')));
       const inc = () =>
         kv.txn(async (tx) => {
@@ -90,7 +125,7 @@ for (const [name, make] of engines) {
     });
 
     test('range reads are validated too (phantoms cause a retry)', async () => {
-      const kv = make();
+      const kv = await make();
       let runs = 0;
       const p = kv.txn(async (tx) => {
         runs++;
@@ -107,15 +142,15 @@ for (const [name, make] of engines) {
     });
 
     test('bounded retries end in DELAY', async () => {
-      const kv = make();
+      const kv = await make();
       await kv.txn(async (tx) => tx.put(k('hot'), v('0')));
       let flip = 0;
       const p = kv.txn(
         async (tx) => {
           await tx.get(k('hot'));
-          // Someone else changes the key behind our back every time (reaches into the engine: a nested
-          // txn would wait for this one's retry lock).
-          await (kv as unknown as { apply: (w: unknown, d: boolean) => Promise<void> }).apply.call(kv, makeWrite('hot', String(++flip)), false);
+          // Someone else changes the key behind our back every time (not through `kv`: a nested txn
+          // would wait for this one's retry lock).
+          await interfere(kv, 'hot', String(++flip));
           tx.put(k('x'), v('1'));
         },
         { maxAttempts: 3 },
@@ -125,7 +160,7 @@ for (const [name, make] of engines) {
     });
 
     test('getMany and rangeKeys answer like get and range, also inside a transaction', async () => {
-      const kv = make();
+      const kv = await make();
       await kv.txn(async (tx) => {
         for (const s of ['m1', 'm2', 'm3', 'n1']) tx.put(k(s), v('v' + s));
       });
@@ -146,7 +181,7 @@ for (const [name, make] of engines) {
     });
 
     test('reads see every write at once: repeated reads, overwrites and deletes of one key', async () => {
-      const kv = make();
+      const kv = await make();
       for (let i = 0; i < 50; i++) {
         assert.equal((await kv.get(k('hot')))?.toString(), i === 0 ? undefined : String(i - 1));
         await kv.txn(async (tx) => tx.put(k('hot'), v(String(i))));
@@ -163,7 +198,7 @@ for (const [name, make] of engines) {
     });
 
     test('non-durable commits are visible at once; durable ones resolve after the flush', async () => {
-      const kv = make();
+      const kv = await make();
       for (let i = 0; i < 200; i++) {
         await kv.txn(async (tx) => tx.put(k(`n${String(i).padStart(4, '0')}`), v(String(i))));
         assert.equal((await kv.get(k(`n${String(i).padStart(4, '0')}`)))!.toString(), String(i));

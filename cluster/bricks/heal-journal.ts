@@ -1,0 +1,272 @@
+/**
+ * The heal journal (DESIGN invariant 6): which replicas missed a change, kept in the metadata store so
+ * that it is as durable and as shared as the namespace. A replica is recorded here, in a durable
+ * transaction, BEFORE the write that it missed is acknowledged; an entry is removed only once the
+ * rebuilt copy is fsynced (heal.ts). A replica with an entry is never read and takes no writes.
+ *
+ * Keys (tag 'H', beside the namespace's tags in records.ts; integers big-endian):
+ *
+ *   'H' fileId:u64 kind:u8 chunk:u32 brickId   → nonce:u32 timeMs:u64
+ *     kind 1 (OBJECT): object (fileId, chunk) on brickId is stale or missing
+ *     kind 2 (DROP):   brickId still holds objects of fileId with index >= chunk that were dropped
+ *                      (a trim or unlink it missed); every such object on it is stale until replayed
+ *
+ * The nonce tells an entry from a later one with the same key, so a heal that finishes never erases a
+ * newer "missed" mark (the remove is a compare-and-delete).
+ *
+ * Reads of the data path consult an in-memory mirror of the journal (loaded at open, updated by every
+ * change this process commits, refreshed from the store periodically for other gateways' entries).
+ */
+import { randomInt } from 'node:crypto';
+import type { Kv, KvTx } from '../meta/kv';
+import { CoreError, Errc } from '../vfs/errors';
+import type { ObjectId } from './brick';
+
+export const TAG_HEAL = 0x48; // 'H'
+export const KIND_OBJECT = 1;
+export const KIND_DROP = 2;
+
+export interface JournalEntry {
+  brick: string;
+  fileId: bigint;
+  /** OBJECT: the chunk; DROP: the first dropped chunk. */
+  chunk: number;
+  kind: typeof KIND_OBJECT | typeof KIND_DROP;
+  nonce: number;
+  timeMs: number;
+}
+
+export const healPrefix = (): Buffer => Buffer.from([TAG_HEAL]);
+
+export function healKey(fileId: bigint, kind: number, chunk: number, brick: string): Buffer {
+  const id = Buffer.from(brick, 'utf8');
+  const b = Buffer.allocUnsafe(14 + id.length);
+  b[0] = TAG_HEAL;
+  b.writeBigUInt64BE(fileId, 1);
+  b[9] = kind;
+  b.writeUInt32BE(chunk >>> 0, 10);
+  id.copy(b, 14);
+  return b;
+}
+
+function decodeEntry(key: Buffer, value: Buffer): JournalEntry | undefined {
+  if (key.length < 15 || key[0] !== TAG_HEAL || value.length < 12) return undefined;
+  const kind = key[9];
+  if (kind !== KIND_OBJECT && kind !== KIND_DROP) return undefined;
+  return {
+    fileId: key.readBigUInt64BE(1),
+    kind,
+    chunk: key.readUInt32BE(10),
+    brick: key.subarray(14).toString('utf8'),
+    nonce: value.readUInt32BE(0),
+    timeMs: Number(value.readBigUInt64BE(4)),
+  };
+}
+
+function encodeValue(nonce: number, timeMs: number): Buffer {
+  const v = Buffer.allocUnsafe(12);
+  v.writeUInt32BE(nonce >>> 0, 0);
+  v.writeBigUInt64BE(BigInt(timeMs), 4);
+  return v;
+}
+
+const objKey = (brick: string, fileId: bigint, chunk: number): string => `${brick}\u0000${fileId}\u0000${chunk}`;
+const fileKey = (brick: string, fileId: bigint): string => `${brick}\u0000${fileId}`;
+
+export interface Replica {
+  brick: string;
+  id: ObjectId;
+}
+
+export class HealJournal {
+  private readonly objects = new Map<string, JournalEntry>();
+  /** brick+file → DROP entries of that file on that brick (usually one). */
+  private readonly drops = new Map<string, JournalEntry[]>();
+  /** Objects being marked right now: concurrent writers that miss the same replica share one txn. */
+  private readonly marking = new Map<string, Promise<void>>();
+
+  constructor(private readonly kv: Kv) {}
+
+  /** Changes this process made while a load() was reading the store (replayed over what it read). */
+  private recording: Array<{ add: boolean; e: JournalEntry }> | undefined;
+
+  /**
+   * (Re)loads the mirror from the store (other gateways' marks). Marks and clears made by this process
+   * while the scan runs are replayed over its result, so a mark committed during a reload is never lost
+   * from the mirror (a stale replica must never look good, not even until the next reload).
+   */
+  async load(): Promise<void> {
+    const ops: Array<{ add: boolean; e: JournalEntry }> = [];
+    if (this.recording) return; // one reload at a time
+    this.recording = ops;
+    try {
+      const all: JournalEntry[] = [];
+      let after: Buffer | undefined;
+      for (;;) {
+        const page = await this.kv.range({ prefix: healPrefix(), ...(after ? { after } : {}), limit: 4096 });
+        for (const { key, value } of page) {
+          const e = decodeEntry(key, value);
+          if (e) all.push(e);
+        }
+        if (page.length < 4096) break;
+        after = page[page.length - 1]!.key;
+      }
+      this.recording = undefined; // the rebuild below is synchronous: nothing else runs meanwhile
+      this.objects.clear();
+      this.drops.clear();
+      for (const e of all) this.remember(e);
+      for (const op of ops) (op.add ? this.remember(op.e) : this.forget(op.e));
+    } finally {
+      if (this.recording === ops) this.recording = undefined;
+    }
+  }
+
+  private remember(e: JournalEntry): void {
+    this.recording?.push({ add: true, e });
+    if (e.kind === KIND_OBJECT) this.objects.set(objKey(e.brick, e.fileId, e.chunk), e);
+    else {
+      const k = fileKey(e.brick, e.fileId);
+      const l = (this.drops.get(k) ?? []).filter((d) => d.chunk !== e.chunk);
+      l.push(e);
+      this.drops.set(k, l);
+    }
+  }
+
+  private forget(e: JournalEntry): void {
+    this.recording?.push({ add: false, e });
+    if (e.kind === KIND_OBJECT) {
+      const k = objKey(e.brick, e.fileId, e.chunk);
+      if (this.objects.get(k)?.nonce === e.nonce) this.objects.delete(k);
+    } else {
+      const k = fileKey(e.brick, e.fileId);
+      const l = (this.drops.get(k) ?? []).filter((d) => !(d.chunk === e.chunk && d.nonce === e.nonce));
+      if (l.length) this.drops.set(k, l);
+      else this.drops.delete(k);
+    }
+  }
+
+  /** The replica missed something: it must not be read or written until healed. */
+  isStale(brick: string, id: ObjectId): boolean {
+    if (this.objects.size && this.objects.has(objKey(brick, id.fileId, id.chunk))) return true;
+    if (this.drops.size) {
+      const l = this.drops.get(fileKey(brick, id.fileId));
+      if (l) for (const d of l) if (id.chunk >= d.chunk) return true;
+    }
+    return false;
+  }
+
+  /** An OBJECT entry exists (a DROP alone does not say the object must be rebuilt afterwards). */
+  hasObject(brick: string, id: ObjectId): boolean {
+    return this.objects.has(objKey(brick, id.fileId, id.chunk));
+  }
+
+  /** A DROP entry covers the object on this brick. */
+  hasDrop(brick: string, id: ObjectId): boolean {
+    const l = this.drops.size ? this.drops.get(fileKey(brick, id.fileId)) : undefined;
+    return !!l && l.some((d) => id.chunk >= d.chunk);
+  }
+
+  get size(): number {
+    let n = this.objects.size;
+    for (const l of this.drops.values()) n += l.length;
+    return n;
+  }
+
+  /** Every entry, DROPs first (a brick replays its missed drops before objects are rebuilt on it). */
+  entries(brick?: string): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (const l of this.drops.values()) for (const d of l) if (!brick || d.brick === brick) out.push(d);
+    for (const e of this.objects.values()) if (!brick || e.brick === brick) out.push(e);
+    return out;
+  }
+
+  countByBrick(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const e of this.entries()) m.set(e.brick, (m.get(e.brick) ?? 0) + 1);
+    return m;
+  }
+
+  /**
+   * Records that `missed` replicas of one object missed a change that `good` replicas took, in one
+   * durable transaction. The metadata store is the arbiter against split brain: the transaction fails
+   * (EIO) if any of `good` is itself recorded stale, so two writers that each reached a different half
+   * of the replicas can never both be acknowledged — the second finds the first one's mark.
+   */
+  async markStale(missed: Replica[], good: Replica[]): Promise<void> {
+    const fresh = missed.filter((m) => !this.hasObject(m.brick, m.id));
+    if (!fresh.length) {
+      if (good.some((g) => this.isStale(g.brick, g.id))) throw new CoreError(Errc.IO, 'every replica that took the write is stale');
+      return;
+    }
+    // One txn per object at a time: a second writer missing the same replica waits for the first mark.
+    const key = fresh.map((m) => objKey(m.brick, m.id.fileId, m.id.chunk)).join('|');
+    const running = this.marking.get(key);
+    if (running) {
+      await running;
+      return this.markStale(missed, good);
+    }
+    const now = Date.now();
+    const made: JournalEntry[] = fresh.map((m) => ({ brick: m.brick, fileId: m.id.fileId, chunk: m.id.chunk, kind: KIND_OBJECT, nonce: randomInt(0x7fffffff), timeMs: now }));
+    const p = this.kv
+      .txn(
+        async (tx) => {
+          for (const g of good) if (await this.staleIn(tx, g)) throw new CoreError(Errc.IO, `replica ${g.brick} of ${g.id.fileId}/${g.id.chunk} is stale: refusing to acknowledge a write only it holds`);
+          for (const e of made) {
+            const k = healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick);
+            if (!(await tx.get(k))) tx.put(k, encodeValue(e.nonce, e.timeMs));
+          }
+        },
+        { durable: true },
+      )
+      .then(() => {
+        for (const e of made) if (!this.hasObject(e.brick, e)) this.remember(e);
+      })
+      .finally(() => this.marking.delete(key));
+    this.marking.set(key, p);
+    await p;
+  }
+
+  private async staleIn(tx: KvTx, r: Replica): Promise<boolean> {
+    if (await tx.get(healKey(r.id.fileId, KIND_OBJECT, r.id.chunk, r.brick))) return true;
+    const lo = healKey(r.id.fileId, KIND_DROP, 0, r.brick).subarray(0, 10);
+    for (const { key, value } of await tx.range({ prefix: lo })) {
+      const e = decodeEntry(key, value);
+      if (e && e.brick === r.brick && r.id.chunk >= e.chunk) return true;
+    }
+    return false;
+  }
+
+  /** Records that `brick` missed a drop of fileId's objects from `firstChunk` on (durable). */
+  async markDrop(brick: string, fileId: bigint, firstChunk: number): Promise<void> {
+    const e: JournalEntry = { brick, fileId, chunk: firstChunk, kind: KIND_DROP, nonce: randomInt(0x7fffffff), timeMs: Date.now() };
+    await this.kv.txn(
+      async (tx) => {
+        tx.put(healKey(fileId, KIND_DROP, firstChunk, brick), encodeValue(e.nonce, e.timeMs));
+      },
+      { durable: true },
+    );
+    this.remember(e);
+  }
+
+  /** Removes an entry once it is healed, unless a newer mark replaced it meanwhile (durable). */
+  async clear(e: JournalEntry): Promise<boolean> {
+    const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
+    const done = await this.kv.txn(
+      async (tx) => {
+        const v = await tx.get(k);
+        if (!v || v.readUInt32BE(0) !== e.nonce) return false;
+        tx.delete(k);
+        return true;
+      },
+      { durable: true },
+    );
+    this.forget(e);
+    return done;
+  }
+
+  /** Whether the entry is still the current one (healers skip entries cleared or replaced meanwhile). */
+  isCurrent(e: JournalEntry): boolean {
+    if (e.kind === KIND_OBJECT) return this.objects.get(objKey(e.brick, e.fileId, e.chunk))?.nonce === e.nonce;
+    return (this.drops.get(fileKey(e.brick, e.fileId)) ?? []).some((d) => d.chunk === e.chunk && d.nonce === e.nonce);
+  }
+}

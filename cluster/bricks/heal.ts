@@ -1,0 +1,217 @@
+/**
+ * Self-heal: rebuilds the replicas listed in the heal journal (heal-journal.ts) from good ones, in the
+ * background, throttled. A pass runs when a brick comes back up, when a replica is newly marked stale
+ * (debounced), on demand (`gateway heal start`), and every `intervalMs` while a backlog remains.
+ *
+ * Per entry, under the object's exclusive lock (no write to that object interleaves with the copy):
+ *   DROP    replay the missed drop on the brick, then clear the entry;
+ *   OBJECT  copy the object from an up-to-date, reachable replica (copyObject: delete, write, fsync),
+ *           then clear the entry. A brick no longer among the object's replicas just loses its copy.
+ * An entry is cleared only after the rebuilt copy is fsynced; the clear is a compare-and-delete, so a
+ * newer "missed" mark made meanwhile (by another gateway) survives. Entries of a brick that is down, or
+ * of objects with no good source right now, stay for a later pass.
+ */
+import { KIND_DROP, type JournalEntry } from './heal-journal';
+import { objKeyOf, type Member, type ReplicaSet } from './replica-set';
+import { Throttle } from './throttle';
+
+export interface HealOptions {
+  /** Copy rate limit in bytes per second (0 = unlimited). Default 128 MiB/s. */
+  bytesPerSecond?: number;
+  /** Objects rebuilt at once. Default 4. */
+  concurrency?: number;
+  /** Pass interval while entries remain. Default 5 s. */
+  intervalMs?: number;
+  /** Delay after a new stale mark before a pass starts (marks come in bursts). Default 500 ms. */
+  debounceMs?: number;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+}
+
+export interface HealStatus {
+  backlog: number;
+  backlogByBrick: Record<string, number>;
+  running: boolean;
+  passes: number;
+  healedObjects: number;
+  healedBytes: number;
+  droppedReplayed: number;
+  /** Entries a pass could not heal yet (no good source reachable, or the copy failed). */
+  deferred: number;
+  lastError?: string;
+  lastPassMs?: number;
+}
+
+export class Healer {
+  private readonly throttle: Throttle;
+  private readonly concurrency: number;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly st = { passes: 0, healedObjects: 0, healedBytes: 0, droppedReplayed: 0, deferred: 0, lastError: undefined as string | undefined, lastPassMs: undefined as number | undefined };
+  private readonly onUp = (): void => void this.kick();
+  private readonly onStale = (): void => this.kickSoon();
+
+  constructor(
+    private readonly set: ReplicaSet,
+    private readonly opts: HealOptions = {},
+  ) {
+    this.throttle = new Throttle(opts.bytesPerSecond ?? 128 * 1024 * 1024);
+    this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    set.on('up', this.onUp);
+    set.on('stale', this.onStale);
+    const every = opts.intervalMs ?? 5000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        if (set.journal.size > 0) this.kick();
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  /** Starts a pass now (or right after the running one). Resolves when that pass is over. */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private kickSoon(): void {
+    if (this.debounce || this.stopped) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.kick();
+    }, this.opts.debounceMs ?? 500);
+    this.debounce.unref();
+  }
+
+  /** Heals until nothing healable is left or `timeoutMs` passes; true if the journal is empty. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      await this.kick();
+      if (this.set.journal.size === 0) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return this.set.journal.size === 0;
+  }
+
+  private async pass(): Promise<void> {
+    const t0 = Date.now();
+    this.st.passes++;
+    this.st.deferred = 0;
+    this.st.lastError = undefined;
+    const todo = this.set.healable();
+    // DROPs first: a brick replays the drops it missed before objects are copied back onto it.
+    const drops = todo.filter((e) => e.kind === KIND_DROP);
+    const objects = todo.filter((e) => e.kind !== KIND_DROP);
+    await this.runAll(drops);
+    await this.runAll(objects);
+    this.st.lastPassMs = Date.now() - t0;
+  }
+
+  private async runAll(entries: JournalEntry[]): Promise<void> {
+    let i = 0;
+    const worker = async (): Promise<void> => {
+      while (i < entries.length && !this.stopped) {
+        const e = entries[i++]!;
+        try {
+          await this.healOne(e);
+        } catch (err) {
+          this.st.deferred++;
+          this.st.lastError = err instanceof Error ? err.message : String(err);
+          this.opts.log?.warn({ brick: e.brick, object: `${e.fileId}/${e.chunk}`, err: this.st.lastError }, 'heal deferred');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, entries.length) }, worker));
+  }
+
+  private async healOne(e: JournalEntry): Promise<void> {
+    const set = this.set;
+    if (!set.journal.isCurrent(e)) return;
+    const target = set.member(e.brick);
+    if (e.kind === KIND_DROP) {
+      if (target) {
+        if (!target.up) return;
+        await set.locks.exclusive(`drop:${e.fileId}`, () => target.brick.dropFrom(e.fileId, e.chunk));
+      }
+      await set.journal.clear(e);
+      this.st.droppedReplayed++;
+      return;
+    }
+    const id = { fileId: e.fileId, chunk: e.chunk };
+    await set.locks.exclusive(objKeyOf(id), async () => {
+      if (!set.journal.isCurrent(e)) return;
+      if (!target) {
+        // The brick left the volume: nothing to rebuild there.
+        await set.journal.clear(e);
+        return;
+      }
+      if (!target.up) return;
+      // A DROP still pending on this brick for this file is replayed first (a later pass).
+      if (set.journal.hasDrop(e.brick, id)) {
+        this.st.deferred++;
+        return;
+      }
+      const replicas = set.replicaIds(id);
+      if (!replicas.includes(e.brick)) {
+        await target.brick.delete(id);
+        await set.journal.clear(e);
+        return;
+      }
+      const sources = replicas
+        .filter((b) => b !== e.brick && !set.journal.isStale(b, id))
+        .map((b) => set.member(b))
+        .filter((m): m is Member => !!m && m.up);
+      if (!sources.length) {
+        this.st.deferred++;
+        return;
+      }
+      const r = await set.copyObject(id, sources, target, (n) => this.throttle.take(n));
+      await set.journal.clear(e);
+      this.st.healedObjects++;
+      this.st.healedBytes += r.bytes;
+    });
+  }
+
+  status(): HealStatus {
+    const by: Record<string, number> = {};
+    for (const [b, n] of this.set.journal.countByBrick()) by[b] = n;
+    return {
+      backlog: this.set.journal.size,
+      backlogByBrick: by,
+      running: this.running !== undefined,
+      passes: this.st.passes,
+      healedObjects: this.st.healedObjects,
+      healedBytes: this.st.healedBytes,
+      droppedReplayed: this.st.droppedReplayed,
+      deferred: this.st.deferred,
+      ...(this.st.lastError ? { lastError: this.st.lastError } : {}),
+      ...(this.st.lastPassMs !== undefined ? { lastPassMs: this.st.lastPassMs } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.set.off('up', this.onUp);
+    this.set.off('stale', this.onStale);
+    await this.running?.catch(() => undefined);
+  }
+}
