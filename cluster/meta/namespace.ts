@@ -630,7 +630,7 @@ export class Namespace {
           if (!owner && !permits(cred, n, W)) throw new CoreError(Errc.ACCES);
         } else if (!owner) throw new CoreError(Errc.PERM, 'only the owner may set explicit times');
       }
-      if ((a.birthTime !== undefined || a.dosAttrs !== undefined) && !owner) throw new CoreError(Errc.PERM);
+      if ((a.birthTime !== undefined || a.changeTime !== undefined || a.dosAttrs !== undefined) && !owner) throw new CoreError(Errc.PERM);
       const now = nowNs();
       let gc: GcJob | undefined;
       const chown = (a.uid !== undefined && a.uid !== n.uid) || (a.gid !== undefined && a.gid !== n.gid);
@@ -658,6 +658,7 @@ export class Namespace {
       if (a.dosAttrs !== undefined) n.dosAttrs = a.dosAttrs;
       delete n.verifier;
       touch(n, now, false);
+      if (a.changeTime !== undefined) n.ctime = a.changeTime;
       putInode(tx, n);
       return { before, after: n, gc };
     }, this.durable());

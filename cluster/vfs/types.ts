@@ -5,6 +5,12 @@
  * loses precision.
  */
 
+import type { IoProbe, LockConflict, LockOwner, LockRequest, UnlockRequest, WaitOptions as LockWaitOptions } from '../locks/byte-range';
+
+export type { IoProbe, LockConflict, LockOwner, LockRequest, UnlockRequest, LockWaitOptions };
+import type { FsEvent, FsEvents } from './events';
+export type { FsEvent, FsEvents };
+
 /** A caller's identity, after export/share squashing has been applied by the frontend. */
 export interface Cred {
   uid: number;
@@ -82,6 +88,11 @@ export interface SetAttrs {
   atime?: NsTime | 'server';
   mtime?: NsTime | 'server';
   birthTime?: NsTime;
+  /**
+   * SMB ChangeTime set explicitly (FileBasicInformation, owner only). Replaces the "now" every change
+   * stamps on ctime; the NFSv4 change counter still moves. NFS never sends it.
+   */
+  changeTime?: NsTime;
   dosAttrs?: number;
 }
 
@@ -310,6 +321,22 @@ export interface FileSystem {
   setDeletePending(cred: Cred, open: OpenState, dir: Handle, name: Buffer, pending: boolean): Promise<void>;
   /** True if a delete is pending on the file. */
   isDeletePending(fileId: bigint): boolean;
+  /**
+   * Byte-range locks (cluster/locks/byte-range.ts has the semantics: POSIX owners for NFS, Windows owners
+   * for SMB, one table per volume). `lock` throws DENIED on conflict unless `opts.wait`, then it resolves
+   * when granted or rejects with the signal's reason. ISDIR/INVAL for a non-regular file.
+   */
+  lock(cred: Cred, h: Handle, req: LockRequest, opts?: LockWaitOptions): Promise<void>;
+  /** False when a Windows owner names no lock it holds (STATUS_RANGE_NOT_LOCKED); POSIX owners get true. */
+  unlock(cred: Cred, h: Handle, req: UnlockRequest): Promise<boolean>;
+  /** The held lock that would stop `req` (NFS4 LOCK4denied, NLM TEST), or undefined. */
+  testLock(cred: Cred, h: Handle, req: LockRequest): Promise<LockConflict | undefined>;
+  /** Drops every lock (and pending lock wait) of an owner or of an open; returns the number of locks dropped. */
+  releaseLocks(sel: { owner: LockOwner } | { openId: bigint }): number;
+  /** Mandatory lock check before a READ/WRITE (synchronous; throws LOCKED). */
+  checkIo(fileId: bigint, probe: IoProbe): void;
+  /** Change events of this volume, from every protocol (cluster/vfs/events.ts): SMB CHANGE_NOTIFY. */
+  events(): FsEvents;
   /** Server boot/write verifier (8 bytes); changes on every restart of the process. */
   writeVerifier(): Buffer;
   /** Flush everything and release resources. */

@@ -22,7 +22,9 @@ import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
+import { EventHub, type FsChanged, type FsEvents } from './events';
 import { OpenTable, type OpenEntry } from '../locks/open-table';
+import { ByteRangeLocks, type IoProbe, type LockConflict, type LockOwner, type LockRequest, type UnlockRequest, type WaitOptions } from '../locks/byte-range';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
 import { bulkPool } from './buffer-pool';
@@ -109,6 +111,18 @@ interface SharedView {
 
 let VIEW_KEYS = 0;
 
+/** Which attributes a SETATTR changed, for change events. */
+function changedBy(a: SetAttrs, before: Inode, after: Inode): FsChanged {
+  return {
+    size: before.size !== after.size,
+    mtime: a.mtime !== undefined || before.size !== after.size,
+    atime: a.atime !== undefined,
+    btime: a.birthTime !== undefined,
+    attrs: a.dosAttrs !== undefined && before.dosAttrs !== after.dosAttrs,
+    security: a.mode !== undefined || a.uid !== undefined || a.gid !== undefined,
+  };
+}
+
 function wcc(n: Inode): WccAttr {
   return { size: n.size, mtime: n.mtime, ctime: n.ctime };
 }
@@ -122,6 +136,27 @@ export class Volume implements FileSystem {
   private readonly gate = new FileGate();
   /** Opens of every protocol (share modes, delete pending). */
   private readonly opens = new OpenTable<PendingDelete>();
+  /** Byte-range locks of every protocol (in memory; see cluster/locks/byte-range.ts on invariant 10). */
+  readonly locks = new ByteRangeLocks();
+  /** Change events for watchers (SMB CHANGE_NOTIFY), from every protocol's changes. */
+  private readonly hub = new EventHub(
+    async (id) => {
+      const n = await this.ns.getInode(id);
+      return n && n.type === FileType.DIR ? n.parent : undefined;
+    },
+    async (parent, dirId) => {
+      // Bounded: a tree watch names a subdirectory of a huge directory only if it is among the first 16k.
+      let after = 0n;
+      for (let seen = 0; seen < 16384; ) {
+        const rows = await this.ns.listDir(parent, after, 1024);
+        for (const r of rows) if (r.fileId === dirId) return Buffer.from(r.name);
+        if (rows.length < 1024) return undefined;
+        seen += rows.length;
+        after = rows[rows.length - 1]!.cookie;
+      }
+      return undefined;
+    },
+  );
   /** Chunks written UNSTABLE and not yet fsynced, per file (COMMIT syncs exactly these). */
   private readonly dirty = new Map<bigint, Set<number>>();
   /**
@@ -304,6 +339,7 @@ export class Volume implements FileSystem {
     const run = async () => {
       const out = await this.ns.setattr(cred, n.id, f.gen, attrs, guardCtime);
       if (out.gc) await this.runGcLocked(out.gc);
+      if (this.hub.active) this.emitModified(out.after, changedBy(attrs, out.before, out.after));
       return { before: wcc(out.before), after: this.toAttr(out.after) };
     };
     // A size change must not interleave with a data write's brick I/O on this file.
@@ -339,6 +375,7 @@ export class Volume implements FileSystem {
       if (!ent) throw new CoreError(Errc.NOENT);
       child = await this.ns.getInode(ent.fileId);
       if (!child) throw new CoreError(Errc.NOENT); // removed between the two reads
+      this.hub.noteName(d.id, name, child.id, child.type === FileType.DIR);
     }
     return { handle: this.mint(f.exportId, child), attr: this.toAttr(child), dirAttr: this.toAttr(d) };
   }
@@ -400,6 +437,7 @@ export class Volume implements FileSystem {
         throw e;
       }
     });
+    if (this.hub.active) this.emitModified(out.after, { mtime: true, size: out.after.size !== out.before.size });
     if (stable === Stable.UNSTABLE) {
       if (pieces.length) {
         let s = this.dirty.get(n.id);
@@ -525,6 +563,7 @@ export class Volume implements FileSystem {
       await this.doSetattr(cred, fields, node, { size: spec.attrs.size });
       node = (await this.ns.getInode(node.id)) ?? node;
     }
+    if (!out.existed) this.hub.emit({ action: 'added', dirId: d.id, name, fileId: node.id, isDir: node.type === FileType.DIR });
     return { handle: this.mint(f.exportId, node), attr: this.toAttr(node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
   }
 
@@ -565,6 +604,7 @@ export class Volume implements FileSystem {
     if (fr.f.exportId !== dr.f.exportId) throw new CoreError(Errc.XDEV);
     checkNewName(name, this.limits.maxNameBytes);
     const out = await this.ns.link(cred, fr.n.id, fr.f.gen, dr.n.id, dr.f.gen, name);
+    this.hub.emit({ action: 'added', dirId: dr.n.id, name, fileId: out.node.id, isDir: false });
     return { attr: this.toAttr(out.node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
   }
 
@@ -580,8 +620,10 @@ export class Volume implements FileSystem {
     const { f, n: d } = await this.resolveDir(dir);
     if (rmdir && isDotDot(name)) throw new CoreError(Errc.NOTEMPTY);
     checkEntryName(name, this.limits.maxNameBytes);
+    const ent = this.hub.interested(d.id) ? await this.ns.getDirent(d.id, name) : undefined;
     const out = await this.ns.unlink(cred, d.id, f.gen, name, rmdir);
     this.gcLater(out.gc);
+    if (ent) this.hub.emit({ action: 'removed', dirId: d.id, name, fileId: ent.fileId, isDir: ent.type === FileType.DIR });
     return this.dirWcc(out.dirBefore, out.dirAfter);
   }
 
@@ -593,6 +635,15 @@ export class Volume implements FileSystem {
     checkEntryName(toName, this.limits.maxNameBytes);
     const out = await this.ns.rename(cred, a.n.id, a.f.gen, fromName, b.n.id, b.f.gen, toName);
     this.gcLater(out.gc);
+    if (this.hub.interested(a.n.id) || this.hub.interested(b.n.id)) {
+      const ent = await this.ns.getDirent(b.n.id, toName);
+      if (ent) {
+        const isDir = ent.type === FileType.DIR;
+        const same = a.n.id === b.n.id;
+        this.hub.emit({ action: same ? 'renamed-old' : 'removed', dirId: a.n.id, name: fromName, fileId: ent.fileId, isDir });
+        this.hub.emit({ action: same ? 'renamed-new' : 'added', dirId: b.n.id, name: toName, fileId: ent.fileId, isDir });
+      }
+    }
     return { fromDir: this.dirWcc(out.fromBefore, out.fromAfter), toDir: this.dirWcc(out.toBefore, out.toAfter) };
   }
 
@@ -627,6 +678,7 @@ export class Volume implements FileSystem {
     for (let i = 0; i < page.length; i++) {
       const r = page[i]!;
       const e: DirEntry = { name: r.name, fileId: r.fileId, cookie: r.cookie, type: r.type };
+      this.hub.noteName(d.id, r.name, r.fileId, r.type === FileType.DIR);
       if (nodes) {
         const c = nodes[i];
         if (!c) continue; // removed since the range read
@@ -682,6 +734,8 @@ export class Volume implements FileSystem {
   }
 
   async release(open: OpenState): Promise<void> {
+    // Locks taken through the open end with it (SMB CLOSE; NFSv4 checks LOCKS_HELD before it gets here).
+    if (this.opens.has(this.entryOf(open))) this.locks.releaseOpen(open.id);
     const pending = this.opens.remove(this.entryOf(open))?.target;
     if (!pending) return;
     // The name may have been renamed or replaced since the delete was asked for: remove it only if it
@@ -711,10 +765,52 @@ export class Volume implements FileSystem {
     if (!stickyAllows(cred, d, n)) throw new CoreError(Errc.ACCES);
     if (n.type === FileType.DIR && (await this.ns.listDir(n.id, 0n, 1)).length > 0) throw new CoreError(Errc.NOTEMPTY);
     this.opens.setDeletePending(entry, { target: { dir, name: Buffer.from(name), cred, isDir: n.type === FileType.DIR } });
+    if (n.type === FileType.DIR) this.hub.emitSelf(n.id);
   }
 
   isDeletePending(fileId: bigint): boolean {
     return this.opens.isDeletePending(fileId);
+  }
+
+  // ---- change events ---------------------------------------------------------------------------------
+
+  events(): FsEvents {
+    return this.hub;
+  }
+
+  /** A file's data or attributes changed: tell the watchers of the directory it was last seen in. */
+  private emitModified(n: Inode, changed: FsChanged): void {
+    const at = this.hub.whereIs(n.id);
+    if (at) this.hub.emit({ action: 'modified', dirId: at.dirId, name: at.name, fileId: n.id, isDir: n.type === FileType.DIR, changed });
+  }
+
+  // ---- byte-range locks ------------------------------------------------------------------------------
+
+  private async lockTarget(h: Handle): Promise<bigint> {
+    const { n } = await this.resolve(h);
+    if (n.type === FileType.DIR) throw new CoreError(Errc.ISDIR);
+    if (n.type !== FileType.REG) throw new CoreError(Errc.INVAL, 'locks need a regular file');
+    return n.id;
+  }
+
+  async lock(_cred: Cred, h: Handle, req: LockRequest, opts?: WaitOptions): Promise<void> {
+    return this.locks.lock(await this.lockTarget(h), req, opts);
+  }
+
+  async unlock(_cred: Cred, h: Handle, req: UnlockRequest): Promise<boolean> {
+    return this.locks.unlock(await this.lockTarget(h), req);
+  }
+
+  async testLock(_cred: Cred, h: Handle, req: LockRequest): Promise<LockConflict | undefined> {
+    return this.locks.test(await this.lockTarget(h), req);
+  }
+
+  releaseLocks(sel: { owner: LockOwner } | { openId: bigint }): number {
+    return 'owner' in sel ? this.locks.releaseOwner(sel.owner) : this.locks.releaseOpen(sel.openId);
+  }
+
+  checkIo(fileId: bigint, probe: IoProbe): void {
+    this.locks.checkIo(fileId, probe);
   }
 
   /** Opens currently registered (tests, diagnostics). */
