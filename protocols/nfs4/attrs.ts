@@ -9,8 +9,10 @@
  * SETATTR/CREATE/OPEN: every set bit must be a supported attribute (else NFS4ERR_ATTRNOTSUPP) that is
  * writable (else NFS4ERR_INVAL), the values must fill attr_vals exactly (else NFS4ERR_BADXDR).
  *
- * Owners: numeric strings ("1000") both ways; a name that is not numeric is NFS4ERR_BADOWNER until the
- * user@domain mapping exists (issue 5).
+ * Owners: sent as numeric strings ("1000"), as Linux knfsd does for AUTH_SYS (clients without idmapd,
+ * like the kernel test's guest, need exactly that). Accepted: "1000", "1000@any.domain", and the two names
+ * every system has, "root" and "nobody" (with or without "@domain"); any other name is NFS4ERR_BADOWNER
+ * (there is no user database to map names with yet).
  */
 import { FileType, type Attr, type FsLimits, type NsTime, type SetAttrs, type StatFs } from '../../cluster/vfs/types';
 import { XdrError } from '../xdr/errors';
@@ -262,13 +264,23 @@ export interface DecodedSetAttrs {
   ids: number[];
 }
 
+const WELL_KNOWN_IDS: ReadonlyMap<string, number> = new Map([
+  ['root', 0],
+  ['nobody', 65534],
+]);
+
 function parseOwner(s: Buffer, what: string): number {
   const str = s.toString('utf8');
-  if (/^[0-9]{1,10}$/.test(str)) {
-    const n = Number(str);
+  if (str.length === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_INVAL, `empty ${what}`);
+  const at = str.indexOf('@');
+  const name = at >= 0 ? str.slice(0, at) : str;
+  if (/^[0-9]{1,10}$/.test(name)) {
+    const n = Number(name);
     if (n <= 0xffffffff) return n;
   }
-  throw new Nfs4Error(nfsstat4.NFS4ERR_BADOWNER, `${what} ${JSON.stringify(str)} is not a numeric id`);
+  const known = WELL_KNOWN_IDS.get(name);
+  if (known !== undefined) return known;
+  throw new Nfs4Error(nfsstat4.NFS4ERR_BADOWNER, `${what} ${JSON.stringify(str)}: not a numeric id or a known name`);
 }
 
 function decodeTimeSet(r: XdrReader): NsTime | 'server' {

@@ -24,7 +24,8 @@ import { XdrError } from '../xdr/errors';
 import { XdrReader } from '../xdr/reader';
 import { XdrWriter } from '../xdr/writer';
 import { Nfs4Error } from './errors';
-import { Nfs4Compound, SlotReplay, type AnyNfs4Op } from './op';
+import { Nfs4Compound, SeqidReplay, SlotReplay, type AnyNfs4Op } from './op';
+import { SEQID_NEUTRAL } from './state/owners';
 import type { Nfs4Server } from './server';
 import { nfs4StatusOf } from './status';
 import { NFS4_OPS } from './table';
@@ -114,6 +115,16 @@ function failure(c: Nfs4Compound, op: AnyNfs4Op, e: unknown, log: Logger): nfs_r
   return { resop: op.opnum, status: nfsstat4.NFS4ERR_SERVERFAULT };
 }
 
+/** 4.0: a seqid-ordered op advances its owner's sequence and keeps its result for replays (state/owners.ts). */
+function keepForReplay(c: Nfs4Compound, opnum: number, r: nfs_resop4): void {
+  const so = c.seqidOp;
+  if (!so) return;
+  c.seqidOp = undefined;
+  if (SEQID_NEUTRAL.has(r.status)) return;
+  so.owner.seqid = so.seqid;
+  so.owner.last = { opnum, status: r.status, res: r.res, fh: c.cur };
+}
+
 export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args: COMPOUND4args, log: Logger): Promise<CompoundReply> {
   const { tag, minorversion: minor, count } = args;
   if (!server.limits.minorVersions.has(minor)) {
@@ -170,14 +181,26 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
         break;
       }
       let res: unknown;
+      c.seqidOp = undefined;
       try {
         res = await op.handle(c, opArgs);
       } catch (e) {
         if (e instanceof SlotReplay) return { kind: 'raw', bytes: e.reply };
-        resarray.push(failure(c, op, e, log));
+        if (e instanceof SeqidReplay) {
+          // 4.0 retransmission of a seqid-ordered op: its kept result, and the filehandle it left current.
+          resarray.push(e.kept.res === undefined ? { resop: opnum, status: e.kept.status } : { resop: opnum, status: e.kept.status, res: e.kept.res });
+          c.cur = e.kept.fh;
+          if (e.kept.status !== nfsstat4.NFS4_OK) break;
+          continue;
+        }
+        const f = failure(c, op, e, log);
+        keepForReplay(c, opnum, f);
+        resarray.push(f);
         break;
       }
-      resarray.push({ resop: opnum, status: nfsstat4.NFS4_OK, res });
+      const ok: nfs_resop4 = { resop: opnum, status: nfsstat4.NFS4_OK, res };
+      keepForReplay(c, opnum, ok);
+      resarray.push(ok);
     }
   } finally {
     // The slot is free again whatever happened; the reply is recorded below when it was asked for.

@@ -15,6 +15,7 @@ import { Nfs4Error } from './errors';
 import type { Fh, FsFh } from './fh';
 import type { Nfs4Server } from './server';
 import type { ClientRecord } from './state/clients';
+import { seqidVerdict, type KeptReply, type StateOwner } from './state/owners';
 import type { Session, Slot } from './state/sessions';
 import { nfsstat4, type nfs_opnum4, type stateid4 } from './types';
 
@@ -54,6 +55,11 @@ export class Nfs4Compound {
   cacheThis = false;
   /** Index of the op being run, and how many the COMPOUND has. */
   opIndex = 0;
+  /**
+   * 4.0: the owner whose sequence the running op takes part in, and its seqid (set by `sequenced`);
+   * compound.ts advances the owner and keeps the op's result for replays once the op is done.
+   */
+  seqidOp: { owner: StateOwner; seqid: number } | undefined;
 
   constructor(
     readonly server: Nfs4Server,
@@ -93,13 +99,40 @@ export class Nfs4Compound {
   }
 
   /**
-   * The client this COMPOUND acts for: the session's (4.1+). NFSv4.0 state (SETCLIENTID, open-owner
-   * seqids, OPEN_CONFIRM) is not implemented yet, so 4.0 state operations are NFS4ERR_NOTSUPP.
+   * The client this COMPOUND acts for: the session's (4.1+). A 4.0 COMPOUND names its client in each
+   * operation instead (`clientById`); an op that needs a session is NFS4ERR_NOTSUPP there.
    */
   client(): ClientRecord {
     if (this.session) return this.session.client;
-    if (this.minor === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_NOTSUPP, 'NFSv4.0 client state is not implemented');
+    if (this.minor === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_NOTSUPP, 'needs an NFSv4.1 session');
     throw new Nfs4Error(nfsstat4.NFS4ERR_OP_NOT_IN_SESSION);
+  }
+
+  /**
+   * The client an operation names by client id (open_owner4, lock_owner4, RENEW). 4.0: a confirmed client
+   * of this server instance, else NFS4ERR_STALE_CLIENTID; using it renews its lease (RFC 7530 §9.5).
+   * 4.1+: the session's client (RFC 8881 §18.16.3: the clientid in an owner is ignored).
+   */
+  clientById(clientid: bigint): ClientRecord {
+    if (this.minor >= 1) return this.client();
+    const rec = this.server.clients.get(clientid);
+    if (!rec && this.server.expiredClients.has(clientid)) throw new Nfs4Error(nfsstat4.NFS4ERR_EXPIRED, `client ${clientid.toString(16)}: lease expired`);
+    if (!rec || !rec.confirmed || rec.minor !== 0) throw new Nfs4Error(nfsstat4.NFS4ERR_STALE_CLIENTID, `client ${clientid.toString(16)}`);
+    this.server.renew(rec);
+    return rec;
+  }
+
+  /**
+   * 4.0: places a request with `seqid` in `owner`'s sequence (state/owners.ts): a replay ends the op with
+   * the kept result (SeqidReplay), a seqid out of order is NFS4ERR_BAD_SEQID. 4.1+: nothing (slots order
+   * requests).
+   */
+  sequenced(owner: StateOwner, seqid: number, opnum: number): void {
+    if (this.minor >= 1) return;
+    const v = seqidVerdict(owner, seqid, opnum);
+    if (v === 'replay') throw new SeqidReplay(owner.last!);
+    if (v === 'bad') throw new Nfs4Error(nfsstat4.NFS4ERR_BAD_SEQID, `owner seqid ${owner.seqid}, got ${seqid}`);
+    this.seqidOp = { owner, seqid };
   }
 }
 
@@ -119,6 +152,13 @@ export const voidOk = {
 export class SlotReplay extends Error {
   constructor(readonly reply: Buffer) {
     super('slot replay');
+  }
+}
+
+/** A 4.0 seqid-ordered request that already ran: its kept result is the answer (state/owners.ts). */
+export class SeqidReplay extends Error {
+  constructor(readonly kept: KeptReply) {
+    super('seqid replay');
   }
 }
 

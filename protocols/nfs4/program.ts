@@ -4,7 +4,8 @@
  * dispatcher answers other flavors AUTH_TOOWEAK).
  *
  * COMPOUND is not marked non-idempotent: NFSv4.1+ replays come from the session slot cache (SEQUENCE),
- * and the RPC duplicate-request cache must not keep READ replies (their data is pooled memory).
+ * and the RPC duplicate-request cache must not keep READ replies (their data is pooled memory); 4.0
+ * COMPOUNDs that change the namespace or attributes go through state/reply-cache40.ts.
  */
 import type { NfsExports } from '../nfs3/exports';
 import { noopLogger, type Logger } from '../rpc/log';
@@ -34,7 +35,11 @@ export function nfs4ProgramFor(server: Nfs4Server, log: Logger = server.log): Nf
     proc: NFSPROC4_COMPOUND,
     name: 'COMPOUND',
     decodeArgs: decodeCOMPOUND4args,
-    handle: (rpc, args) => runCompound(server, rpc, args, log),
+    // 4.0 has no slot cache: its non-idempotent COMPOUNDs go through a duplicate-request cache.
+    handle: (rpc, args) =>
+      args.minorversion === 0 && server.limits.minorVersions.has(0)
+        ? server.replyCache40.run(rpc, args.ops, () => runCompound(server, rpc, args, log))
+        : runCompound(server, rpc, args, log),
     encodeRes: (w, res) => {
       if (res.kind === 'raw') w.fixedOpaque(res.bytes);
       else encodeCOMPOUND4res(w, res.res);

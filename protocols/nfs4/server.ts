@@ -18,7 +18,16 @@ import { PSEUDO_FSID, PSEUDO_ROOT_FH, PSEUDO_ROOT_FILEID, pseudoLeafFileid, type
 import { ClientTable, type ClientRecord } from './state/clients';
 import { SessionTable, type Session } from './state/sessions';
 import type { RpcBackchannel } from '../rpc/backchannel';
-import { StateTable, type OpenStateRec } from './state/stateids';
+import { StateTable, type LockStateRec, type OpenStateRec } from './state/stateids';
+import { Nfs4Error } from './errors';
+import type { Nfs4Compound } from './op';
+import { nfsstat4 } from './types';
+import { OwnerTable, lockOwnerOf, parseLockOwnerKey } from './state/owners';
+import { ReplyCache40 } from './state/reply-cache40';
+import { encodeCOMPOUND4res } from './compound';
+import { toEof } from '../../cluster/locks/byte-range';
+import type { ReclaimStore } from '../../cluster/locks/reclaim-store';
+import type { StateOwner } from './state/owners';
 import type { bitmap4 } from './types';
 
 /** Source ports below this are "reserved" (a `secure` export accepts only those). */
@@ -27,7 +36,7 @@ const IPPORT_RESERVED = 1024;
 export interface Nfs4Options {
   /** Lease period in seconds (lease_time attribute; default 90, as Linux knfsd). */
   leaseSeconds?: number;
-  /** Minor versions served (default [1, 2]: 4.0 needs SETCLIENTID/OPEN_CONFIRM, not implemented yet). */
+  /** Minor versions served (default [0, 1, 2]). */
   minorVersions?: readonly number[];
   /** Largest RPC record the transport accepts: the fore channel's ca_maxrequestsize cap. */
   maxRequestBytes?: number;
@@ -41,6 +50,12 @@ export interface Nfs4Options {
   maxSlots?: number;
   /** eir_server_owner.so_major_id and eir_server_scope (default: "gateway:" + host name). */
   serverOwner?: string;
+  /** Where the owners of clients with state are kept across restarts (cluster/locks/reclaim-store.ts). */
+  reclaimStore?: ReclaimStore;
+  /** Grace period after a start that found recorded clients, seconds (default: the lease period). */
+  graceSeconds?: number;
+  /** Cap on client records (DESIGN invariant 11; default 10,000): past it, SETCLIENTID/EXCHANGE_ID answer RESOURCE. */
+  maxClients?: number;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -53,6 +68,7 @@ export interface Nfs4Limits {
   maxCachedResponseBytes: number;
   maxOps: number;
   maxSlots: number;
+  maxClients: number;
 }
 
 export class Nfs4Server {
@@ -63,6 +79,9 @@ export class Nfs4Server {
   readonly clients: ClientTable;
   readonly sessions: SessionTable;
   readonly states: StateTable;
+  readonly owners = new OwnerTable();
+  /** NFSv4.0 duplicate-request cache for non-idempotent COMPOUNDs (4.1 has slots). */
+  readonly replyCache40 = new ReplyCache40(encodeCOMPOUND4res);
   readonly serverOwner: Buffer;
   readonly now: () => number;
   private readonly exportRoots = new Map<number, Buffer>();
@@ -80,14 +99,17 @@ export class Nfs4Server {
     const maxRead = anyFs ? exports.fsFor(anyFs.id).limits.maxRead : DEFAULT_LIMITS.maxRead;
     this.limits = {
       leaseSeconds: opts.leaseSeconds ?? 90,
-      minorVersions: new Set(opts.minorVersions ?? [1, 2]),
+      minorVersions: new Set(opts.minorVersions ?? [0, 1, 2]),
       maxRequestBytes: opts.maxRequestBytes ?? (1 << 20) + 64 * 1024,
       maxResponseBytes: opts.maxResponseBytes ?? maxRead + 64 * 1024,
       maxCachedResponseBytes: opts.maxCachedResponseBytes ?? 64 * 1024,
       maxOps: opts.maxOps ?? 128,
       maxSlots: opts.maxSlots ?? 64,
+      maxClients: opts.maxClients ?? 10_000,
     };
     this.now = opts.now ?? Date.now;
+    this.reclaimStore = opts.reclaimStore;
+    this.graceMs = (opts.graceSeconds ?? this.limits.leaseSeconds) * 1000;
     // A random boot id (not the time): two instances started in the same second must not share one.
     this.bootId = randomBytes(4).readUInt32BE(0) || 1;
     this.bootNs = BigInt(this.now()) * 1_000_000n;
@@ -100,21 +122,100 @@ export class Nfs4Server {
     this.pseudoChange = (h << 16n) | 1n;
   }
 
-  /** Starts lease expiry (the gateway calls this; tests may drive `sweep` themselves). */
+  /** Starts lease expiry and loads the reclaim records (the gateway calls this; tests may drive `sweep`). */
   start(): this {
     if (!this.sweepTimer) {
       const every = Math.max(1000, (this.limits.leaseSeconds * 1000) / 4);
       this.sweepTimer = setInterval(() => this.sweep(), every);
       this.sweepTimer.unref();
     }
+    this.loadReclaim();
     return this;
   }
 
   close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 
+  // ---- grace period and reclaim (RFC 7530 §9.6.2, RFC 8881 §8.4.2) ------------------------------------
+
+  private readonly reclaimStore: ReclaimStore | undefined;
+  private readonly graceMs: number;
+  /** Owners (hex) of the clients that held state before this start: the ones that may reclaim. */
+  private previous = new Set<string>();
+  private reclaimedDone = new Set<string>();
+  private graceUntil = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** Loading the records: until it is done, the server is in grace (nothing new can slip in). */
+  private loading: Promise<void> | undefined;
+  private storeChain: Promise<void> = Promise.resolve();
+
+  /** Reads the reclaim records and opens a grace period if any client held state before. */
+  loadReclaim(): Promise<void> {
+    if (!this.reclaimStore || this.loading) return this.loading ?? Promise.resolve();
+    const store = this.reclaimStore;
+    this.loading = (async () => {
+      try {
+        const owners = await store.load();
+        this.previous = new Set(owners.map((o) => o.toString('hex')));
+      } catch (e) {
+        this.log.error({ err: String(e) }, 'NFSv4: reading the reclaim records failed; no grace period');
+      }
+      if (this.previous.size > 0) {
+        this.graceUntil = this.now() + this.graceMs;
+        this.graceTimer = setTimeout(() => this.endGrace('grace period over'), this.graceMs);
+        this.graceTimer.unref();
+        this.log.info({ clients: this.previous.size, graceSeconds: this.graceMs / 1000 }, 'NFSv4 grace period: earlier clients may reclaim their opens and locks');
+      }
+      this.loading = undefined;
+    })();
+    return this.loading;
+  }
+
+  /** Ends the grace period; the records of clients that did not come back are dropped. */
+  endGrace(reason: string): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (this.graceUntil === 0 && this.previous.size === 0) return;
+    this.graceUntil = 0;
+    const live = new Set<string>();
+    for (const c of this.clients.all()) if (c.recorded) live.add(c.ownerId.toString('hex'));
+    const gone = [...this.previous].filter((o) => !live.has(o));
+    for (const o of gone) this.storeOp((s) => s.remove(Buffer.from(o, 'hex')));
+    this.log.info({ reason, reclaimed: this.previous.size - gone.length, lost: gone.length }, 'NFSv4 grace period ended');
+    this.previous = new Set();
+    this.reclaimedDone.clear();
+  }
+
+  private storeOp(fn: (s: ReclaimStore) => Promise<void>): void {
+    const store = this.reclaimStore;
+    if (!store) return;
+    this.storeChain = this.storeChain.then(() => fn(store)).catch((e: unknown) => this.log.warn({ err: String(e) }, 'NFSv4: updating the reclaim records failed'));
+  }
+
+  /** Resolves when the reclaim records written so far are stored (tests, shutdown). */
+  flushReclaimRecords(): Promise<void> {
+    return this.storeChain;
+  }
+
+  /** A client took state (an open): it is recorded so that it may reclaim after a restart. */
+  noteState(client: ClientRecord): void {
+    if (client.recorded) return;
+    client.recorded = true;
+    const owner = client.ownerId;
+    this.storeOp((s) => s.add(owner));
+  }
+
+  /** A 4.1 client finished reclaiming; once every earlier client has, the grace period can end early. */
+  reclaimComplete(client: ClientRecord): void {
+    const k = client.ownerId.toString('hex');
+    if (!this.previous.has(k)) return;
+    this.reclaimedDone.add(k);
+    if (this.reclaimedDone.size === this.previous.size) this.endGrace('every earlier client reclaimed');
+  }
   /** Operations run since start, by op number (COMPOUND results, failed ones included). */
   readonly opCounts = new Map<number, number>();
 
@@ -157,6 +258,18 @@ export class Nfs4Server {
 
   async isExportRoot(fh: FsFh): Promise<boolean> {
     return (await this.exportRootHandle(fh.exportId)).equals(fh.handle);
+  }
+
+  /**
+   * I/O with the anonymous or bypass stateid (no open) must respect share reservations: a READ where an
+   * open denies reading, a WRITE where one denies writing, is NFS4ERR_LOCKED (RFC 7530 §9.1.4.3, knfsd).
+   */
+  async anonymousIoCheck(fh: FsFh, write: boolean): Promise<void> {
+    const attr = await fh.fs.getattr(fh.cred, fh.handle);
+    const want = write ? 2 : 1;
+    if (this.states.conflicts(this.fileKey(fh, attr.fileId), want, 0).length > 0) {
+      throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKED, write ? 'an open denies writing' : 'an open denies reading');
+    }
   }
 
   /** Volume-wide identity of a file, for share reservations: the same file through two exports is one. */
@@ -270,6 +383,39 @@ export class Nfs4Server {
     return true;
   }
 
+  // ---- grace and lock bookkeeping ---------------------------------------------------------------------
+
+  /** True while clients of the previous server instance may reclaim (and others may not lock). */
+  inGrace(): boolean {
+    if (this.loading) return true;
+    if (this.graceUntil === 0) return false;
+    if (this.now() < this.graceUntil) return true;
+    this.endGrace('grace period over');
+    return false;
+  }
+
+  /**
+   * The grace rules for OPEN and LOCK (RFC 7530 §9.6.2, RFC 8881 §8.4.2): a reclaim outside the grace
+   * period is NFS4ERR_NO_GRACE; a new lock or open inside it NFS4ERR_GRACE; and a 4.1 client's non-reclaim
+   * request before its RECLAIM_COMPLETE is NFS4ERR_GRACE (RFC 8881 §18.51.3).
+   */
+  checkGrace(c: Nfs4Compound, client: ClientRecord, reclaim: boolean): void {
+    if (reclaim) {
+      if (!this.inGrace()) throw new Nfs4Error(nfsstat4.NFS4ERR_NO_GRACE, 'no grace period');
+      if (!this.previous.has(client.ownerId.toString('hex'))) throw new Nfs4Error(nfsstat4.NFS4ERR_RECLAIM_BAD, 'the client held no state before the restart');
+      if (c.minor >= 1 && client.reclaimComplete) throw new Nfs4Error(nfsstat4.NFS4ERR_NO_GRACE, 'after RECLAIM_COMPLETE');
+      return;
+    }
+    if (this.inGrace()) throw new Nfs4Error(nfsstat4.NFS4ERR_GRACE, 'in the grace period');
+    if (c.minor >= 1 && !client.reclaimComplete) throw new Nfs4Error(nfsstat4.NFS4ERR_GRACE, 'before RECLAIM_COMPLETE');
+  }
+
+  /** A lock was granted (the hook persisted state will use). */
+  noteLock(_lock: LockStateRec, _range: { offset: bigint; length: bigint }, _write: boolean): void {}
+
+  /** A range was unlocked. */
+  noteUnlock(_lock: LockStateRec, _range: { offset: bigint; length: bigint }): void {}
+
   // ---- leases ---------------------------------------------------------------------------------------
 
   renew(client: ClientRecord): void {
@@ -304,12 +450,68 @@ export class Nfs4Server {
     return this.states.conflicts(fileKey, access, deny, self).length > 0;
   }
 
-  /** Forgets a client and everything it holds. */
+  /** True if `conflict` is an NFSv4 lock of a client whose lease ran out, which is then expired. */
+  expireIfLapsed(conflict: { owner: { protocol: string; key: string } } | undefined): boolean {
+    if (!conflict || conflict.owner.protocol !== 'nfs4') return false;
+    const id = parseLockOwnerKey(conflict.owner.key);
+    const client = id ? this.clients.get(id.clientid) : undefined;
+    if (!client || !this.leaseExpired(client)) return false;
+    this.expireClient(client, 'lease expired, its lock conflicts');
+    return true;
+  }
+
+  /** Forgets a client and everything it holds: sessions, opens (in the core too), byte-range locks. */
   expireClient(client: ClientRecord, reason: string): void {
     for (const s of [...client.sessions]) this.sessions.destroy(s);
+    const lockOwners = new Set<StateOwner>();
+    for (const o of this.states.opensOf(client)) for (const l of o.locks) lockOwners.add(l.ownerRec);
     const opens = this.states.dropClient(client);
+    for (const o of opens) this.releaseCoreOpen(o);
+    const fss = new Set(opens.map((o) => o.fs));
+    for (const lo of lockOwners) for (const fs of fss) fs.releaseLocks({ owner: lockOwnerOf(lo) });
+    this.owners.dropClient(client);
     this.clients.remove(client);
-    this.log.info({ clientid: client.clientid.toString(16), reason, opens }, 'NFSv4 client expired');
+    this.forgetRecord(client);
+    if (client.confirmed && reason.startsWith('lease expired')) {
+      this.expiredClients.add(client.clientid);
+      if (this.expiredClients.size > 4096) this.expiredClients.delete(this.expiredClients.values().next().value!);
+    }
+    this.log.info({ clientid: client.clientid.toString(16), reason, opens: opens.length }, 'NFSv4 client expired');
+  }
+
+  /** A client gone for good (expired, destroyed, replaced): it may no longer reclaim after a restart. */
+  forgetRecord(client: ClientRecord): void {
+    if (!client.recorded) return;
+    client.recorded = false;
+    // Another live record of the same owner (a client that restarted and confirmed anew) keeps it.
+    for (const c of this.clients.all()) if (c !== client && c.recorded && c.ownerId.equals(client.ownerId)) return;
+    const owner = client.ownerId;
+    this.storeOp((s) => s.remove(owner));
+  }
+
+  /** Client ids whose lease ran out (or that were purged) lately: NFS4ERR_EXPIRED rather than STALE (bounded). */
+  readonly expiredClients = new Set<bigint>();
+
+  /** Ends an open's core open (share modes for SMB); failures are logged, the NFSv4 state is gone anyway. */
+  releaseCoreOpen(rec: OpenStateRec): void {
+    const core = rec.core;
+    rec.core = undefined;
+    if (core) rec.fs.release(core).catch((e: unknown) => this.log.warn({ err: String(e), fileId: String(rec.fileId) }, 'NFSv4: releasing a core open failed'));
+  }
+
+  /**
+   * CLOSE (and lease expiry of one open): the locks its lock-owners hold on the file go with it, as knfsd
+   * does (the Linux client unlocks before CLOSE anyway), then the open itself.
+   */
+  async closeOpen(rec: OpenStateRec, rememberClosed: boolean): Promise<void> {
+    const owners = [...rec.locks].map((l) => l.ownerRec);
+    this.states.remove(rec, rememberClosed);
+    for (const lo of owners) {
+      await rec.fs.unlock({ uid: 0, gid: 0, groups: [] }, rec.fh, { owner: lockOwnerOf(lo), offset: 0n, length: toEof(0n) }).catch(() => undefined);
+    }
+    const core = rec.core;
+    rec.core = undefined;
+    if (core) await rec.fs.release(core);
   }
 
   /**

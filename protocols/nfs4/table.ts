@@ -3,13 +3,17 @@
  * COMPOUND's minor version but absent here is answered NFS4ERR_NOTSUPP (compound.ts); so is a 4.0-only op
  * in a 4.1+ COMPOUND.
  *
- * Not implemented yet (NFS4ERR_NOTSUPP): DELEGPURGE, DELEGRETURN (no delegations are ever granted), LOCK,
- * LOCKT, LOCKU, NVERIFY, VERIFY, OPENATTR, OPEN_CONFIRM, RENEW, SETCLIENTID, SETCLIENTID_CONFIRM,
- * RELEASE_LOCKOWNER, BACKCHANNEL_CTL, GET_DIR_DELEGATION, the pNFS ops, SET_SSV, WANT_DELEGATION and
- * every NFSv4.2 op (ALLOCATE, COPY, DEALLOCATE, SEEK, CLONE…).
+ * Not implemented yet (NFS4ERR_NOTSUPP): DELEGPURGE, DELEGRETURN (no delegations are ever granted),
+ * OPENATTR, BACKCHANNEL_CTL, GET_DIR_DELEGATION, the pNFS ops, SET_SSV, WANT_DELEGATION and
+ * the other NFSv4.2 ops (OFFLOAD_*, COPY_NOTIFY, READ_PLUS, IO_ADVISE, WRITE_SAME, LAYOUT*, xattrs).
  */
 import type { AnyNfs4Op } from './op';
 import { ACCESS } from './ops/access';
+import { ALLOCATE } from './ops/allocate';
+import { CLONE } from './ops/clone';
+import { COPY } from './ops/copy';
+import { DEALLOCATE } from './ops/deallocate';
+import { SEEK } from './ops/seek';
 import { BIND_CONN_TO_SESSION } from './ops/bind-conn-to-session';
 import { CLOSE } from './ops/close';
 import { COMMIT } from './ops/commit';
@@ -22,8 +26,18 @@ import { FREE_STATEID } from './ops/free-stateid';
 import { GETATTR } from './ops/getattr';
 import { GETFH } from './ops/getfh';
 import { LINK } from './ops/link';
+import { LOCK } from './ops/lock';
+import { LOCKT } from './ops/lockt';
+import { LOCKU } from './ops/locku';
+import { OPEN_CONFIRM } from './ops/open-confirm';
+import { RELEASE_LOCKOWNER } from './ops/release-lockowner';
+import { RENEW } from './ops/renew';
+import { SETCLIENTID } from './ops/setclientid';
+import { SETCLIENTID_CONFIRM } from './ops/setclientid-confirm';
 import { LOOKUP } from './ops/lookup';
 import { LOOKUPP } from './ops/lookupp';
+import { NVERIFY } from './ops/nverify';
+import { VERIFY } from './ops/verify';
 import { OPEN } from './ops/open';
 import { OPEN_DOWNGRADE } from './ops/open-downgrade';
 import { PUTFH } from './ops/putfh';
@@ -52,9 +66,14 @@ export const NFS4_OP_LIST: readonly AnyNfs4Op[] = [
   GETATTR,
   GETFH,
   LINK,
+  LOCK,
+  LOCKT,
+  LOCKU,
   LOOKUP,
   LOOKUPP,
+  NVERIFY,
   OPEN,
+  OPEN_CONFIRM,
   OPEN_DOWNGRADE,
   PUTFH,
   PUTPUBFH,
@@ -64,11 +83,16 @@ export const NFS4_OP_LIST: readonly AnyNfs4Op[] = [
   READLINK,
   REMOVE,
   RENAME,
+  RENEW,
   RESTOREFH,
   SAVEFH,
   SECINFO,
   SETATTR,
+  SETCLIENTID,
+  SETCLIENTID_CONFIRM,
+  VERIFY,
   WRITE,
+  RELEASE_LOCKOWNER,
   BIND_CONN_TO_SESSION,
   EXCHANGE_ID,
   CREATE_SESSION,
@@ -79,6 +103,11 @@ export const NFS4_OP_LIST: readonly AnyNfs4Op[] = [
   TEST_STATEID,
   DESTROY_CLIENTID,
   RECLAIM_COMPLETE,
+  ALLOCATE,
+  COPY,
+  DEALLOCATE,
+  SEEK,
+  CLONE,
 ];
 
 export const NFS4_OPS: ReadonlyMap<number, AnyNfs4Op> = new Map(NFS4_OP_LIST.map((o) => [o.opnum, o]));

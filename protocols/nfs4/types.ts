@@ -24,7 +24,7 @@ export const NFS4_NAME_MAX = 4096;
 export const NFS4_LINKTEXT_MAX = 4096;
 export const NFS4_TAG_MAX = 4096;
 /** bitmap4 words accepted (8 × 32 = 256 attribute ids; the highest defined id is < 100). */
-export const NFS4_BITMAP_WORDS_MAX = 8;
+export const NFS4_BITMAP_WORDS_MAX = 64;
 /** attrlist4 bytes accepted in SETATTR / CREATE / OPEN / VERIFY. */
 export const NFS4_ATTRLIST_MAX = 64 * 1024;
 /** READ4resok.data / WRITE4args.data: the RPC record limit bounds them first. */

@@ -4,27 +4,44 @@
  *  - vers=4.1 mount of /data: data written and read back (md5, caches dropped), mkdir, rename, rm, ls -la,
  *    stat, chmod, symlink, hard link, df;
  *  - a stock mount with no version: the client tries 4.2 first and gets it; the pseudo root "/" lists the
- *    export and crosses into it (a submount); vers=4.0 (not served yet) fails cleanly, not by hanging.
+ *    export and crosses into it (a submount); vers=4.0 mounts too;
+ *  - vers=4.0 (SETCLIENTID, OPEN_CONFIRM, seqids; the guest cannot take callbacks, none are needed) runs
+ *    the NFSv3 kernel test's workload (scripts/fs-workload.sh);
+ *  - locks, 4.0 and 4.1: two guest processes with fcntl and with flock, the second waits until the first
+ *    releases; and a whole-file lock held by a second client (our own NFSv4.0 client on the host) makes
+ *    the guest's F_SETLK fail and its F_SETLKW wait (the kernel polls on NFS4ERR_DENIED) until the host
+ *    unlocks. The guest's busybox has no flock/fcntl tool: test/e2e/tools/fstool.c, built static here.
  * The gateway log must show no failed (SERVERFAULT) operation, and the back channel (the client's own
  * connection, RFC 8881 §2.10.3.1) must answer the CB_NULL probe.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KCLIENT, run, startGateway, type GatewayProc } from './harness';
+import { KCLIENT, ROOT, run, startGateway, type GatewayProc } from './harness';
+import { buildFstool, ftLines } from './fstool';
+import { Nfs40Client } from './nfs4-client';
 
 function evidence(out: string): void {
   console.log(out.split('\n').filter((l) => /^WL: |timing|mounted:/.test(l)).join('\n'));
 }
 
-describe('e2e: Linux kernel NFSv4.1 / 4.2 client (kclient VM)', () => {
+describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
   let g: GatewayProc;
+  let work: string;
+  let fstool: string;
   before(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'gw-kc4-'));
+    fstool = buildFstool(work);
     g = await startGateway({ portmap: 'off' });
   });
   after(async () => {
     const code = await g.stop();
     const failed = g.logs.filter((l) => l.includes('NFSv4 op failed'));
     g.cleanup();
+    rmSync(work, { recursive: true, force: true });
     assert.equal(code, 0);
     assert.deepEqual(failed, [], 'no NFSv4 operation failed with SERVERFAULT');
   });
@@ -61,7 +78,7 @@ describe('e2e: Linux kernel NFSv4.1 / 4.2 client (kclient VM)', () => {
     assert.ok(!g.logs.some((l) => l.includes('CB_NULL failed')), 'the kernel answered CB_NULL on its connection');
   });
 
-  it('a mount with no version gets 4.2; the pseudo root lists and crosses into the export; vers=4.0 fails cleanly', { timeout: 150000 }, async () => {
+  it('a mount with no version gets 4.2; the pseudo root lists and crosses into the export; vers=4.0 mounts', { timeout: 150000 }, async () => {
     const p = g.nfsPort;
     const script = [
       'mkdir -p /m1 /m2',
@@ -72,7 +89,8 @@ describe('e2e: Linux kernel NFSv4.1 / 4.2 client (kclient VM)', () => {
       'grep " /m1/data " /proc/mounts | sed "s/^/WL: submount /"',
       'rm /m1/data/from-root',
       `if mount.nfs 10.0.2.2:/data /m2 -o vers=4.0,port=${p},retry=0 2>/tmp/err; then echo "WL: v4.0 mounted"; else echo "WL: v4.0 refused: $(cat /tmp/err)"; fi`,
-      'umount /m1/data; umount /m1',
+      'grep " /m2 " /proc/mounts | sed "s/^/WL: /"',
+      'umount /m2; umount /m1/data; umount /m1',
     ].join('\n');
     const res = await run(KCLIENT, ['run', '--timeout', '130', '--', script], { timeoutMs: 145000 });
     evidence(res.stdout + res.stderr);
@@ -82,6 +100,118 @@ describe('e2e: Linux kernel NFSv4.1 / 4.2 client (kclient VM)', () => {
     assert.match(res.stdout, /WL: root lists data/);
     assert.match(res.stdout, /WL: crossed into the export/);
     assert.match(res.stdout, /WL: submount 10\.0\.2\.2:\/data \/m1\/data nfs4/);
-    assert.match(res.stdout, /WL: v4\.0 refused: .*not supported/i);
+    assert.match(res.stdout, /WL: v4\.0 mounted/);
+    assert.match(res.stdout, /WL: 10\.0\.2\.2:\/data \/m2 nfs4 .*vers=4\.0/);
+  });
+
+  it('vers=4.0 runs the file-system workload', { timeout: 900000 }, async () => {
+    const tar = path.join(work, 'tree.tar');
+    execFileSync('tar', ['cf', tar, '-C', ROOT, 'protocols', 'cluster', 'gateway', 'package.json']);
+    const script = path.join(ROOT, 'test', 'e2e', 'scripts', 'fs-workload.sh');
+    const res = await run(
+      KCLIENT,
+      ['nfs', '--vers', '4.0', '--port', String(g.nfsPort), '--export', '/data', '--timeout', '800', '--file', `${tar}:in/tree.tar`, '--script', script],
+      { timeoutMs: 850000 },
+    );
+    evidence(res.stdout + res.stderr);
+    if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-80).join('\n'));
+    assert.equal(res.code, 0, `kclient exit ${res.code}`);
+    assert.match(res.stdout, /WL: ALL OK/);
+    assert.ok(g.logs.some((l) => l.includes('NFSv4 COMPOUND') || l.includes('NFSv4 enabled')));
+  });
+
+  for (const vers of ['4.0', '4.1']) {
+    it(`vers=${vers} locks: fcntl and flock between two guest processes, the second waits for the first`, { timeout: 200000 }, async () => {
+      const script = [
+        'T=/kclient/files/fstool',
+        'echo x > lk',
+        '$T lock lk w 0 0 2500 A & sleep 1; $T trylock lk w 0 0; $T lock lk w 0 0 0 B; wait',
+        '$T flock lk 2500 C & sleep 1; $T flock lk 0 D; wait',
+        'rm lk; echo "WL: locks done"',
+      ].join('\n');
+      const res = await run(KCLIENT, ['nfs', '--vers', vers, '--port', String(g.nfsPort), '--export', '/data', '--timeout', '150', '--file', `${fstool}:fstool`, '--', script], { timeoutMs: 180000 });
+      const ft = ftLines(res.stdout);
+      console.log(ft.join(' | '));
+      if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-40).join('\n'));
+      assert.equal(res.code, 0, `kclient exit ${res.code}`);
+      // B asked while A held the lock, and got it only after A let go; the same for flock (C, D).
+      assert.deepEqual(ft, ['A waiting', 'A locked', 'denied', 'B waiting', 'A unlocking', 'B locked', 'B unlocking', 'C waiting', 'C locked', 'D waiting', 'C unlocking', 'D locked', 'D unlocking']);
+    });
+  }
+
+  it('vers=4.2: SEEK_DATA/SEEK_HOLE report the holes of a sparse file, fallocate punches one (DEALLOCATE), copy_file_range (COPY) and FICLONE (CLONE) copy on the server', { timeout: 240000 }, async () => {
+    const M = 1024 * 1024;
+    const script = [
+      'T=/kclient/files/fstool',
+      // Data in the first and the fourth 4 MiB chunk of a 13 MiB file; chunks 2 and 3 are never written.
+      'dd if=/dev/urandom of=sp bs=1M count=1 2>/dev/null; dd if=/dev/urandom of=sp bs=1M count=1 seek=12 conv=notrunc 2>/dev/null; sync',
+      '$T segments sp',
+      '$T cfr sp copied; $T clone sp cloned',
+      'sync; echo 3 > /proc/sys/vm/drop_caches',
+      '[ "$(md5sum < sp)" = "$(md5sum < copied)" ] && echo "FT: copy equal"',
+      '[ "$(md5sum < sp)" = "$(md5sum < cloned)" ] && echo "FT: clone equal"',
+      '$T punch sp 0 4194304; $T segments sp',
+      'echo 3 > /proc/sys/vm/drop_caches',
+      '[ "$(dd if=sp bs=1M count=4 2>/dev/null | tr -d "\\000" | wc -c)" = 0 ] && echo "FT: punched range reads zeros"',
+      'grep " /mnt " /proc/mounts | sed "s/^/WL: /"',
+      'rm sp copied cloned',
+    ].join('\n');
+    const res = await run(KCLIENT, ['nfs', '--vers', '4.2', '--port', String(g.nfsPort), '--export', '/data', '--timeout', '200', '--file', `${fstool}:fstool`, '--', script], { timeoutMs: 230000 });
+    const ft = ftLines(res.stdout);
+    console.log(ft.join(' | '));
+    if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-40).join('\n'));
+    assert.equal(res.code, 0, `kclient exit ${res.code}`);
+    assert.match(res.stdout, /WL: .* nfs4 .*vers=4\.2/);
+    assert.deepEqual(ft, [
+      `data 0 ${4 * M}`,
+      `hole ${4 * M} ${12 * M}`,
+      `data ${12 * M} ${13 * M}`,
+      'segments done',
+      `copied ${13 * M}`,
+      'cloned',
+      'copy equal',
+      'clone equal',
+      'fallocate ok',
+      `hole 0 ${12 * M}`,
+      `data ${12 * M} ${13 * M}`,
+      'segments done',
+      'punched range reads zeros',
+    ]);
+  });
+
+  it('vers=4.0: a lock held by another client denies F_SETLK and makes F_SETLKW wait until it is released', { timeout: 240000 }, async () => {
+    const host = await Nfs40Client.connect(g.nfsPort, 'e2e-host-locker');
+    try {
+      const { fh, stateid } = await host.open(['data'], 'held.bin');
+      const lock = await host.lockWhole(fh, stateid);
+      assert.equal(lock.res.status, 0, 'the host holds the lock');
+      const script = [
+        'T=/kclient/files/fstool',
+        '$T trylock held.bin w 0 0',
+        '($T lock held.bin w 0 0 0 G; [ -e host-unlocked ] && echo "FT: host had unlocked") > /tmp/g.out 2>&1 &',
+        'sleep 2; echo waiting > guest-waiting',
+        'wait; cat /tmp/g.out',
+        'rm -f guest-waiting host-unlocked held.bin',
+      ].join('\n');
+      const guest = run(KCLIENT, ['nfs', '--vers', '4.0', '--port', String(g.nfsPort), '--export', '/data', '--timeout', '200', '--file', `${fstool}:fstool`, '--', script], { timeoutMs: 230000 });
+      // Release once the guest is blocked in F_SETLKW (it says so through a file on the export).
+      let sawWaiting = false;
+      for (let i = 0; i < 360 && !sawWaiting; i++) {
+        sawWaiting = await host.exists(['data'], 'guest-waiting');
+        if (!sawWaiting) await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.ok(sawWaiting, 'the guest reached its blocking lock');
+      await new Promise((r) => setTimeout(r, 1500));
+      await host.open(['data'], 'host-unlocked', 'host-owner2');
+      await host.unlock(fh, lock.stateid!);
+      const res = await guest;
+      const ft = ftLines(res.stdout);
+      console.log(ft.join(' | '));
+      if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-40).join('\n'));
+      assert.equal(res.code, 0, `kclient exit ${res.code}`);
+      assert.deepEqual(ft, ['denied', 'G waiting', 'G locked', 'G unlocking', 'host had unlocked']);
+    } finally {
+      await host.close();
+    }
   });
 });

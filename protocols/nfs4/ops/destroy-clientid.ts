@@ -21,6 +21,7 @@ export const DESTROY_CLIENTID: Nfs4Op<DESTROY_CLIENTID4args, undefined> = {
     if (!rec) throw new Nfs4Error(nfsstat4.NFS4ERR_STALE_CLIENTID);
     if (rec.sessions.size > 0 || c.server.states.countFor(rec) > 0) throw new Nfs4Error(nfsstat4.NFS4ERR_CLIENTID_BUSY);
     c.server.clients.remove(rec);
+    c.server.forgetRecord(rec);
     return undefined;
   },
   ...voidOk,

@@ -5,7 +5,7 @@
  */
 import { Nfs4Error } from '../errors';
 import { voidOk, type Nfs4Op } from '../op';
-import { CURRENT_STATEID, openState, stateidEquals } from '../stateid';
+import { CURRENT_STATEID, anyState, stateidEquals } from '../stateid';
 import { nfs_opnum4, nfsstat4, type stateid4 } from '../types';
 import { decodeStateid4, encodeStateid4 } from '../xdr';
 
@@ -26,8 +26,11 @@ export const FREE_STATEID: Nfs4Op<FREE_STATEID4args, undefined> = {
       if (!c.curStateid) throw new Nfs4Error(nfsstat4.NFS4ERR_BAD_STATEID, 'no current stateid');
       s = c.curStateid;
     }
-    openState(c, s);
-    throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'open stateid: CLOSE it');
+    const rec = anyState(c, s);
+    if (rec.kind === 'open') throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'open stateid: CLOSE it');
+    if (rec.held) throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'the lock stateid may still hold locks');
+    c.server.states.removeLock(rec);
+    return undefined;
   },
   ...voidOk,
 };

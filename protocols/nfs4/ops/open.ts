@@ -3,10 +3,14 @@
  * share access and deny bits checked against the file's other opens; the file becomes the current
  * filehandle and the open stateid the current stateid.
  *
- *   claims:  CLAIM_NULL (directory + name) and CLAIM_FH (4.1: the current filehandle). No reclaims yet:
- *            CLAIM_PREVIOUS → NFS4ERR_NO_GRACE; no delegations are ever granted, so the delegation claims
+ *   claims:  CLAIM_NULL (directory + name), CLAIM_FH (4.1: the current filehandle), CLAIM_PREVIOUS (a
+ *            reclaim in the grace period after a restart, by a client the reclaim records know; the
+ *            current filehandle is the file). No delegations are ever granted, so the delegation claims
  *            are NFS4ERR_BAD_STATEID (CUR) or NFS4ERR_NOTSUPP (PREV).
- *   create:  UNCHECKED4 (an existing file is opened; only a size in the attributes is applied, as O_TRUNC),
+ *   grace:   while earlier clients may reclaim, other OPENs are NFS4ERR_GRACE (server.checkGrace).
+ *   4.0:     ordered by the open-owner's seqid (a retransmission gets the kept reply); a new owner's
+ *            first OPEN answers OPEN4_RESULT_CONFIRM (OPEN_CONFIRM).
+ *   create:  UNCHECKED4 (an existing file is opened; its attributes are ignored except a size of 0, O_TRUNC),
  *            GUARDED4 (exists → NFS4ERR_EXIST), EXCLUSIVE4 and EXCLUSIVE4_1 (a retransmission with the same
  *            verifier opens the file created before; another verifier → NFS4ERR_EXIST). 4.1 values in a 4.0
  *            COMPOUND are NFS4ERR_BADXDR.
@@ -14,14 +18,16 @@
  *            NFS4ERR_WRONG_TYPE (4.1) / NFS4ERR_INVAL (4.0).
  *   access:  an existing file needs read (or execute) permission for READ access and write permission for
  *            WRITE access; a file this OPEN created is the caller's to open as asked.
- *   order:   a 4.1 client's OPEN before its RECLAIM_COMPLETE is NFS4ERR_GRACE (RFC 8881 §18.51.3).
+ *   order:   a 4.1 client's non-reclaim OPEN before its RECLAIM_COMPLETE is NFS4ERR_GRACE (RFC 8881 §18.51.3).
  *   courtesy: an open of a client whose lease has expired does not block others: that client is expired.
  *   result:  never a delegation: OPEN_DELEGATE_NONE, or OPEN_DELEGATE_NONE_EXT when a 4.1 client stated a
- *            "want"; rflags carry no LOCKTYPE_POSIX (no byte-range locks yet) and, in 4.1, never CONFIRM.
+ *            "want"; rflags carry LOCKTYPE_POSIX and, in 4.1, never CONFIRM.
  *
- * The share-reservation table is this server's memory for now (state/stateids.ts).
+ * Each open is also a core open (FileSystem.open), so share reservations conflict with SMB opens.
  */
-import { AccessBits, CreateMode, FileType, type Attr, type CreateArgs, type Handle, type NodeResult } from '../../../cluster/vfs/types';
+import { AccessBits, CreateMode, FileType, OpenBits, type Attr, type CreateArgs, type Handle, type NodeResult, type OpenArgs, type OpenState } from '../../../cluster/vfs/types';
+import { seqidVerdict } from '../state/owners';
+import type { OpenStateRec } from '../state/stateids';
 import { isCoreError, Errc } from '../../../cluster/vfs/errors';
 import { XdrError } from '../../xdr/errors';
 import type { XdrReader } from '../../xdr/reader';
@@ -43,6 +49,10 @@ import {
   OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL,
   OPEN4_SHARE_ACCESS_WRITE,
   OPEN4_SHARE_DENY_BOTH,
+  OPEN4_SHARE_DENY_READ,
+  OPEN4_SHARE_DENY_WRITE,
+  OPEN4_RESULT_CONFIRM,
+  OPEN4_RESULT_LOCKTYPE_POSIX,
   createmode4,
   nfs_opnum4,
   nfsstat4,
@@ -276,7 +286,11 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
     if (!isCoreError(e) || e.errc !== Errc.NOENT || a.openhow.opentype !== opentype4.OPEN4_CREATE) throw e;
   }
   if (found) {
+    // A guarded create of an existing name fails before anything else is looked at (as knfsd).
+    if (a.openhow.opentype === opentype4.OPEN4_CREATE && a.openhow.how.mode === createmode4.GUARDED4) throw new Nfs4Error(nfsstat4.NFS4ERR_EXIST);
     checkType(c.minor, found.attr.type);
+    // Permission before share reservations (as knfsd): a caller who may not open it learns ACCESS.
+    await checkOpenAccess({ ...dir, handle: found.handle }, found.handle, access);
     const fileKey = c.server.fileKey(dir, found.attr.fileId);
     checkShare(c, a, fileKey, access, deny);
   }
@@ -296,6 +310,8 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
   if (how.mode === createmode4.GUARDED4 && found) throw new Nfs4Error(nfsstat4.NFS4ERR_EXIST);
   let attrs: DecodedSetAttrs = { set: {}, ids: [] };
   if (how.mode === createmode4.UNCHECKED4 || how.mode === createmode4.GUARDED4) attrs = decodeSetAttrs(how.createattrs, c.minor);
+  // An UNCHECKED4 OPEN of an existing file ignores the attributes, except a size of 0 (O_TRUNC).
+  if (found && how.mode === createmode4.UNCHECKED4) attrs = { set: attrs.set.size === 0n ? { size: 0n } : {}, ids: attrs.set.size === 0n ? [FATTR4_SIZE] : [] };
   else if (how.mode === createmode4.EXCLUSIVE4_1) attrs = decodeSetAttrs(how.cva_attrs, c.minor);
   const before = await changeBefore(dir);
   const r: NodeResult = await dir.fs.create(dir.cred, dir.handle, name, createArgsOf(how, attrs));
@@ -308,12 +324,57 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
   return { fh: { ...dir, handle: r.handle }, attr: r.attr, cinfo: changeInfo(before, r.dir.after), created, attrset };
 }
 
+/**
+ * NFSv4 share bits as the core's open bits: the access used, and what others may use (everything the
+ * deny bits do not forbid; NFSv4 never denies delete).
+ */
+export function coreOpenArgs(access: number, deny: number, owner: string): OpenArgs {
+  let use = 0;
+  if (access & OPEN4_SHARE_ACCESS_READ) use |= OpenBits.READ;
+  if (access & OPEN4_SHARE_ACCESS_WRITE) use |= OpenBits.WRITE;
+  let share = OpenBits.READ | OpenBits.WRITE | OpenBits.DELETE;
+  if (deny & OPEN4_SHARE_DENY_READ) share &= ~OpenBits.READ;
+  if (deny & OPEN4_SHARE_DENY_WRITE) share &= ~OpenBits.WRITE;
+  return { access: use, shareAccess: share, owner };
+}
+
+/**
+ * The open in the core, where SMB opens see it (SHARING_VIOLATION → NFS4ERR_SHARE_DENIED). Permissions
+ * were checked above with NFSv4's rules (execute counts for reading; the creator may write a file it just
+ * created read-only), so the core is asked as root.
+ */
+async function openCore(c: Nfs4Compound, fh: FsFh, fileId: bigint, access: number, deny: number, owner: Buffer): Promise<OpenState> {
+  const label = `nfs4:${c.rpc.remote.address}:${owner.toString('hex').slice(0, 32)}:${fileId}`;
+  return (await fh.fs.open(ROOT_CRED, fh.handle, coreOpenArgs(access, deny, label))).open;
+}
+
+/**
+ * An open upgrade: the core open is replaced by one with the union of the bits. The old one goes first
+ * (an owner's opens never conflict with each other, but two core opens would); if the new one is refused
+ * by an SMB open, the old one is put back.
+ */
+async function reopenCore(c: Nfs4Compound, rec: OpenStateRec, fh: FsFh, access: number, deny: number): Promise<void> {
+  const old = rec.core;
+  rec.core = undefined;
+  if (old) await rec.fs.release(old);
+  try {
+    rec.core = await openCore(c, fh, rec.fileId, access, deny, rec.owner);
+  } catch (e) {
+    if (old) rec.core = await openCore(c, fh, rec.fileId, rec.access, rec.deny, rec.owner).catch(() => undefined);
+    throw e;
+  }
+}
+
+const ROOT_CRED = Object.freeze({ uid: 0, gid: 0, groups: [] as number[] });
+
+/**
+ * Share reservations: the new OPEN's access against every open's deny, its deny against every open's
+ * access, the same owner's own open included (as knfsd counts it: an owner that denies READ cannot
+ * open for READ again without a downgrade).
+ */
 function checkShare(c: Nfs4Compound, a: OPEN4args, fileKey: string, access: number, deny: number): void {
-  const client = c.client();
-  const existing = c.server.states.existing(client, a.owner.owner, fileKey);
-  const wantAccess = (existing?.access ?? 0) | access;
-  const wantDeny = (existing?.deny ?? 0) | deny;
-  if (c.server.shareConflict(fileKey, wantAccess, wantDeny, existing)) throw new Nfs4Error(nfsstat4.NFS4ERR_SHARE_DENIED);
+  void a;
+  if (c.server.shareConflict(fileKey, access, deny)) throw new Nfs4Error(nfsstat4.NFS4ERR_SHARE_DENIED);
 }
 
 export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
@@ -341,11 +402,16 @@ export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
     encodeOpenClaim4(w, a.claim);
   },
   async handle(c, a) {
-    const client = c.client();
-    // RFC 8881 §18.51.3: non-reclaim locking before the client's RECLAIM_COMPLETE is NFS4ERR_GRACE.
-    if (c.minor >= 1 && !client.reclaimComplete && a.claim.claim !== open_claim_type4.CLAIM_PREVIOUS) {
-      throw new Nfs4Error(nfsstat4.NFS4ERR_GRACE, 'OPEN before RECLAIM_COMPLETE');
+    const client = c.clientById(a.owner.clientid);
+    const owner = c.server.owners.getOrCreate('open', client, a.owner.owner, c.minor);
+    if (c.minor === 0 && !owner.confirmed && owner.seqid !== undefined && seqidVerdict(owner, a.seqid, nfs_opnum4.OP_OPEN) !== 'replay') {
+      // RFC 7530 §16.16.5: an OPEN by an owner whose first OPEN was never confirmed starts the owner
+      // afresh; what that first OPEN opened is released.
+      for (const o of c.server.states.opensOfOwner(owner)) await c.server.closeOpen(o, false);
+      owner.seqid = undefined;
+      owner.last = undefined;
     }
+    c.sequenced(owner, a.seqid, nfs_opnum4.OP_OPEN);
     const access = a.share_access & OPEN4_SHARE_ACCESS_BOTH;
     const extra = a.share_access & ~(OPEN4_SHARE_ACCESS_BOTH | (c.minor >= 1 ? OPEN4_SHARE_ACCESS_WANT_DELEG_MASK | WANT_FLAGS : 0));
     if (access === 0 || extra !== 0) throw new Nfs4Error(nfsstat4.NFS4ERR_INVAL, `share_access ${a.share_access.toString(16)}`);
@@ -355,6 +421,7 @@ export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
     let t: Target;
     const claim = a.claim;
     if (claim.claim >= open_claim_type4.CLAIM_FH && c.minor === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_BADXDR, 'NFSv4.1 claim in NFSv4.0');
+    c.server.checkGrace(c, client, claim.claim === open_claim_type4.CLAIM_PREVIOUS);
     switch (claim.claim) {
       case open_claim_type4.CLAIM_NULL:
         t = await claimNull(c, a, claim.file, access, deny);
@@ -368,8 +435,15 @@ export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
         t = { fh, attr, cinfo: { atomic: false, before: 0n, after: 0n }, created: false, attrset: [] };
         break;
       }
-      case open_claim_type4.CLAIM_PREVIOUS:
-        throw new Nfs4Error(nfsstat4.NFS4ERR_NO_GRACE, 'no reclaimable state');
+      case open_claim_type4.CLAIM_PREVIOUS: {
+        // A reclaim after a restart (checkGrace above let it through): the current filehandle is the file.
+        if (a.openhow.opentype === opentype4.OPEN4_CREATE) throw new Nfs4Error(nfsstat4.NFS4ERR_INVAL, 'CLAIM_PREVIOUS with OPEN4_CREATE');
+        const fh = c.curFs(nfsstat4.NFS4ERR_ISDIR);
+        const attr = await fh.fs.getattr(fh.cred, fh.handle);
+        checkType(c.minor, attr.type);
+        t = { fh, attr, cinfo: { atomic: false, before: 0n, after: 0n }, created: false, attrset: [] };
+        break;
+      }
       case open_claim_type4.CLAIM_DELEGATE_CUR:
       case open_claim_type4.CLAIM_DELEG_CUR_FH:
         throw new Nfs4Error(nfsstat4.NFS4ERR_BAD_STATEID, 'this server grants no delegations');
@@ -383,18 +457,31 @@ export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
     const states = c.server.states;
     const fileKey = c.server.fileKey(t.fh, t.attr.fileId);
     let rec = states.existing(client, a.owner.owner, fileKey);
-    if (c.server.shareConflict(fileKey, (rec?.access ?? 0) | access, (rec?.deny ?? 0) | deny, rec)) throw new Nfs4Error(nfsstat4.NFS4ERR_SHARE_DENIED);
+    const wantAccess = (rec?.access ?? 0) | access;
+    const wantDeny = (rec?.deny ?? 0) | deny;
+    checkShare(c, a, fileKey, access, deny);
     if (rec) {
-      rec.access |= access;
-      rec.deny |= deny;
+      if (wantAccess !== rec.access || wantDeny !== rec.deny) {
+        await reopenCore(c, rec, t.fh, wantAccess, wantDeny);
+        rec.access = wantAccess;
+        rec.deny = wantDeny;
+      }
       rec.seqid = nextSeqid(rec.seqid);
+      rec.accessModes |= 1 << access;
+      rec.denyModes |= 1 << deny;
     } else {
-      rec = states.add(client, a.owner.owner, fileKey, t.fh.handle, access, deny);
+      const core = await openCore(c, t.fh, t.attr.fileId, access, deny, owner.owner);
+      rec = states.add(owner, { fileKey, fileId: t.attr.fileId, fh: t.fh.handle, fs: t.fh.fs }, access, deny, core);
     }
+    // A reclaim needs no OPEN_CONFIRM (knfsd does the same; the Linux 4.0 client has no filehandle at hand
+    // to confirm with during recovery).
+    if (claim.claim === open_claim_type4.CLAIM_PREVIOUS) owner.confirmed = true;
+    c.server.noteState(client);
     c.cur = t.fh;
     const stateid = stateidOf(rec);
     c.curStateid = stateid;
-    return { stateid: { seqid: stateid.seqid, other: stateid.other }, cinfo: t.cinfo, rflags: 0, attrset: t.attrset, delegation: delegationFor(c.minor, a.share_access) };
+    const rflags = OPEN4_RESULT_LOCKTYPE_POSIX | (c.minor === 0 && !owner.confirmed ? OPEN4_RESULT_CONFIRM : 0);
+    return { stateid: { seqid: stateid.seqid, other: stateid.other }, cinfo: t.cinfo, rflags, attrset: t.attrset, delegation: delegationFor(c.minor, a.share_access) };
   },
   encodeOk: (w, r) => {
     encodeStateid4(w, r.stateid);

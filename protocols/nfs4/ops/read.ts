@@ -3,7 +3,8 @@
  * goes back to the pool once the reply has been sent. A directory (or the pseudo root) is NFS4ERR_ISDIR.
  */
 import type { Nfs4Op } from '../op';
-import { checkStateid } from '../stateid';
+import { checkIoStateid } from '../stateid';
+import { lockOwnerOf } from '../state/owners';
 import { NFS4_DATA_MAX, nfs_opnum4, nfsstat4, type stateid4 } from '../types';
 import { decodeStateid4, encodeStateid4 } from '../xdr';
 
@@ -31,7 +32,10 @@ export const READ: Nfs4Op<READ4args, READ4resok> = {
   },
   async handle(c, a) {
     const fh = c.curFs(nfsstat4.NFS4ERR_ISDIR);
-    checkStateid(c, a.stateid, fh, 'read');
+    const st = checkIoStateid(c, a.stateid, fh, 'read');
+    if (!st) await c.server.anonymousIoCheck(fh, false);
+    // SMB byte-range locks are mandatory for everyone's I/O (cluster/locks/byte-range.ts): LOCKED.
+    if (st) fh.fs.checkIo(st.open.fileId, { offset: a.offset, length: BigInt(a.count), write: false, ...(st.lock ? { owner: lockOwnerOf(st.lock.ownerRec) } : {}) });
     const r = await fh.fs.read(fh.cred, fh.handle, a.offset, a.count, c.rpc.signal);
     if (r.release) c.rpc.onReplySent(r.release);
     return { eof: r.eof, data: r.data };

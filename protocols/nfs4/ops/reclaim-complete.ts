@@ -1,6 +1,7 @@
 /**
- * OP_RECLAIM_COMPLETE (RFC 8881 §18.51): the client has reclaimed all it will. There is no reclaimable
- * state yet (no grace period), so this only records the fact: a second global RECLAIM_COMPLETE is
+ * OP_RECLAIM_COMPLETE (RFC 8881 §18.51): the client has reclaimed all it will: its reclaims end, its new
+ * opens and locks may start (outside a grace period), and once every client of the earlier server
+ * instance has said so the grace period ends early. A second global RECLAIM_COMPLETE is
  * NFS4ERR_COMPLETE_ALREADY; rca_one_fs needs a current filehandle.
  */
 import { Nfs4Error } from '../errors';
@@ -25,6 +26,7 @@ export const RECLAIM_COMPLETE: Nfs4Op<RECLAIM_COMPLETE4args, undefined> = {
     }
     if (client.reclaimComplete) throw new Nfs4Error(nfsstat4.NFS4ERR_COMPLETE_ALREADY);
     client.reclaimComplete = true;
+    c.server.reclaimComplete(client);
     return undefined;
   },
   ...voidOk,

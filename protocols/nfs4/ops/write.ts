@@ -6,7 +6,8 @@
 import { Stable } from '../../../cluster/vfs/types';
 import { XdrError } from '../../xdr/errors';
 import type { Nfs4Op } from '../op';
-import { checkStateid } from '../stateid';
+import { checkIoStateid } from '../stateid';
+import { lockOwnerOf } from '../state/owners';
 import { NFS4_DATA_MAX, nfs_opnum4, nfsstat4, stable_how4, type stateid4 } from '../types';
 import { decodeStateid4, decodeVerifier4, encodeStateid4, encodeVerifier4 } from '../xdr';
 
@@ -49,7 +50,10 @@ export const WRITE: Nfs4Op<WRITE4args, WRITE4resok> = {
   },
   async handle(c, a) {
     const fh = c.writable(c.curFs(nfsstat4.NFS4ERR_ISDIR));
-    checkStateid(c, a.stateid, fh, 'write');
+    const st = checkIoStateid(c, a.stateid, fh, 'write');
+    if (!st) await c.server.anonymousIoCheck(fh, true);
+    // SMB byte-range locks are mandatory for everyone's I/O (cluster/locks/byte-range.ts): LOCKED.
+    if (st) fh.fs.checkIo(st.open.fileId, { offset: a.offset, length: BigInt(a.data.length), write: true, ...(st.lock ? { owner: lockOwnerOf(st.lock.ownerRec) } : {}) });
     const r = await fh.fs.write(fh.cred, fh.handle, a.offset, a.data, a.stable as number as Stable);
     return { count: r.count, committed: r.committed as number as stable_how4, writeverf: r.verifier };
   },

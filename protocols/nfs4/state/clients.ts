@@ -26,6 +26,12 @@ export interface ClientRecord {
   /** Date.now() of the last lease renewal. */
   lastRenew: number;
   reclaimComplete: boolean;
+  /** Its owner is in the reclaim records (it took state; server.noteState). */
+  recorded?: boolean;
+  /** 4.0: the setclientid_confirm verifier SETCLIENTID handed out for this record. */
+  confirmVerifier?: Buffer;
+  /** 4.0: a callback update of this confirmed record (SETCLIENTID, same verifier) awaiting its confirm. */
+  pendingConfirm?: Buffer;
 }
 
 export function ownerKey(ownerId: Buffer): string {

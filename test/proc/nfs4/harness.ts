@@ -24,6 +24,15 @@ import { FREE_STATEID } from '../../../protocols/nfs4/ops/free-stateid';
 import { GETATTR, type GETATTR4resok } from '../../../protocols/nfs4/ops/getattr';
 import { GETFH, type GETFH4resok } from '../../../protocols/nfs4/ops/getfh';
 import { LINK } from '../../../protocols/nfs4/ops/link';
+import { LOCK, type LOCK4resok } from '../../../protocols/nfs4/ops/lock';
+import { LOCKT } from '../../../protocols/nfs4/ops/lockt';
+import { LOCKU } from '../../../protocols/nfs4/ops/locku';
+import { OPEN_CONFIRM, type OPEN_CONFIRM4resok } from '../../../protocols/nfs4/ops/open-confirm';
+import { RELEASE_LOCKOWNER } from '../../../protocols/nfs4/ops/release-lockowner';
+import { RENEW } from '../../../protocols/nfs4/ops/renew';
+import { SETCLIENTID, type SETCLIENTID4resok } from '../../../protocols/nfs4/ops/setclientid';
+import { SETCLIENTID_CONFIRM } from '../../../protocols/nfs4/ops/setclientid-confirm';
+import { NFS4_LENGTH_ALL, nfs_lock_type4 } from '../../../protocols/nfs4/ops/lock-common';
 import { LOOKUP } from '../../../protocols/nfs4/ops/lookup';
 import { LOOKUPP } from '../../../protocols/nfs4/ops/lookupp';
 import { OPEN, type OPEN4args, type OPEN4resok, type createhow4 } from '../../../protocols/nfs4/ops/open';
@@ -147,7 +156,119 @@ export const op = {
     }),
   sequence: (sa_sessionid: Buffer, sa_sequenceid: number, sa_slotid = 0, sa_cachethis = false) =>
     arg(SEQUENCE, { sa_sessionid, sa_sequenceid, sa_slotid, sa_highest_slotid: sa_slotid, sa_cachethis }),
+  setclientid: (id: string, verifier = Buffer.from('verifier')) =>
+    arg(SETCLIENTID, {
+      client: { verifier, id: Buffer.from(id) },
+      callback: { cb_program: 0x40000000, cb_location: { na_r_netid: Buffer.from('tcp'), na_r_addr: Buffer.from('10.0.2.15.3.200') } },
+      callback_ident: 1,
+    }),
+  setclientidConfirm: (clientid: bigint, setclientid_confirm: Buffer) => arg(SETCLIENTID_CONFIRM, { clientid, setclientid_confirm }),
+  renew: (clientid: bigint) => arg(RENEW, { clientid }),
+  openConfirm: (open_stateid: stateid4, seqid: number) => arg(OPEN_CONFIRM, { open_stateid, seqid }),
+  close40: (seqid: number, open_stateid: stateid4) => arg(CLOSE, { seqid, open_stateid }),
+  lockNew: (
+    o: { write?: boolean; offset?: bigint; length?: bigint; openSeqid?: number; lockSeqid?: number; clientid: bigint; owner?: string; reclaim?: boolean },
+    open_stateid: stateid4,
+  ) =>
+    arg(LOCK, {
+      locktype: o.write === false ? nfs_lock_type4.READ_LT : nfs_lock_type4.WRITE_LT,
+      reclaim: o.reclaim ?? false,
+      offset: o.offset ?? 0n,
+      length: o.length ?? NFS4_LENGTH_ALL,
+      locker: { new_lock_owner: true, open_seqid: o.openSeqid ?? 0, open_stateid, lock_seqid: o.lockSeqid ?? 0, lock_owner: { clientid: o.clientid, owner: Buffer.from(o.owner ?? 'lockowner1') } },
+    }),
+  lockExisting: (o: { write?: boolean; offset?: bigint; length?: bigint; lockSeqid?: number }, lock_stateid: stateid4) =>
+    arg(LOCK, {
+      locktype: o.write === false ? nfs_lock_type4.READ_LT : nfs_lock_type4.WRITE_LT,
+      reclaim: false,
+      offset: o.offset ?? 0n,
+      length: o.length ?? NFS4_LENGTH_ALL,
+      locker: { new_lock_owner: false, lock_stateid, lock_seqid: o.lockSeqid ?? 0 },
+    }),
+  lockt: (o: { write?: boolean; offset?: bigint; length?: bigint; clientid: bigint; owner?: string }) =>
+    arg(LOCKT, {
+      locktype: o.write === false ? nfs_lock_type4.READ_LT : nfs_lock_type4.WRITE_LT,
+      offset: o.offset ?? 0n,
+      length: o.length ?? NFS4_LENGTH_ALL,
+      owner: { clientid: o.clientid, owner: Buffer.from(o.owner ?? 'tester') },
+    }),
+  locku: (lock_stateid: stateid4, o: { seqid?: number; offset?: bigint; length?: bigint } = {}) =>
+    arg(LOCKU, { locktype: nfs_lock_type4.WRITE_LT, seqid: o.seqid ?? 0, lock_stateid, offset: o.offset ?? 0n, length: o.length ?? NFS4_LENGTH_ALL }),
+  releaseLockowner: (clientid: bigint, owner = 'lockowner1') => arg(RELEASE_LOCKOWNER, { lock_owner: { clientid, owner: Buffer.from(owner) } }),
 };
+
+/**
+ * An NFSv4.0 client of the harness: SETCLIENTID + SETCLIENTID_CONFIRM, and per-owner seqids the way a
+ * 4.0 client keeps them (each seqid-ordered op of an owner takes the next one).
+ */
+export class Nfs40TestClient {
+  readonly seqids = new Map<string, number>();
+  constructor(
+    readonly h: Nfs4Harness,
+    readonly clientid: bigint,
+    readonly opts: CallOpts = {},
+  ) {}
+
+  static async connect(h: Nfs4Harness, id = 'client40', o: CallOpts = {}): Promise<Nfs40TestClient> {
+    const sc = expectOk<SETCLIENTID4resok>(await h.compound([op.setclientid(id)], { ...o, minor: 0 }), 0);
+    expectStatus(await h.compound([op.setclientidConfirm(sc.clientid, sc.setclientid_confirm)], { ...o, minor: 0 }), nfsstat4.NFS4_OK);
+    return new Nfs40TestClient(h, sc.clientid, o);
+  }
+
+  /** The next seqid of an owner (0 first), advanced. */
+  next(owner: string): number {
+    const n = this.seqids.get(owner) ?? -1;
+    this.seqids.set(owner, n + 1);
+    return n + 1;
+  }
+
+  run(ops: readonly ArgOp[], o: CallOpts = {}): Promise<COMPOUND4res> {
+    return this.h.compound(ops, { ...this.opts, ...o, minor: 0 });
+  }
+
+  async ok(ops: readonly ArgOp[]): Promise<unknown[]> {
+    const res = await this.run(ops);
+    expectStatus(res, nfsstat4.NFS4_OK);
+    return res.resarray.map((r) => r.res);
+  }
+
+  async exportRoot(name = 'export'): Promise<Buffer> {
+    const [, , fh] = await this.ok([op.putrootfh(), op.lookup(name), op.getfh()]);
+    return (fh as GETFH4resok).object;
+  }
+
+  /** OPEN (create) + OPEN_CONFIRM when asked for: a usable open stateid. */
+  async open(dir: Buffer, name: string, o: { owner?: string; access?: number; deny?: number } = {}): Promise<{ stateid: stateid4; fh: Buffer; confirmed: boolean }> {
+    const owner = o.owner ?? 'owner1';
+    const open = op.open({
+      seqid: this.next(owner),
+      name,
+      how: { mode: createmode4.UNCHECKED4, createattrs: encodeSetAttrs({ mode: 0o644 }) },
+      owner: { clientid: this.clientid, owner: Buffer.from(owner) },
+      share_access: o.access ?? 3,
+      share_deny: o.deny ?? 0,
+    });
+    const [, res, fh] = await this.ok([op.putfh(dir), open, op.getfh()]);
+    const r = res as OPEN4resok;
+    const handle = (fh as GETFH4resok).object;
+    if (!(r.rflags & 2)) return { stateid: r.stateid, fh: handle, confirmed: false };
+    const [, oc] = await this.ok([op.putfh(handle), op.openConfirm(r.stateid, this.next(owner))]);
+    return { stateid: (oc as OPEN_CONFIRM4resok).open_stateid, fh: handle, confirmed: true };
+  }
+
+  /** A new lock-owner's first LOCK through `open`. */
+  async lock(fh: Buffer, open: stateid4, o: { owner?: string; openOwner?: string; write?: boolean; offset?: bigint; length?: bigint } = {}): Promise<COMPOUND4res> {
+    const lockOwner = o.owner ?? 'lockowner1';
+    const openSeqid = this.next(o.openOwner ?? 'owner1');
+    const res = await this.run([op.putfh(fh), op.lockNew({ ...o, clientid: this.clientid, owner: lockOwner, openSeqid, lockSeqid: 0 }, open)]);
+    if (res.status === nfsstat4.NFS4_OK) this.seqids.set(lockOwner, 0);
+    return res;
+  }
+
+  lockStateid(res: COMPOUND4res): stateid4 {
+    return expectOk<LOCK4resok>(res, 1).lock_stateid;
+  }
+}
 
 export interface CallOpts {
   uid?: number;
@@ -156,6 +277,8 @@ export interface CallOpts {
   port?: number;
   tag?: string | Buffer;
   minor?: number;
+  /** RPC xid (default: a new one per call); a retransmission reuses one. */
+  xid?: number;
   /** The connection's back channel (a fake), as the TCP transport offers one. */
   backchannel?: RpcBackchannel;
 }
@@ -196,7 +319,7 @@ export class Nfs4Harness {
   ctx(o: CallOpts = {}): RpcCallContext {
     const auth: RpcAuth = { flavor: AUTH_SYS, stamp: 0, machineName: 'client', uid: o.uid ?? 0, gid: o.gid ?? 0, gids: [] };
     return {
-      xid: this.xid++,
+      xid: o.xid ?? this.xid++,
       prog: 100003,
       vers: 4,
       proc: 1,
