@@ -154,7 +154,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     }
 
     // 4. SMB2/3 on the same volumes and exports (gateway/smb.ts).
-    const smb: SmbService = await startSmb(cfg, entries, log);
+    const smb: SmbService = await startSmb(cfg, entries, log, metrics.registry);
     cleanups.unshift(() => smb.close(0));
 
     let metricsPort: number | null = null;

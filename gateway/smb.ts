@@ -12,6 +12,9 @@ import type { ExportConfig } from '../cluster/vfs/exports';
 import type { FileSystem } from '../cluster/vfs/types';
 import { ShareRegistry } from '../protocols/smb2/shares';
 import { SmbServer } from '../protocols/smb2/server';
+import type { SmbObserver } from '../protocols/smb2/observer';
+import { ntStatusName } from '../protocols/smb2/ntstatus';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DiskShare } from '../protocols/smb2/tree/disk';
 import { IpcShare, type PipeFactory } from '../protocols/smb2/tree/ipc';
 import { srvsvcPipe } from '../protocols/smb2/dcerpc/srvsvc';
@@ -41,7 +44,33 @@ export function usersFileOf(cfg: GatewayConfig): string {
   return path.join(path.resolve(cfg.volumes[0]!.dataDir), USERS_FILE_NAME);
 }
 
-export async function startSmb(cfg: GatewayConfig, sources: readonly SmbShareSource[], log: Logger): Promise<SmbService> {
+/**
+ * SMB metrics on the gateway's registry: per-command counts by outcome, latency, bytes in and out per
+ * command, and gauges for connections and sessions read at scrape time.
+ */
+function smbMetrics(registry: Registry, server: () => SmbServer | undefined): SmbObserver {
+  const ops = new Counter({ name: 'gateway_smb_ops_total', help: 'SMB2 requests answered, by command and status', labelNames: ['command', 'status'] as const, registers: [registry] });
+  const latency = new Histogram({
+    name: 'gateway_smb_latency_seconds',
+    help: 'SMB2 request latency from decode to reply',
+    labelNames: ['command'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const bytes = new Counter({ name: 'gateway_smb_bytes_total', help: 'SMB2 message bytes by command and direction (before encryption)', labelNames: ['command', 'direction'] as const, registers: [registry] });
+  new Gauge({ name: 'gateway_smb_connections', help: 'Open SMB connections', registers: [registry], collect() { this.set(server()?.connectionCount ?? 0); } });
+  new Gauge({ name: 'gateway_smb_sessions', help: 'SMB sessions (authenticated or being set up)', registers: [registry], collect() { this.set(server()?.sessionCount ?? 0); } });
+  return {
+    request(command, status, seconds, bytesIn, bytesOut) {
+      ops.inc({ command, status: ntStatusName(status) });
+      latency.observe({ command }, seconds);
+      bytes.inc({ command, direction: 'in' }, bytesIn);
+      bytes.inc({ command, direction: 'out' }, bytesOut);
+    },
+  };
+}
+
+export async function startSmb(cfg: GatewayConfig, sources: readonly SmbShareSource[], log: Logger, registry?: Registry): Promise<SmbService> {
   const off: SmbService = { port: null, close: async () => undefined };
   if (cfg.smb.enabled === false) return off;
   const explicit = cfg.smb.enabled === true;
@@ -50,14 +79,28 @@ export async function startSmb(cfg: GatewayConfig, sources: readonly SmbShareSou
   const users = new FileUserDb(usersFile, (msg) => slog.warn({ usersFile, err: msg }, 'smb: users file unreadable, keeping the last good copy'));
 
   const shares = new ShareRegistry();
-  for (const s of sources) shares.add(new DiskShare({ config: s.config, fs: s.fs }));
+  for (const s of sources) {
+    const o = cfg.exports.find((e) => e.name === s.config.name)?.smb;
+    shares.add(
+      new DiskShare({
+        config: s.config,
+        fs: s.fs,
+        ...(o
+          ? { caseInsensitive: o.caseInsensitive, encryptData: o.encryptData, comment: o.comment, ...(o.users ? { allowUsers: o.users } : {}), ...(o.groups ? { allowGroups: o.groups } : {}) }
+          : {}),
+      }),
+    );
+  }
   const pipes = new Map<string, PipeFactory>([['srvsvc', () => srvsvcPipe(() => shares.list(), cfg.smb.serverName)]]);
   shares.add(new IpcShare(pipes));
 
-  // READ/WRITE sizes: what every volume can do in one core call, at most 8 MiB (and the config's limit).
-  const coreIo = Math.min(...sources.map((s) => Math.min(s.fs.limits.maxRead, s.fs.limits.maxWrite)));
-  const maxIo = Math.max(65536, Math.min(cfg.smb.maxIo, Number.isFinite(coreIo) ? coreIo : cfg.smb.maxIo));
+  // READ/WRITE sizes: the config's limit (up to 8 MiB). The disk share splits a request larger than one
+  // core call into parallel core reads/writes, so the core's own limit does not cap what SMB offers.
+  const maxIo = Math.max(65536, Math.min(cfg.smb.maxIo, 8 * 1024 * 1024));
+  let serverRef: SmbServer | undefined;
+  const observer = registry ? smbMetrics(registry, () => serverRef) : undefined;
   const server = new SmbServer({
+    ...(observer ? { observer } : {}),
     logger: slog,
     users,
     shares,
@@ -69,6 +112,7 @@ export async function startSmb(cfg: GatewayConfig, sources: readonly SmbShareSou
     maxIo,
     maxConnections: cfg.limits.maxConnections,
   });
+  serverRef = server;
   let port: number | null = cfg.smb.port;
   try {
     for (const host of cfg.listen) port = (await server.listen(host, cfg.smb.port)).port;

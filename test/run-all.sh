@@ -8,7 +8,7 @@ cd "$ROOT"
 SHARED=${SHARED_DIR:-$ROOT/../shared}
 
 need_pkgs=()
-for p in libnfs-utils rpcbind smbclient; do
+for p in libnfs-utils rpcbind smbclient samba-testsuite redis-server gcc libc6-dev; do  # gcc, libc6-dev: test/e2e/tools/fstool.c (static) for the kernel-client VM
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -57,6 +57,23 @@ export interface Smb2Context {
   readonly log: Logger;
   readonly chain: ChainState;
   readonly reply: ReplyOptions;
+  /**
+   * Makes this request asynchronous (MS-SMB2 3.3.4.2): the interim STATUS_PENDING response with a new
+   * AsyncId goes out now and the handler's result later ('async'). Otherwise why not: 'not-last' (a
+   * command in the middle of a compound: Windows fails it with STATUS_INTERNAL_ERROR, MS-SMB2 <159>),
+   * 'busy' (too many outstanding: STATUS_INSUFFICIENT_RESOURCES), 'cancelled'. `signal` aborts on CANCEL
+   * or connection loss either way.
+   */
+  goAsync(): AsyncOutcome;
+}
+
+export type AsyncOutcome = 'async' | 'not-last' | 'busy' | 'cancelled';
+
+/** The status for a request that had to wait but could not go asynchronous. */
+export function asyncRefusal(why: Exclude<AsyncOutcome, 'async'>): SmbError {
+  if (why === 'busy') return new SmbError(0xc000009a /* STATUS_INSUFFICIENT_RESOURCES */, 'too many asynchronous requests');
+  if (why === 'cancelled') return new SmbError(0xc0000120 /* STATUS_CANCELLED */, 'cancelled');
+  return new SmbError(0xc00000e5 /* STATUS_INTERNAL_ERROR */, 'cannot wait in the middle of a compound');
 }
 
 export interface Smb2Reply {

@@ -29,6 +29,7 @@ import { DisconnectError, SmbError, type ChainState, type ReplyOptions, type Smb
 import { DIALECT_NAMES, negotiateResponseBody, setupConnection, smb1NegotiateDialect } from './commands/negotiate';
 import { closeSession } from './commands/logoff';
 import { COMMANDS } from './dispatch';
+import { RequestRegistry, type RunningRequest } from './async';
 import { CreditWindow } from './credits';
 import { directTcpHeader, FramingError, SmbFrameDecoder } from './framing';
 import { decodeHeader, decodeTransformHeader, encodeHeader, HeaderError, type SMB2_Header } from './header';
@@ -41,6 +42,10 @@ import type { ConnectionState, Session, TreeConnect } from './state';
 import { align8, DecodeError, errorBody } from './wire';
 
 const MAX_COMPOUND = 64;
+
+interface InFlightSlot {
+  held: boolean;
+}
 
 interface OutCommand {
   /** Header first, then the body buffers. */
@@ -57,6 +62,8 @@ export class SmbConnection {
   private readonly decoder: SmbFrameDecoder;
   private readonly credits: CreditWindow;
   private readonly abort = new AbortController();
+  /** Requests in progress, for CANCEL and asynchronous replies (async.ts). */
+  private readonly requests = new RequestRegistry(this.abort.signal);
   private readonly log: Logger;
   private inFlight = 0;
   private isClosed = false;
@@ -123,19 +130,28 @@ export class SmbConnection {
     }
     for (const f of frames) {
       this.inFlight++;
-      void this.processFrame(f)
+      const slot: InFlightSlot = { held: true };
+      void this.processFrame(f, slot)
         .catch((e) => {
           if (e instanceof DisconnectError) this.log.warn({ conn: this.id, client: this.state.clientAddress, reason: e.message }, 'smb: protocol violation, closing connection');
           else this.log.error({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: message failed, closing connection');
           this.socket.destroy();
         })
-        .finally(() => {
-          this.inFlight--;
-          this.updateFlow();
-          if (this.draining && this.inFlight === 0) this.socket.end();
-        });
+        .finally(() => this.releaseSlot(slot));
     }
     this.updateFlow();
+  }
+
+  /**
+   * A message stops counting against maxInFlightPerConnection when it is done, or when its last command
+   * went asynchronous (a CHANGE_NOTIFY may wait for hours; credits bound those instead).
+   */
+  private releaseSlot(slot: InFlightSlot): void {
+    if (!slot.held) return;
+    slot.held = false;
+    this.inFlight--;
+    this.updateFlow();
+    if (this.draining && this.inFlight === 0) this.socket.end();
   }
 
   private updateFlow(): void {
@@ -170,15 +186,15 @@ export class SmbConnection {
 
   // ---- one received message ---------------------------------------------------------------------------
 
-  private async processFrame(frame: Buffer): Promise<void> {
+  private async processFrame(frame: Buffer, slot: InFlightSlot): Promise<void> {
     if (frame.length < 4) throw new DisconnectError('message shorter than a protocol id');
     const proto = frame.readUInt32LE(0);
     if (proto === SMB1_PROTOCOL_ID) return this.smb1Negotiate(frame);
     if (proto === SMB2_TRANSFORM_PROTOCOL_ID) {
       const { plain, session } = this.decrypt(frame);
-      return this.processChain(plain, session);
+      return this.processChain(plain, session, slot);
     }
-    if (proto === SMB2_PROTOCOL_ID) return this.processChain(frame, undefined);
+    if (proto === SMB2_PROTOCOL_ID) return this.processChain(frame, undefined, slot);
     throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
   }
 
@@ -225,7 +241,7 @@ export class SmbConnection {
   }
 
   /** Splits a (possibly compounded) message and runs its commands in order. */
-  private async processChain(frame: Buffer, encryptedFor: Session | undefined): Promise<void> {
+  private async processChain(frame: Buffer, encryptedFor: Session | undefined, slot: InFlightSlot): Promise<void> {
     const cmds: Array<{ msg: Buffer; hdr: SMB2_Header }> = [];
     let off = 0;
     for (;;) {
@@ -255,14 +271,52 @@ export class SmbConnection {
     const out: OutCommand[] = [];
     let disconnect = false;
     let encryptWith: Session | undefined = encryptedFor;
+    // Set once the last command went asynchronous: the responses so far went out with its interim one.
+    let interimSent = false;
     for (let i = 0; i < cmds.length; i++) {
       const c = cmds[i]!;
-      if (c.hdr.command === Smb2Cmd.CANCEL) continue; // nothing runs asynchronously: nothing to cancel, no reply
-      const r = await this.runCommand(c.msg, c.hdr, i, chain, encryptedFor);
+      if (c.hdr.command === Smb2Cmd.CANCEL) {
+        this.cancel(c.hdr); // CANCEL has no response (3.3.5.16)
+        continue;
+      }
+      // Only the last command of a message may go asynchronous: its interim response completes the
+      // compound response (as Windows does); one in the middle just waits.
+      const onAsync =
+        i === cmds.length - 1
+          ? (interim: OutCommand, enc: Session | undefined): void => {
+              interimSent = true;
+              this.flush([...out], encryptWith ?? enc, false, interim);
+              this.releaseSlot(slot);
+            }
+          : undefined;
+      const r = await this.runCommand(c.msg, c.hdr, i, chain, encryptedFor, onAsync);
       if (r.reply.disconnect) disconnect = true;
+      if (interimSent) {
+        // The final response of an asynchronous request goes out alone.
+        this.flush([r.out], r.encryptWith ?? encryptWith, disconnect);
+        return;
+      }
       if (r.encryptWith && !encryptWith) encryptWith = r.encryptWith;
       out.push(r.out);
     }
+    this.flush(out, encryptWith, disconnect);
+  }
+
+  /** SMB2 CANCEL (3.3.5.16): by AsyncId when flagged async, else by MessageId; unknown targets are ignored. */
+  private cancel(hdr: SMB2_Header): void {
+    const async = (hdr.flags & SMB2_FLAGS_ASYNC_COMMAND) !== 0;
+    const r = this.requests.find(async, async ? hdr.asyncId : hdr.messageId);
+    if (!r) return;
+    this.log.debug({ conn: this.id, msgId: r.messageId.toString(), asyncId: r.asyncId.toString() }, 'smb: request cancelled');
+    r.cancel();
+  }
+
+  /**
+   * Sends responses as one message (a compound when several). `interim` is an asynchronous interim
+   * response that ends the compound: it is never signed (3.3.4.2).
+   */
+  private flush(out: OutCommand[], encryptWith: Session | undefined, disconnect: boolean, interim?: OutCommand): void {
+    if (interim) out.push(interim);
     if (out.length === 0) return;
     // Compound responses: each but the last padded to 8 bytes with NextCommand pointing at the next; each
     // signed over its own padded bytes (3.3.4.1.1); then the whole encrypted when the request was.
@@ -303,8 +357,27 @@ export class SmbConnection {
     index: number,
     chain: ChainState,
     encryptedFor: Session | undefined,
+    onAsync?: (interim: OutCommand, encryptWith: Session | undefined) => void,
   ): Promise<{ out: OutCommand; reply: ReplyOptions; encryptWith?: Session }> {
     const reply: ReplyOptions = {};
+    const running = this.requests.start(hdr.messageId, hdr.sessionId);
+    try {
+      return await this.runRequest(msg, hdr, index, chain, encryptedFor, reply, running, onAsync);
+    } finally {
+      this.requests.finish(running);
+    }
+  }
+
+  private async runRequest(
+    msg: Buffer,
+    hdr: SMB2_Header,
+    index: number,
+    chain: ChainState,
+    encryptedFor: Session | undefined,
+    reply: ReplyOptions,
+    running: RunningRequest,
+    onAsync: ((interim: OutCommand, encryptWith: Session | undefined) => void) | undefined,
+  ): Promise<{ out: OutCommand; reply: ReplyOptions; encryptWith?: Session }> {
     const related = index > 0 && (hdr.flags & SMB2_FLAGS_RELATED_OPERATIONS) !== 0;
     const sessionId = related ? chain.sessionId : hdr.sessionId;
     const treeId = related ? chain.treeId : hdr.treeId;
@@ -364,6 +437,8 @@ export class SmbConnection {
           if (Math.max(1, hdr.creditCharge) < need) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `CreditCharge ${hdr.creditCharge} below ${need}`);
         } else if (payload > 65536) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'payload above 64 KiB without multi-credit support');
       }
+      const ctxSession = session;
+      const ctxTree = tree;
       const ctx: Smb2Context = {
         server: this.server,
         conn: this.state,
@@ -372,10 +447,20 @@ export class SmbConnection {
         session,
         tree,
         encrypted: encryptedFor !== undefined,
-        signal: this.abort.signal,
+        get signal() {
+          return running.signal;
+        },
         log: this.log,
         chain,
         reply,
+        goAsync: () => {
+          if (running.asyncId) return 'async';
+          if (running.cancelled) return 'cancelled';
+          if (!onAsync) return 'not-last';
+          if (!this.requests.makeAsync(running)) return 'busy';
+          onAsync(this.interimResponse(hdr, related, chain, running.asyncId), this.responseEncryption(hdr, ctxSession, ctxTree, encryptedFor));
+          return 'async';
+        },
       };
       result = await spec.handle(ctx, req);
     } catch (e) {
@@ -389,6 +474,7 @@ export class SmbConnection {
 
     const name = spec?.name ?? `0x${hdr.command.toString(16)}`;
     const us = Number(process.hrtime.bigint() - t0) / 1000;
+    this.server.observer?.request(name, result.status, us / 1e6, msg.length, result.body.reduce((n, b) => n + b.length, 0));
     if (result.status !== 0 && result.status !== NtStatus.STATUS_MORE_PROCESSING_REQUIRED) {
       this.log.debug({ conn: this.id, msgId: hdr.messageId.toString(), cmd: name, status: ntStatusName(result.status), us }, 'smb: request failed');
     }
@@ -398,24 +484,23 @@ export class SmbConnection {
     const h = Buffer.alloc(SMB2_HEADER_SIZE);
     let flags = SMB2_FLAGS_SERVER_TO_REDIR;
     if (related) flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+    // The final response of an asynchronous request carries its AsyncId and no credits: the interim
+    // response granted them (3.3.4.3).
+    if (running.asyncId) flags |= SMB2_FLAGS_ASYNC_COMMAND;
     encodeHeader(h, {
       creditCharge: hdr.creditCharge,
       status: result.status,
       command: hdr.command,
-      credits: this.credits.grant(hdr.credits),
+      credits: running.asyncId ? 0 : this.credits.grant(hdr.credits),
       flags,
       nextCommand: 0,
       messageId: hdr.messageId,
       treeId: chain.treeId,
-      asyncId: 0n,
+      asyncId: running.asyncId,
       sessionId: chain.sessionId,
     });
     // Whether this response goes out encrypted (3.3.4.1.4) decides whether it is signed.
-    let encryptWith: Session | undefined;
-    if (encryptedFor) encryptWith = encryptedFor;
-    else if (session && session.state === 'valid' && session.encryptionKey && hdr.command !== Smb2Cmd.NEGOTIATE && hdr.command !== Smb2Cmd.SESSION_SETUP) {
-      if (session.encryptData || (tree?.encryptData && hdr.command !== Smb2Cmd.TREE_CONNECT)) encryptWith = session;
-    }
+    const encryptWith = this.responseEncryption(hdr, session, tree, encryptedFor);
     const badSignature = (hdr.flags & SMB2_FLAGS_SIGNED) !== 0 && !signedOk && !encryptedFor && session?.state === 'valid';
     const sign =
       !encryptWith &&
@@ -431,7 +516,37 @@ export class SmbConnection {
     return { out, reply, ...(encryptWith ? { encryptWith } : {}) };
   }
 
+  /** The session whose keys encrypt the response to `hdr` (3.3.4.1.4), if it goes out encrypted. */
+  private responseEncryption(hdr: SMB2_Header, session: Session | undefined, tree: TreeConnect | undefined, encryptedFor: Session | undefined): Session | undefined {
+    if (encryptedFor) return encryptedFor;
+    if (session && session.state === 'valid' && session.encryptionKey && hdr.command !== Smb2Cmd.NEGOTIATE && hdr.command !== Smb2Cmd.SESSION_SETUP) {
+      if (session.encryptData || (tree?.encryptData && hdr.command !== Smb2Cmd.TREE_CONNECT)) return session;
+    }
+    return undefined;
+  }
+
+  /** STATUS_PENDING with the AsyncId (3.3.4.2): grants the request's credits, never signed. */
+  private interimResponse(hdr: SMB2_Header, related: boolean, chain: ChainState, asyncId: bigint): OutCommand {
+    const h = Buffer.alloc(SMB2_HEADER_SIZE);
+    let flags = SMB2_FLAGS_SERVER_TO_REDIR | SMB2_FLAGS_ASYNC_COMMAND;
+    if (related) flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+    encodeHeader(h, {
+      creditCharge: hdr.creditCharge,
+      status: NtStatus.STATUS_PENDING,
+      command: hdr.command,
+      credits: this.credits.grant(hdr.credits),
+      flags,
+      nextCommand: 0,
+      messageId: hdr.messageId,
+      treeId: 0,
+      asyncId,
+      sessionId: chain.sessionId || hdr.sessionId,
+    });
+    return { parts: [h, errorBody()], signWith: undefined, onEncoded: undefined };
+  }
+
   private failure(e: unknown, hdr: SMB2_Header, name: string | undefined): Smb2Reply {
+    if ((e instanceof SmbError || isCoreError(e)) && (e as Error).message) this.log.debug({ conn: this.id, msgId: hdr.messageId.toString(), cmd: name, reason: (e as Error).message }, 'smb: error reason');
     if (e instanceof SmbError) return { status: e.status, body: e.body ?? [errorBody()] };
     if (e instanceof DisconnectError) return { status: NtStatus.STATUS_INVALID_PARAMETER, body: [errorBody()] };
     if (isCoreError(e)) return { status: smb2StatusOf(e.errc), body: [errorBody()] };

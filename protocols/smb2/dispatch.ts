@@ -13,7 +13,9 @@ import { READ } from './commands/read';
 import { SESSION_SETUP } from './commands/session-setup';
 import { SET_INFO } from './commands/set-info';
 import { TREE_CONNECT, TREE_DISCONNECT } from './commands/tree-connect';
-import { CHANGE_NOTIFY, LOCK, OPLOCK_BREAK } from './commands/unsupported';
+import { OPLOCK_BREAK } from './commands/oplock-break';
+import { CHANGE_NOTIFY } from './commands/change-notify';
+import { LOCK } from './commands/lock';
 import { WRITE } from './commands/write';
 
 export const COMMANDS: ReadonlyMap<number, Smb2CommandSpec<any>> = new Map(

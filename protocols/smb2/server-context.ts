@@ -9,6 +9,7 @@ import type { ShareRegistry } from './shares';
 import type { SmbUserDb } from './users';
 import { SUPPORTED_DIALECTS } from './constants';
 import { filetimeFromNs } from './fscc/attrs';
+import type { SmbObserver } from './observer';
 
 export type EncryptionPolicy = 'off' | 'enabled' | 'required';
 
@@ -40,6 +41,8 @@ export interface SmbServerOptions {
   maxInFlightPerConnection?: number;
   /** Allow anonymous (null) sessions, which can only reach IPC$. Default true (share listing). */
   allowAnonymous?: boolean;
+  /** Per-request reports (metrics). */
+  observer?: SmbObserver;
 }
 
 export interface SmbServerContext {
@@ -60,6 +63,7 @@ export interface SmbServerContext {
   readonly maxOpensPerSession: number;
   readonly maxInFlightPerConnection: number;
   readonly allowAnonymous: boolean;
+  readonly observer: SmbObserver | undefined;
   readonly startTime: bigint;
   readonly nonces: NonceSource;
   nextSessionId(): bigint;
@@ -93,6 +97,7 @@ export function createServerContext(o: SmbServerOptions): SmbServerContext {
     maxOpensPerSession: o.maxOpensPerSession ?? 16384,
     maxInFlightPerConnection: o.maxInFlightPerConnection ?? 128,
     allowAnonymous: o.allowAnonymous ?? true,
+    observer: o.observer,
     startTime: filetimeFromNs(BigInt(Date.now()) * 1_000_000n),
     nonces: new NonceSource(),
     nextSessionId: () => sessionBase | ++sessionCounter,

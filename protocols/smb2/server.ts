@@ -35,6 +35,13 @@ export class SmbServer {
     return this.connections.size;
   }
 
+  /** Sessions over all connections (authenticated or in progress). */
+  get sessionCount(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.state.sessions.size;
+    return n;
+  }
+
   accept(socket: net.Socket): void {
     if (this.closing || !socket.remoteAddress) {
       socket.destroy();

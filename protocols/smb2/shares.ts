@@ -11,7 +11,7 @@ import type { SMB2_QUERY_DIRECTORY_Request } from './commands/query-directory';
 import type { SMB2_QUERY_INFO_Request } from './commands/query-info';
 import type { SMB2_SET_INFO_Request } from './commands/set-info';
 import type { SMB2_IOCTL_Request } from './commands/ioctl';
-import type { Cred } from '../../cluster/vfs/types';
+import type { Cred, FileSystem } from '../../cluster/vfs/types';
 
 /** The context of a tree-scoped command: session and tree are known. */
 export type TreeContext = Smb2Context & { readonly session: Session; readonly tree: TreeConnect };
@@ -41,6 +41,8 @@ export interface ShareHandler {
   readonly type: 'disk' | 'pipe';
   readonly name: string;
   readonly comment: string;
+  /** Disk shares: the volume behind the share (LOCK, CHANGE_NOTIFY). */
+  readonly fs?: FileSystem;
   /** Admission: throws SmbError(ACCESS_DENIED) if this session may not use the share. */
   connect(session: Session, clientAddress: string): Promise<TreeAccess>;
   create(ctx: TreeContext, req: SMB2_CREATE_Request): Promise<CreateOutcome>;

@@ -28,6 +28,8 @@ export interface Req {
   body: Buffer;
   flags?: number;
   creditCharge?: number;
+  /** CreditRequest (default 64). */
+  credits?: number;
   treeId?: number;
   sessionId?: bigint;
   messageId?: bigint;
@@ -111,7 +113,7 @@ export class TestSmbClient {
       creditCharge: r.creditCharge ?? 1,
       status: 0,
       command: r.command,
-      credits: 64,
+      credits: r.credits ?? 64,
       flags: r.flags ?? 0,
       nextCommand: 0,
       messageId: id,

@@ -252,7 +252,7 @@ describe('loopback: SMB2 server', () => {
     assert.equal(await st('a\\..\\..\\x'), NtStatus.STATUS_OBJECT_NAME_INVALID);
     assert.equal(await st('\\absolute.txt'), NtStatus.STATUS_INVALID_PARAMETER);
     assert.equal(await st('sneaky/slash'), NtStatus.STATUS_OBJECT_NAME_INVALID);
-    assert.equal(await st('f.txt:alt:$DATA'), NtStatus.STATUS_OBJECT_NAME_NOT_FOUND);
+    assert.equal(await st('f.txt:alt:$DATA'), NtStatus.STATUS_OBJECT_NAME_INVALID);
     assert.equal(await st('no\\such\\dir.txt'), NtStatus.STATUS_OBJECT_PATH_NOT_FOUND);
   });
 
@@ -277,6 +277,34 @@ describe('loopback: SMB2 server', () => {
     assert.equal(one.hdr.status, NtStatus.STATUS_INVALID_PARAMETER);
     const two = await c.request({ command: Smb2Cmd.WRITE, body: writeBody(fid, 0n, data), creditCharge: 2 });
     assert.equal(two.hdr.status, 0);
+  });
+
+  it('8 MiB WRITE and READ in one request each (CreditCharge 128), larger than one core call', async () => {
+    const big = new SmbServer({ logger: quiet, users: { lookup: (n) => (n.toLowerCase() === 'alice' ? { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] } : undefined) }, shares: new ShareRegistry().add(new DiskShare({ config: defaultExport('data', 1), fs })), maxCredits: 512, maxIo: 8 * 1024 * 1024 });
+    const bigPort = (await big.listen('127.0.0.1', 0)).port;
+    try {
+      const c = await TestSmbClient.connect(bigPort);
+      clients.push(c);
+      const neg = await c.negotiate([0x0311], { signingAlgos: [AES_CMAC] });
+      assert.equal(neg.body.readUInt32LE(32), 8 * 1024 * 1024, 'MaxWriteSize');
+      await c.login('alice', 'pw');
+      c.sign = true;
+      const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody('\\\\127.0.0.1\\data') });
+      c.treeId = t.hdr.treeId;
+      const fid = fileIdOf(await c.request({ command: Smb2Cmd.CREATE, body: createBody('eight.bin', { disposition: 5 }) }));
+      const data = Buffer.alloc(8 * 1024 * 1024);
+      for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i * 2654435761 >>> 0, i);
+      assert.ok(8 * 1024 * 1024 > fs.limits.maxWrite, 'the request spans several core writes');
+      const w = await c.request({ command: Smb2Cmd.WRITE, body: writeBody(fid, 0n, data), creditCharge: 128 });
+      assert.equal(w.hdr.status, 0);
+      assert.equal(w.body.readUInt32LE(4), data.length);
+      const r = await c.request({ command: Smb2Cmd.READ, body: readBody(fid, 0n, data.length), creditCharge: 128 });
+      assert.equal(r.hdr.status, 0);
+      assert.ok(r.body.subarray(16, 16 + r.body.readUInt32LE(4)).equals(data), '8 MiB read back identical');
+      await c.request({ command: Smb2Cmd.CLOSE, body: closeBody(fid) });
+    } finally {
+      await big.close();
+    }
   });
 
   const setInfoBody = (fid: Buffer, cls: number, data: Buffer): Buffer => {

@@ -49,8 +49,9 @@ export function queryInfoBody(data: Buffer): Buffer[] {
  * too small for all of it → STATUS_BUFFER_OVERFLOW with as much as fits (MS-SMB2 3.3.5.20.1).
  */
 export function fitInfo(data: Buffer, fixed: number, max: number): Smb2Reply {
-  if (data.length <= max) return { status: 0, body: queryInfoBody(data) };
+  // A buffer below the class's minimum is refused even when this particular answer would fit (Windows).
   if (max < fixed) throw new SmbError(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
+  if (data.length <= max) return { status: 0, body: queryInfoBody(data) };
   return { status: NtStatus.STATUS_BUFFER_OVERFLOW, body: queryInfoBody(data.subarray(0, max)) };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Commands this server does not implement yet: LOCK, CHANGE_NOTIFY, OPLOCK_BREAK. They are recognised
+ * Commands this server does not implement yet: OPLOCK_BREAK (no oplock or lease is ever granted). They are recognised
  * (so their StructureSize is checked and the session/tree rules apply) and answered STATUS_NOT_SUPPORTED.
  */
 import { Smb2Cmd } from '../constants';
@@ -27,6 +27,4 @@ function notSupported(command: Smb2Cmd, name: string, size: number): Smb2Command
   };
 }
 
-export const LOCK = notSupported(Smb2Cmd.LOCK, 'LOCK', 48);
-export const CHANGE_NOTIFY = notSupported(Smb2Cmd.CHANGE_NOTIFY, 'CHANGE_NOTIFY', 32);
 export const OPLOCK_BREAK = notSupported(Smb2Cmd.OPLOCK_BREAK, 'OPLOCK_BREAK', 24);

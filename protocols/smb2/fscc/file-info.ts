@@ -143,14 +143,14 @@ export function encodeFileInfo(infoClass: number, f: OpenFacts): { data: Buffer;
         u32(0),
         nameInformation(f.path),
       ]);
-      return { data, fixed: 100 };
+      return { data, fixed: 104 }; // Windows' minimum buffer
     }
     case FileNetworkOpenInformation:
       return { data: networkOpenInformation(a), fixed: 56 };
     case FileAttributeTagInformation:
       return { data: Buffer.concat([u32(fileAttributes(a)), u32(0)]), fixed: 8 };
     case FileStreamInformation:
-      return { data: streamInformation(a), fixed: 0 };
+      return { data: streamInformation(a), fixed: 32 }; // Windows' minimum buffer
     case FileCompressionInformation: {
       // CompressedFileSize, CompressionFormat (NONE), and unit shifts: not compressed.
       const b = Buffer.alloc(16);

@@ -45,7 +45,7 @@ export function encodeFsInfo(infoClass: number, f: FsFacts): { data: Buffer; fix
       b.writeUInt32LE(label.length, 12);
       // 16 SupportsObjects = 0, 17 Reserved
       label.copy(b, 18);
-      return { data: b, fixed: 18 };
+      return { data: b, fixed: 24 }; // Windows' minimum buffer (label space included)
     }
     case FileFsSizeInformation: {
       const b = Buffer.alloc(24);
@@ -79,7 +79,7 @@ export function encodeFsInfo(infoClass: number, f: FsFacts): { data: Buffer; fix
       b.writeInt32LE(f.limits.maxNameBytes, 4);
       b.writeUInt32LE(name.length, 8);
       name.copy(b, 12);
-      return { data: b, fixed: 12 };
+      return { data: b, fixed: 16 }; // Windows' minimum buffer
     }
     case FileFsSectorSizeInformation: {
       const b = Buffer.alloc(28);
@@ -94,6 +94,12 @@ export function encodeFsInfo(infoClass: number, f: FsFacts): { data: Buffer; fix
     }
     case FileFsObjectIdInformation:
       return { data: Buffer.alloc(64), fixed: 64 };
+    case FileFsControlInformation: {
+      // No quotas: thresholds and limits "none" (all ones), FileSystemControlFlags 0.
+      const b = Buffer.alloc(48);
+      for (let o = 8; o < 40; o += 8) b.writeBigInt64LE(-1n, o);
+      return { data: b, fixed: 48 };
+    }
     default:
       return undefined;
   }

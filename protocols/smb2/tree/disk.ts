@@ -56,6 +56,9 @@ import {
   WRITE_DAC,
   WRITE_OWNER,
   FSCTL_SRV_ENUMERATE_SNAPSHOTS,
+  FSCTL_SRV_COPYCHUNK,
+  FSCTL_SRV_COPYCHUNK_WRITE,
+  FSCTL_SRV_REQUEST_RESUME_KEY,
 } from '../constants';
 import type { SMB2_CREATE_Request } from '../commands/create';
 import { encodeCreateContexts, type CreateContext } from '../commands/create';
@@ -64,7 +67,7 @@ import { fitInfo } from '../commands/query-info';
 import type { SMB2_QUERY_DIRECTORY_Request } from '../commands/query-directory';
 import type { SMB2_QUERY_INFO_Request } from '../commands/query-info';
 import type { SMB2_SET_INFO_Request } from '../commands/set-info';
-import { FILE_ATTRIBUTE_READONLY, STORED_DOS_ATTRS, filetimeFromNs, nsFromFiletime } from '../fscc/attrs';
+import { FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_TEMPORARY, STORED_DOS_ATTRS, filetimeFromNs, nsFromFiletime } from '../fscc/attrs';
 import { encodeDirEntry, isDirInfoClass } from '../fscc/dir-info';
 import {
   encodeFileInfo,
@@ -77,11 +80,24 @@ import {
   FileFullEaInformation,
   FileLinkInformation,
   FileModeInformation,
+  FileNormalizedNameInformation,
   FilePositionInformation,
   FileRenameInformation,
 } from '../fscc/file-info';
 import { encodeFsInfo } from '../fscc/fs-info';
-import { encodeSecurityDescriptor } from '../fscc/security';
+import {
+  DACL_SECURITY_INFORMATION,
+  decodeSecurityDescriptor,
+  encodeSecurityDescriptor,
+  gidOfSid,
+  GROUP_SECURITY_INFORMATION,
+  modeFromDacl,
+  OWNER_SECURITY_INFORMATION,
+  SACL_SECURITY_INFORMATION,
+  SecurityDescriptorError,
+  sidString,
+  uidOfSid,
+} from '../fscc/security';
 import { compileMatcher, hasWildcards } from '../fscc/wildcard';
 import { NtStatus } from '../ntstatus';
 import type { CreateOutcome, ReadOutcome, ShareHandler, TreeAccess, TreeContext } from '../shares';
@@ -89,6 +105,11 @@ import type { DirEnumeration, Session, SmbOpen } from '../state';
 import { decodeUtf16, Utf16Error } from '../utf16';
 import { align8 } from '../wire';
 import { parseSmbPath } from './paths';
+import { lookupCaseless } from '../../../cluster/vfs/caseless';
+import { copyRange, isSparseHost } from '../../../cluster/vfs/sparse';
+import { randomBytes } from 'node:crypto';
+import { smbLockOwner } from '../commands/lock';
+import { notifyClosed } from '../commands/change-notify';
 
 const STATUS_NO_EAS_ON_FILE = 0xc0000052;
 const STATUS_EAS_NOT_SUPPORTED = 0xc000004f;
@@ -97,6 +118,40 @@ const READDIR_BATCH = 256;
 /** Mode bits of what SMB clients create (before the core applies nothing else: no umask on SMB). */
 const NEW_FILE_MODE = 0o644;
 const NEW_DIR_MODE = 0o755;
+
+const INT64_MAX = 0x7fffffffffffffffn;
+const STATUS_INVALID_VIEW_SIZE = 0xc000001f;
+/** Server-side copy limits we announce (Windows' values). */
+const COPYCHUNK_MAX_CHUNKS = 256;
+const COPYCHUNK_MAX_CHUNK_BYTES = 1024 * 1024;
+const COPYCHUNK_MAX_TOTAL_BYTES = 16 * 1024 * 1024;
+/** A per-process secret in every resume key, so a key cannot be forged from file ids alone. */
+const RESUME_SECRET = randomBytes(8);
+
+/** 24 opaque bytes naming an open: its volatile and persistent ids and the process secret. */
+function resumeKeyOf(o: SmbOpen): Buffer {
+  const k = Buffer.alloc(24);
+  k.writeBigUInt64LE(o.volatileId, 0);
+  k.writeBigUInt64LE(o.persistentId, 8);
+  RESUME_SECRET.copy(k, 16);
+  return k;
+}
+
+/** The open a resume key names, among the opens of this connection's sessions. */
+function findByResumeKey(ctx: TreeContext, key: Buffer): SmbOpen | undefined {
+  if (!key.subarray(16, 24).equals(RESUME_SECRET)) return undefined;
+  const vid = key.readBigUInt64LE(0);
+  const pid = key.readBigUInt64LE(8);
+  for (const s of [ctx.session, ...ctx.conn.sessions.values()]) {
+    const o = s.opens.get(vid);
+    if (o && o.persistentId === pid && !o.closed) return o;
+  }
+  return undefined;
+}
+/** basic, all, network-open, attribute-tag (MS-FSCC 2.4.7, 2.4.2, 2.4.29, 2.4.6). */
+const READ_ATTRIBUTE_CLASSES = new Set([4, 18, 34, 35]);
+/** NTFS's largest file (16 TiB - 64 KiB); Windows refuses writes ending past it. */
+const MAX_SMB_FILE_SIZE = 0xfffffff0000n;
 
 const WRITE_BITS = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES | DELETE | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER;
 
@@ -137,6 +192,12 @@ export interface DiskShareOptions {
   comment?: string;
   /** Require encryption on this share (3.x sessions only). */
   encryptData?: boolean;
+  /** Names are found whatever their case (the core's lookupCaseless); default on, as Windows expects. */
+  caseInsensitive?: boolean;
+  /** When set, only these users (names from the user database) may connect. */
+  allowUsers?: readonly string[];
+  /** When set, only members of these gids (primary or supplementary) may connect. */
+  allowGroups?: readonly number[];
 }
 
 export class DiskShare implements ShareHandler {
@@ -144,8 +205,14 @@ export class DiskShare implements ShareHandler {
   readonly name: string;
   readonly comment: string;
   private readonly cfg: ExportConfig;
-  private readonly fs: FileSystem;
+  /** The volume behind the share (LOCK and CHANGE_NOTIFY work on it directly). */
+  readonly fs: FileSystem;
   private readonly encryptData: boolean;
+  readonly caseInsensitive: boolean;
+  private readonly allowUsers: ReadonlySet<string> | undefined;
+  private readonly allowGroups: readonly number[] | undefined;
+  /** Rename parent-directory checks in progress, by directory handle (checkParentSharing). */
+  private readonly parentChecks = new Map<string, Promise<void>>();
 
   constructor(o: DiskShareOptions) {
     this.cfg = o.config;
@@ -153,6 +220,19 @@ export class DiskShare implements ShareHandler {
     this.name = o.config.name;
     this.comment = o.comment ?? '';
     this.encryptData = o.encryptData ?? false;
+    this.caseInsensitive = o.caseInsensitive ?? true;
+    this.allowUsers = o.allowUsers ? new Set(o.allowUsers.map((u) => u.toLowerCase())) : undefined;
+    this.allowGroups = o.allowGroups;
+  }
+
+  /** One name in a directory, case-insensitively when the share says so; `name` is the stored name. */
+  private async lookupName(cred: Cred, dir: Handle, name: string): Promise<{ handle: Handle; attr: Attr; name: string }> {
+    if (!this.caseInsensitive) {
+      const l = await this.fs.lookup(cred, dir, nameBuf(name));
+      return { handle: l.handle, attr: l.attr, name };
+    }
+    const l = await lookupCaseless(this.fs, cred, dir, nameBuf(name));
+    return { handle: l.handle, attr: l.attr, name: l.name.toString('utf8') };
   }
 
   private root(): Promise<Handle> {
@@ -161,6 +241,10 @@ export class DiskShare implements ShareHandler {
 
   async connect(session: Session, clientAddress: string): Promise<TreeAccess> {
     if (session.isAnonymous) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'anonymous sessions reach IPC$ only');
+    if (this.allowUsers && !this.allowUsers.has(session.userName.toLowerCase())) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, `user ${session.userName} not allowed on ${this.name}`);
+    if (this.allowGroups && !this.allowGroups.some((g) => g === session.cred.gid || session.cred.groups.includes(g))) {
+      throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, `no group of ${session.userName} is allowed on ${this.name}`);
+    }
     const acc = exportAccess(this.cfg, clientAddress);
     if (!acc.allowed) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, `client ${clientAddress} not allowed on ${this.name}`);
     const cred = squashCred(this.cfg, session.cred);
@@ -177,8 +261,11 @@ export class DiskShare implements ShareHandler {
     let m = FILE_READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE | FILE_READ_EA;
     const dir = attr.type === FileType.DIR;
     if (g & AccessBits.READ) m |= FILE_READ_DATA;
-    if (g & (dir ? AccessBits.LOOKUP : AccessBits.EXECUTE)) m |= FILE_EXECUTE;
-    if (g & AccessBits.MODIFY) m |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | (dir ? FILE_DELETE_CHILD : 0);
+    // A file's FILE_EXECUTE only lets the client read it to run it locally: whoever may read may execute
+    // (Samba's "acl allow execute always"), else SEC_RIGHTS_FILE_ALL opens of 0644 files fail. For the
+    // same reason FILE_DELETE_CHILD, meaningless on a file, comes with write access.
+    if (g & (dir ? AccessBits.LOOKUP : AccessBits.EXECUTE | AccessBits.READ)) m |= FILE_EXECUTE;
+    if (g & AccessBits.MODIFY) m |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_DELETE_CHILD;
     if (cred.uid === 0 || cred.uid === attr.uid) m |= FILE_WRITE_ATTRIBUTES | WRITE_DAC | WRITE_OWNER | FILE_WRITE_EA;
     if (parent && (await this.fs.access(cred, parent, AccessBits.DELETE)).granted & AccessBits.DELETE) m |= DELETE;
     if (readOnly) m &= ~WRITE_BITS;
@@ -193,7 +280,7 @@ export class DiskShare implements ShareHandler {
     let a = await this.fs.getattr(cred, h);
     for (const c of comps) {
       try {
-        const l = await this.fs.lookup(cred, h, nameBuf(c));
+        const l = await this.lookupName(cred, h, c);
         h = l.handle;
         a = l.attr;
       } catch (e) {
@@ -214,8 +301,8 @@ export class DiskShare implements ShareHandler {
     const p = await this.walk(cred, root, comps.slice(0, -1));
     const name = comps[comps.length - 1]!;
     try {
-      const l = await this.fs.lookup(cred, p.handle, nameBuf(name));
-      return { found: { handle: l.handle, attr: l.attr, parent: p.handle, parentAttr: p.attr, name }, parent: p.handle, parentAttr: p.attr, name };
+      const l = await this.lookupName(cred, p.handle, name);
+      return { found: { handle: l.handle, attr: l.attr, parent: p.handle, parentAttr: p.attr, name: l.name }, parent: p.handle, parentAttr: p.attr, name };
     } catch (e) {
       if (e instanceof CoreError && e.errc === Errc.NOENT) return { parent: p.handle, parentAttr: p.attr, name };
       throw e;
@@ -256,7 +343,7 @@ export class DiskShare implements ShareHandler {
         let action = FILE_OPENED;
         try {
           if (overwrite) {
-            const set: SetAttrs = { size: 0n, dosAttrs: req.fileAttributes & STORED_DOS_ATTRS };
+            const set: SetAttrs = { size: 0n, dosAttrs: (req.fileAttributes & STORED_DOS_ATTRS) | FILE_ATTRIBUTE_ARCHIVE };
             attr = (await this.fs.setattr(cred, f.handle, set)).after;
             action = disp === FILE_SUPERSEDE ? FILE_SUPERSEDED : FILE_OVERWRITTEN;
           }
@@ -271,7 +358,8 @@ export class DiskShare implements ShareHandler {
       if (disp === FILE_OPEN || disp === FILE_OVERWRITE) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND);
       if (loc.name === undefined) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_INVALID);
       if (tree.readOnly) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'read-only share');
-      const dos = req.fileAttributes & STORED_DOS_ATTRS;
+      // A new file is marked for archiving, as NTFS does (directories are not).
+      const dos = (req.fileAttributes & STORED_DOS_ATTRS) | (wantDir ? 0 : FILE_ATTRIBUTE_ARCHIVE);
       let made;
       try {
         made = wantDir
@@ -282,6 +370,8 @@ export class DiskShare implements ShareHandler {
         if (e instanceof CoreError && e.errc === Errc.EXIST && attempt === 0 && disp !== FILE_CREATE) continue;
         throw e;
       }
+      const secd = req.context('SecD');
+      if (secd) made = { ...made, attr: await this.applyCreateSecurity(cred, made.handle, made.attr, secd.data) };
       // The creator gets what it asked for (as a POSIX open(O_CREAT) does, whatever the new mode).
       const max = await this.maximalAccess(cred, made.handle, made.attr, loc.parent, false);
       const granted = desired & MAXIMUM_ALLOWED ? max : desired;
@@ -296,6 +386,23 @@ export class DiskShare implements ShareHandler {
         }
       }
       return { open, action: FILE_CREATED, attr: made.attr, contexts: await this.responseContexts(req, made.attr, granted) };
+    }
+  }
+
+  /**
+   * SMB2_CREATE_SD_BUFFER ("SecD") on a new file: its owner, group and mode, as a SET_INFO would set them.
+   * An owner the caller may not give the file to (the core says PERM) leaves the caller as owner and
+   * still applies the mode, as a Windows server would with the creator as owner.
+   */
+  private async applyCreateSecurity(cred: Cred, h: Handle, attr: Attr, sd: Buffer): Promise<Attr> {
+    const all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    const set = this.securityToSetAttrs(sd, all, attr);
+    if (!Object.keys(set).length) return attr;
+    try {
+      return (await this.fs.setattr(cred, h, set)).after;
+    } catch (e) {
+      if (!(e instanceof CoreError && e.errc === Errc.PERM) || set.mode === undefined) throw e;
+      return (await this.fs.setattr(cred, h, { mode: set.mode })).after;
     }
   }
 
@@ -359,6 +466,7 @@ export class DiskShare implements ShareHandler {
   // ---- CLOSE / READ / WRITE / FLUSH -------------------------------------------------------------------------
 
   async close(_ctx: TreeContext | undefined, o: SmbOpen): Promise<Attr | undefined> {
+    notifyClosed(o);
     let attr: Attr | undefined;
     try {
       attr = await this.fs.getattr(o.tree.cred, o.handle!);
@@ -372,6 +480,10 @@ export class DiskShare implements ShareHandler {
   async read(ctx: TreeContext, o: SmbOpen, offset: bigint, length: number, minCount: number): Promise<ReadOutcome> {
     if (o.kind === 'dir') throw new SmbError(NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'READ on a directory');
     if (!(o.grantedAccess & (FILE_READ_DATA | FILE_EXECUTE))) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
+    // Offsets are signed 64-bit on Windows: negative, or a range ending past INT64_MAX, is invalid.
+    if (offset > INT64_MAX || offset + BigInt(length) > INT64_MAX) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'read range beyond INT64_MAX');
+    // Byte-range locks are mandatory for SMB I/O: STATUS_FILE_LOCK_CONFLICT (LOCKED) when one is in the way.
+    this.fs.checkIo(o.core!.fileId, { write: false, offset, length: BigInt(length), openId: o.core!.id, owner: smbLockOwner(o) });
     const max = this.fs.limits.maxRead;
     if (length <= max) {
       const r = await this.fs.read(ctx.tree.cred, o.handle!, offset, length, ctx.signal);
@@ -379,6 +491,8 @@ export class DiskShare implements ShareHandler {
         r.release?.();
         throw new SmbError(NtStatus.STATUS_END_OF_FILE);
       }
+      // FilePositionInformation follows synchronous I/O, as on Windows.
+      o.position = offset + BigInt(r.data.length);
       return { data: r.data, ...(r.release ? { release: r.release } : {}) };
     }
     // Larger than one core read: read the pieces in parallel and join them.
@@ -401,24 +515,37 @@ export class DiskShare implements ShareHandler {
       if (p.length < max) break;
     }
     if ((n === 0 && length > 0) || n < minCount) throw new SmbError(NtStatus.STATUS_END_OF_FILE);
+    o.position = offset + BigInt(n);
     return { data: Buffer.concat(keep, n) };
   }
 
   async write(ctx: TreeContext, o: SmbOpen, offsetIn: bigint, data: Buffer, writeThrough: boolean): Promise<number> {
     if (o.kind === 'dir') throw new SmbError(NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'WRITE on a directory');
     if (!(o.grantedAccess & (FILE_WRITE_DATA | FILE_APPEND_DATA))) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
-    let offset = offsetIn;
-    // 2.2.21: an offset of all ones means "at the end of file" (append).
-    if (offset === 0xffffffffffffffffn) offset = (await this.fs.getattr(ctx.tree.cred, o.handle!)).size;
+    const offset = offsetIn;
+    // As Windows: a negative offset (all ones included: SMB2 has no "write at end of file") or a range
+    // past the largest NTFS file size is invalid; an empty write anywhere below 2^63 succeeds.
+    if (offset > INT64_MAX || (data.length > 0 && offset + BigInt(data.length) > MAX_SMB_FILE_SIZE)) {
+      throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'write range beyond the largest file size');
+    }
+    if (data.length === 0) return 0;
+    this.fs.checkIo(o.core!.fileId, { write: true, offset, length: BigInt(data.length), openId: o.core!.id, owner: smbLockOwner(o) });
     const stable = writeThrough || o.writeThrough ? Stable.FILE_SYNC : Stable.UNSTABLE;
     const max = this.fs.limits.maxWrite;
-    let done = 0;
-    while (done < data.length || data.length === 0) {
-      const n = Math.min(max, data.length - done);
-      const r = await this.fs.write(ctx.tree.cred, o.handle!, offset + BigInt(done), data.subarray(done, done + n), stable);
-      done += r.count;
-      if (data.length === 0 || r.count === 0) break;
+    // Up to 8 MiB in one SMB WRITE: the core pieces go out together (the core coalesces their metadata).
+    const pieces: Promise<number>[] = [];
+    for (let at = 0; at < data.length; at += max) {
+      const part = data.subarray(at, Math.min(data.length, at + max));
+      pieces.push(this.fs.write(ctx.tree.cred, o.handle!, offset + BigInt(at), part, stable).then((r) => r.count));
     }
+    const counts = await Promise.all(pieces);
+    // Bytes written contiguously from the start (a short piece ends the count).
+    let done = 0;
+    for (let i = 0; i < counts.length; i++) {
+      done += counts[i]!;
+      if (counts[i]! < Math.min(max, data.length - i * max)) break;
+    }
+    o.position = offset + BigInt(done);
     return done;
   }
 
@@ -488,8 +615,8 @@ export class DiskShare implements ShareHandler {
       if (!en.eof) {
         en.eof = true;
         try {
-          const l = await this.fs.lookup(cred, o.handle!, nameBuf(en.pattern));
-          en.queue.push({ name: en.pattern, attr: l.attr, fileId: l.attr.fileId });
+          const l = await this.lookupName(cred, o.handle!, en.pattern);
+          en.queue.push({ name: l.name, attr: l.attr, fileId: l.attr.fileId });
         } catch (e) {
           if (!(e instanceof CoreError && (e.errc === Errc.NOENT || e.errc === Errc.INVAL || e.errc === Errc.NAMETOOLONG))) throw e;
         }
@@ -545,9 +672,15 @@ export class DiskShare implements ShareHandler {
     const cred = ctx.tree.cred;
     switch (req.infoType) {
       case SMB2_0_INFO_FILE: {
-        if (req.fileInfoClass === FileFullEaInformation) throw new SmbError(STATUS_NO_EAS_ON_FILE);
-        // No 8.3 short names on this file system (MS-FSCC 2.4.5): the class is not supported.
-        if (req.fileInfoClass === FileAlternateNameInformation) throw new SmbError(NtStatus.STATUS_NOT_SUPPORTED, 'no short names');
+        if (req.fileInfoClass === FileFullEaInformation) {
+          if (!(o.grantedAccess & FILE_READ_EA)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
+          throw new SmbError(STATUS_NO_EAS_ON_FILE);
+        }
+        // No 8.3 short names here: an empty name, as Samba answers with "mangled names = no" (directory
+        // listings carry an empty ShortName too).
+        if (req.fileInfoClass === FileAlternateNameInformation) return fitInfo(Buffer.alloc(4), 8, req.outputBufferLength);
+        // MS-FSA 2.1.5.12: the attribute classes need FILE_READ_ATTRIBUTES on the open.
+        if (READ_ATTRIBUTE_CLASSES.has(req.fileInfoClass) && !(o.grantedAccess & FILE_READ_ATTRIBUTES)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
         const attr = await this.fs.getattr(cred, o.handle!);
         const enc = encodeFileInfo(req.fileInfoClass, {
           attr,
@@ -555,7 +688,8 @@ export class DiskShare implements ShareHandler {
           accessFlags: o.grantedAccess,
           position: o.position,
           mode: o.writeThrough ? FILE_WRITE_THROUGH : 0,
-          path: '\\' + o.path,
+          // The share root's normalized name is empty; its other names are "\".
+          path: req.fileInfoClass === FileNormalizedNameInformation && o.path === '' ? '' : '\\' + o.path,
         });
         if (!enc) throw new SmbError(NtStatus.STATUS_INVALID_INFO_CLASS);
         return fitInfo(enc.data, enc.fixed, req.outputBufferLength);
@@ -566,7 +700,7 @@ export class DiskShare implements ShareHandler {
         const rootAttr = await this.fs.getattr(cred, root);
         const enc = encodeFsInfo(req.fileInfoClass, {
           stat: st.stat,
-          limits: this.fs.limits,
+          limits: { ...this.fs.limits, caseInsensitive: this.caseInsensitive },
           created: filetimeFromNs(rootAttr.birthTime),
           serial: Number(rootAttr.fsid & 0xffffffffn),
           label: this.name,
@@ -601,7 +735,7 @@ export class DiskShare implements ShareHandler {
   async setInfo(ctx: TreeContext, o: SmbOpen, req: SMB2_SET_INFO_Request): Promise<void> {
     const cred = ctx.tree.cred;
     if (req.infoType !== SMB2_0_INFO_FILE) {
-      if (req.infoType === SMB2_0_INFO_SECURITY) throw new SmbError(NtStatus.STATUS_NOT_SUPPORTED, 'setting security descriptors');
+      if (req.infoType === SMB2_0_INFO_SECURITY) return this.setSecurity(ctx, o, req.buffer, req.additionalInformation);
       throw new SmbError(NtStatus.STATUS_NOT_SUPPORTED);
     }
     const b = req.buffer;
@@ -628,7 +762,11 @@ export class DiskShare implements ShareHandler {
         if (c !== undefined) set.birthTime = c;
         if (la !== undefined) set.atime = la;
         if (lw !== undefined) set.mtime = lw;
+        const ch = t(24);
+        if (ch !== undefined) set.changeTime = ch;
         const fa = b.readUInt32LE(32);
+        // TEMPORARY is a file's hint; on a directory Windows refuses it.
+        if (fa & FILE_ATTRIBUTE_TEMPORARY && o.kind === 'dir') throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'TEMPORARY on a directory');
         if (fa !== 0) set.dosAttrs = fa & STORED_DOS_ATTRS;
         if (Object.keys(set).length) await this.fs.setattr(cred, o.handle!, set);
         return;
@@ -687,6 +825,74 @@ export class DiskShare implements ShareHandler {
     }
   }
 
+  /**
+   * SET_INFO security (3.3.5.21.3): owner → chown, group → chgrp, DACL → chmod, in one core setattr so the
+   * core's POSIX rules decide (only root gives a file away; the owner chmods). The open needs WRITE_OWNER
+   * for owner/group and WRITE_DAC for the DACL. A SACL needs a privilege nobody here holds.
+   */
+  async setSecurity(ctx: TreeContext, o: SmbOpen, buf: Buffer, what: number): Promise<void> {
+    if (what & SACL_SECURITY_INFORMATION) throw new SmbError(NtStatus.STATUS_PRIVILEGE_NOT_HELD, 'SACL');
+    if (what & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION) && !(o.grantedAccess & WRITE_OWNER)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
+    if (what & DACL_SECURITY_INFORMATION && !(o.grantedAccess & WRITE_DAC)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
+    if (ctx.tree.readOnly) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'read-only share');
+    const set = this.securityToSetAttrs(buf, what, await this.fs.getattr(ctx.tree.cred, o.handle!));
+    if (Object.keys(set).length) await this.fs.setattr(ctx.tree.cred, o.handle!, set);
+  }
+
+  /** The chown/chmod a descriptor asks for, relative to the current attributes. */
+  private securityToSetAttrs(buf: Buffer, what: number, cur: Attr): SetAttrs {
+    let sd;
+    try {
+      sd = decodeSecurityDescriptor(buf);
+    } catch (e) {
+      if (!(e instanceof SecurityDescriptorError)) throw e;
+      throw new SmbError(e.what === 'acl' ? NtStatus.STATUS_INVALID_ACL : NtStatus.STATUS_INVALID_SECURITY_DESCR, e.message);
+    }
+    const set: SetAttrs = {};
+    let uid = cur.uid;
+    let gid = cur.gid;
+    if (what & OWNER_SECURITY_INFORMATION && sd.owner) {
+      const u = uidOfSid(sd.owner);
+      if (u === undefined) throw new SmbError(NtStatus.STATUS_INVALID_OWNER, `owner ${sidString(sd.owner)} maps to no uid`);
+      if (u !== cur.uid) set.uid = u;
+      uid = u;
+    }
+    if (what & GROUP_SECURITY_INFORMATION && sd.group) {
+      const g = gidOfSid(sd.group);
+      if (g === undefined) throw new SmbError(NtStatus.STATUS_INVALID_PRIMARY_GROUP, `group ${sidString(sd.group)} maps to no gid`);
+      if (g !== cur.gid) set.gid = g;
+      gid = g;
+    }
+    if (what & DACL_SECURITY_INFORMATION && sd.dacl !== undefined) {
+      const m = modeFromDacl(sd.dacl, uid, gid, cur.mode);
+      if (m !== (cur.mode & 0o7777)) set.mode = m;
+    }
+    return set;
+  }
+
+  /**
+   * A rename changes the source's directory: as Windows (and Samba) do, it is a sharing violation while
+   * another open of that directory holds DELETE access or does not share DELETE. Checked in the core's
+   * open table (so opens from every protocol count) by a momentary open using DELETE and sharing
+   * read/write only, which conflicts with exactly those opens.
+   */
+  private async checkParentSharing(cred: Cred, dir: Handle): Promise<void> {
+    // Checks of one directory run one at a time, so two concurrent renames never trip over each other's
+    // momentary open.
+    const key = dir.toString('hex');
+    const run = (this.parentChecks.get(key) ?? Promise.resolve()).then(async () => {
+      const { open } = await this.fs.open(cred, dir, { access: OpenBits.DELETE, shareAccess: OpenBits.READ | OpenBits.WRITE, owner: 'smb:rename-parent-check' });
+      await this.fs.release(open);
+    });
+    const tail = run.catch(() => undefined);
+    this.parentChecks.set(key, tail);
+    try {
+      await run;
+    } finally {
+      if (this.parentChecks.get(key) === tail) this.parentChecks.delete(key);
+    }
+  }
+
   /** FILE_RENAME_INFORMATION_TYPE_2 / FILE_LINK_INFORMATION_TYPE_2 (MS-FSCC 2.4.42.2, 2.4.27.2). */
   private async renameOrLink(ctx: TreeContext, o: SmbOpen, b: Buffer, link: boolean): Promise<void> {
     const cred = ctx.tree.cred;
@@ -708,11 +914,13 @@ export class DiskShare implements ShareHandler {
     const p = parseSmbPath(target, true);
     if (p.components.length === 0) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_INVALID);
     const dest = await this.locate(cred, p.components);
-    const newName = p.components[p.components.length - 1]!;
+    let newName = p.components[p.components.length - 1]!;
     if (dest.found) {
       const sameFile = dest.found.attr.fileId === (await this.fs.getattr(cred, o.handle!)).fileId;
       if (!sameFile) {
         if (!replace) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_COLLISION);
+        // Found under another case: replace that entry (never leave two names differing only in case).
+        newName = dest.found.name!;
         if (dest.found.attr.type === FileType.DIR) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'cannot replace a directory');
         if (link) await this.fs.remove(cred, dest.parent, nameBuf(newName));
       } else if (link) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_COLLISION);
@@ -721,6 +929,7 @@ export class DiskShare implements ShareHandler {
       await this.fs.link(cred, o.handle!, dest.parent, nameBuf(newName));
       return;
     }
+    await this.checkParentSharing(cred, o.parent);
     await this.fs.rename(cred, o.parent, o.name, dest.parent, nameBuf(newName));
     o.parent = dest.parent;
     o.name = nameBuf(newName);
@@ -729,7 +938,78 @@ export class DiskShare implements ShareHandler {
 
   // ---- IOCTL -------------------------------------------------------------------------------------------
 
-  async ioctl(_ctx: TreeContext, o: SmbOpen | undefined, req: SMB2_IOCTL_Request): Promise<{ status: number; output: Buffer }> {
+  /**
+   * FSCTL_SRV_COPYCHUNK(_WRITE) (MS-SMB2 3.3.5.15.6): chunks copied in order from the open named by the
+   * resume key to this open, through the core (cluster/vfs/sparse.ts copyRange, as NFSv4.2 COPY). Over the limits: INVALID_PARAMETER
+   * with the limits in the response, as the spec asks, so the client can retry smaller.
+   */
+  private async copyChunk(ctx: TreeContext, dst: SmbOpen, req: SMB2_IOCTL_Request): Promise<{ status: number; output: Buffer }> {
+    const inp = req.inputBuffer;
+    if (inp.length < 32 || req.maxOutputResponse < 12) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'SRV_COPYCHUNK_COPY too short');
+    const response = (chunks: number, chunkBytes: number, total: number): Buffer => {
+      const b = Buffer.alloc(12);
+      b.writeUInt32LE(chunks, 0);
+      b.writeUInt32LE(chunkBytes, 4);
+      b.writeUInt32LE(total, 8);
+      return b;
+    };
+    const count = inp.readUInt32LE(24);
+    const limits = { status: NtStatus.STATUS_INVALID_PARAMETER, output: response(COPYCHUNK_MAX_CHUNKS, COPYCHUNK_MAX_CHUNK_BYTES, COPYCHUNK_MAX_TOTAL_BYTES) };
+    if (count > COPYCHUNK_MAX_CHUNKS) return limits;
+    if (inp.length < 32 + 24 * count) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'chunks run past the input');
+    const chunks: Array<{ src: bigint; dst: bigint; len: number }> = [];
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const at = 32 + 24 * i;
+      const c = { src: inp.readBigUInt64LE(at), dst: inp.readBigUInt64LE(at + 8), len: inp.readUInt32LE(at + 16) };
+      if (c.len === 0 || c.len > COPYCHUNK_MAX_CHUNK_BYTES) return limits;
+      total += c.len;
+      chunks.push(c);
+    }
+    if (total > COPYCHUNK_MAX_TOTAL_BYTES) return limits;
+    if (dst.kind !== 'file') throw new SmbError(NtStatus.STATUS_INVALID_DEVICE_REQUEST);
+    // COPYCHUNK (not _WRITE) also needs read access on the target, as the spec says.
+    const needDst = FILE_WRITE_DATA | (req.ctlCode === FSCTL_SRV_COPYCHUNK ? FILE_READ_DATA : 0);
+    if ((dst.grantedAccess & needDst) !== needDst) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'copychunk target access');
+    if (ctx.tree.readOnly) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'read-only share');
+    const src = findByResumeKey(ctx, inp.subarray(0, 24));
+    if (!src) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 'no open with that resume key');
+    // The source may be on another share of the same volume, not on another volume.
+    if (!(src.tree.share instanceof DiskShare) || src.tree.share.fs !== this.fs || src.kind !== 'file') throw new SmbError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 'source on another volume');
+    if (!(src.grantedAccess & FILE_READ_DATA)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'copychunk source access');
+    const fs = this.fs;
+    if (!isSparseHost(fs)) throw new SmbError(NtStatus.STATUS_NOT_SUPPORTED, 'volume without server-side copy');
+    let written = 0;
+    let done = 0;
+    for (const c of chunks) {
+      if (c.src > INT64_MAX || c.dst + BigInt(c.len) > MAX_SMB_FILE_SIZE) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'chunk range');
+      this.fs.checkIo(src.core!.fileId, { write: false, offset: c.src, length: BigInt(c.len), openId: src.core!.id, owner: smbLockOwner(src) });
+      this.fs.checkIo(dst.core!.fileId, { write: true, offset: c.dst, length: BigInt(c.len), openId: dst.core!.id, owner: smbLockOwner(dst) });
+      // The core's copy (shared with NFSv4.2 COPY): brick → gateway → brick, committed before it returns.
+      const n = Number(await copyRange(fs, ctx.tree.cred, src.handle!, c.src, dst.handle!, c.dst, BigInt(c.len)));
+      written += n;
+      if (n < c.len) {
+        // The source ended inside this chunk: Windows answers STATUS_INVALID_VIEW_SIZE with the counts.
+        return { status: STATUS_INVALID_VIEW_SIZE, output: response(done, n, written) };
+      }
+      done++;
+    }
+    return { status: 0, output: response(done, 0, written) };
+  }
+
+  async ioctl(ctx: TreeContext, o: SmbOpen | undefined, req: SMB2_IOCTL_Request): Promise<{ status: number; output: Buffer }> {
+    if (req.ctlCode === FSCTL_SRV_REQUEST_RESUME_KEY) {
+      if (!o || o.kind !== 'file') throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'resume key of a non-file');
+      if (req.maxOutputResponse < 32) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER);
+      // SRV_REQUEST_RESUME_KEY: ResumeKey (24), ContextLength (4) = 0, 4 bytes of padding.
+      const out = Buffer.alloc(32);
+      resumeKeyOf(o).copy(out, 0);
+      return { status: 0, output: out };
+    }
+    if (req.ctlCode === FSCTL_SRV_COPYCHUNK || req.ctlCode === FSCTL_SRV_COPYCHUNK_WRITE) {
+      if (!o) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER);
+      return this.copyChunk(ctx, o, req);
+    }
     if (req.ctlCode === FSCTL_SRV_ENUMERATE_SNAPSHOTS) {
       if (!o) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER);
       // SRV_SNAPSHOT_ARRAY with no snapshots: NumberOfSnapShots, NumberOfSnapShotsReturned, SnapShotArraySize.

@@ -3,7 +3,7 @@
  * UTF-16 on the wire. A name that could leave the share or that the core would read differently is
  * refused here: no leading backslash, no empty, "." or ".." components, none of the characters Windows
  * forbids, no '/' (the core's separator). A stream suffix naming the default data stream ("name::$DATA")
- * is accepted; other streams do not exist.
+ * is accepted; named streams are not supported (STATUS_OBJECT_NAME_INVALID).
  */
 import { SmbError } from '../command';
 import { NtStatus } from '../ntstatus';
@@ -15,7 +15,9 @@ export interface SmbPath {
   trailingSlash: boolean;
 }
 
-const INVALID = /[\u0000-\u001f"*/<>?|]/;
+/** Characters Windows forbids in names; ":" too once the final stream suffix is stripped (no streams on
+ * directories in the middle of a path). */
+const INVALID = /[\u0000-\u001f"*/:<>?|]/;
 export const MAX_COMPONENT_BYTES = 255;
 
 function checkComponent(c: string): void {
@@ -45,7 +47,9 @@ export function parseSmbPath(name: string, allowLeadingSlash = false): SmbPath {
     const [base, stream, type, ...rest] = parts[last]!.split(':');
     if (rest.length || stream === undefined) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_INVALID, 'malformed stream name');
     const t = (type ?? '').toUpperCase();
-    if (stream !== '' || (t !== '' && t !== '$DATA')) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 'alternate data streams are not supported');
+    // Named streams do not exist here and FileFsAttributeInformation does not announce FILE_NAMED_STREAMS,
+    // so a stream name is answered as Windows answers it on such a volume: an invalid name.
+    if (stream !== '' || (t !== '' && t !== '$DATA')) throw new SmbError(NtStatus.STATUS_OBJECT_NAME_INVALID, 'named streams are not supported');
     if (type === undefined && stream === '') throw new SmbError(NtStatus.STATUS_OBJECT_NAME_INVALID, 'empty stream name');
     parts[last] = base!;
     if (base === '' && parts.length === 1) return { components: [], trailingSlash };

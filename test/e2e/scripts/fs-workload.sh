@@ -2,8 +2,12 @@
 # tests. Every step checks what a user would notice; the first failure aborts with its line.
 # Inputs (kclient --file): /kclient/files/in/tree.tar  a source tree to copy in and out
 # Env-ish knobs via files: /kclient/files/in/expect10k  number of host-created entries in big10k/
+#                          /kclient/files/in/skip       words naming steps the client cannot do (SMB
+#                          without POSIX extensions: "special" = mkfifo/mknod, "owner" = chmod/chown)
 set -e
-say() { echo "WL: $*"; }
+# Each step line ends with the guest uptime, so a slow step shows in the test log.
+say() { echo "WL: $* [$(cut -d" " -f1 /proc/uptime)s]"; }
+skip() { grep -qw "$1" /kclient/files/in/skip 2>/dev/null && say "skipped $1 (client cannot)"; }
 T=/tmp/wl; rm -rf $T; mkdir -p $T
 dropcaches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 
@@ -25,8 +29,10 @@ dd if=/dev/urandom of=$T/rnd bs=1024 count=300 2>/dev/null
 : > $T/ref; : > ./ua
 for spec in "0 1000 0" "4097 333 5000" "131071 70000 9000" "1048575 2 100" "65536 4096 200000" "7 131073 40000"; do
   set -- $spec
-  dd if=$T/rnd of=$T/ref bs=1 seek=$1 skip=$3 count=$2 conv=notrunc 2>/dev/null
-  dd if=$T/rnd of=./ua bs=1 seek=$1 skip=$3 count=$2 conv=notrunc 2>/dev/null
+  # 4 KiB writes at byte offsets: unaligned, and few enough that a client without write caching
+  # (SMB with no oplock: one WRITE per write(2)) finishes in seconds under TCG.
+  dd if=$T/rnd of=$T/ref bs=4096 seek=$1 skip=$3 count=$2 iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc 2>/dev/null
+  dd if=$T/rnd of=./ua bs=4096 seek=$1 skip=$3 count=$2 iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc 2>/dev/null
 done
 dropcaches
 a=$(md5sum < $T/ref); b=$(md5sum < ./ua)
@@ -62,20 +68,25 @@ ln -s r2 sl; ln -s /nonexistent/target dangling
 [ -L dangling ] && [ ! -e dangling ]
 
 say "chmod chown touch -d"
-echo m > perm; chmod 640 perm
+echo m > perm
+if ! skip owner; then
+chmod 640 perm
 [ "$(stat -c %a perm)" = 640 ]
 chmod 4755 perm; [ "$(stat -c %a perm)" = 4755 ]
 chown 1234:5678 perm
 [ "$(stat -c %u:%g perm)" = 1234:5678 ]
+fi
 touch -d '2001-02-03 04:05:06' perm
 dropcaches
 [ "$(stat -c %Y perm)" = "$(date -d '2001-02-03 04:05:06' +%s)" ]
 
 say "special files"
+if ! skip special; then
 mkfifo fifo; [ -p fifo ]
 mknod cdev c 1 3; [ -c cdev ]
 [ "$(stat -c %t:%T cdev)" = "1:3" ]
 rm fifo cdev
+fi
 
 say "truncate up and down"
 echo 0123456789 > tr
@@ -100,8 +111,15 @@ df . | tail -1
 if [ -f /kclient/files/in/expect10k ]; then
   say "listing big10k"
   want=$(cat /kclient/files/in/expect10k)
-  ls -la big10k > $T/ls10k
-  got=$(grep -c ' e[0-9]*$' $T/ls10k || true)
+  if skip longlist; then
+    # cifs.ko with modefromsid fetches a security descriptor per entry for `ls -l`: 10,000 extra
+    # round trips under TCG. The listing itself (READDIR/QUERY_DIRECTORY paging) is what is checked.
+    ls -a big10k > $T/ls10k
+    got=$(grep -c '^e[0-9]*$' $T/ls10k || true)
+  else
+    ls -la big10k > $T/ls10k
+    got=$(grep -c ' e[0-9]*$' $T/ls10k || true)
+  fi
   dup=$(ls -a big10k | sort | uniq -d | wc -l)
   say "big10k entries=$got dups=$dup want=$want"
   [ "$got" = "$want" ] && [ "$dup" = 0 ]

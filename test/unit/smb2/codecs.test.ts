@@ -12,7 +12,7 @@ import { CreditWindow } from '../../../protocols/smb2/credits';
 import { filetimeFromNs, fileAttributes, nsFromFiletime, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL } from '../../../protocols/smb2/fscc/attrs';
 import { encodeDirEntry, FileIdBothDirectoryInformation, FileNamesInformation, FileBothDirectoryInformation, FileFullDirectoryInformation, FileDirectoryInformation, FileIdFullDirectoryInformation } from '../../../protocols/smb2/fscc/dir-info';
 import { encodeFileInfo, FileAllInformation, FileBasicInformation, FileNetworkOpenInformation, FileStandardInformation, FileStreamInformation } from '../../../protocols/smb2/fscc/file-info';
-import { encodeSecurityDescriptor } from '../../../protocols/smb2/fscc/security';
+import { decodeSecurityDescriptor, encodeSecurityDescriptor, encodeSid, gidOfSid, modeFromDacl, SecurityDescriptorError, uidOfSid } from '../../../protocols/smb2/fscc/security';
 import { compileMatcher } from '../../../protocols/smb2/fscc/wildcard';
 import { decodeHeader, encodeHeader, HeaderError } from '../../../protocols/smb2/header';
 import { NtStatus } from '../../../protocols/smb2/ntstatus';
@@ -232,7 +232,10 @@ describe('paths, wildcards, UTF-16', () => {
     for (const bad of ['..\\x', 'a\\..\\..\\x', 'a\\.\\b', 'a\\\\b', 'a/b', 'x*', 'x?', 'a<b', 'a|b', 'a"b', 'bad\u0001']) {
       assert.equal(status(() => parseSmbPath(bad)), NtStatus.STATUS_OBJECT_NAME_INVALID, bad);
     }
-    assert.equal(status(() => parseSmbPath('f.txt:stream:$DATA')), NtStatus.STATUS_OBJECT_NAME_NOT_FOUND);
+    // No named streams (FILE_NAMED_STREAMS is not announced): a stream name is an invalid name.
+    assert.equal(status(() => parseSmbPath('f.txt:stream:$DATA')), NtStatus.STATUS_OBJECT_NAME_INVALID);
+    assert.equal(status(() => parseSmbPath('f.txt:stream')), NtStatus.STATUS_OBJECT_NAME_INVALID);
+    assert.deepEqual(parseSmbPath('f.txt::$DATA').components, ['f.txt']);
     assert.equal(status(() => parseSmbPath('x'.repeat(256))), NtStatus.STATUS_OBJECT_NAME_INVALID);
   });
 
@@ -312,16 +315,72 @@ describe('MS-FSCC encodings', () => {
     assert.equal(encodeFileInfo(99, facts), undefined);
   });
 
-  it('security descriptor: self-relative, owner/group SIDs S-1-22-x, three ACEs', () => {
-    const sd = encodeSecurityDescriptor(attr({ uid: 1000, gid: 100, mode: 0o640 }), 0x7);
+  it('security descriptor: self-relative, owner/group SIDs S-1-5-88-x, owner/group/Everyone/mode ACEs', () => {
+    const sd = encodeSecurityDescriptor(attr({ uid: 1000, gid: 100, mode: 0o4640 }), 0x7);
     assert.equal(sd[0], 1);
     assert.equal(sd.readUInt16LE(2) & 0x8004, 0x8004);
     const owner = sd.readUInt32LE(4);
-    assert.equal(sd[owner + 1], 2);
-    assert.equal(sd.readUInt32LE(owner + 8), 1);
-    assert.equal(sd.readUInt32LE(owner + 12), 1000);
+    assert.equal(sd[owner + 1], 3);
+    assert.equal(sd.readUInt32LE(owner + 8), 88);
+    assert.equal(sd.readUInt32LE(owner + 12), 1);
+    assert.equal(sd.readUInt32LE(owner + 16), 1000);
     const dacl = sd.readUInt32LE(16);
-    assert.equal(sd.readUInt16LE(dacl + 4), 3);
+    assert.equal(sd.readUInt16LE(dacl + 4), 4);
+    // Decoding our own descriptor gives back the same ids and the whole mode.
+    const d = decodeSecurityDescriptor(sd);
+    assert.equal(uidOfSid(d.owner!), 1000);
+    assert.equal(gidOfSid(d.group!), 100);
+    assert.equal(modeFromDacl(d.dacl!, 1000, 100, 0), 0o4640);
+  });
+
+  it('security descriptor → mode: owner/group/Everyone ACEs, deny ACEs, NULL DACL, Samba SIDs', () => {
+    const sid = (auth: number, subs: number[]) => encodeSid(auth, subs);
+    const aceB = (type: number, mask: number, s: Buffer) => {
+      const b = Buffer.alloc(8 + s.length);
+      b[0] = type;
+      b.writeUInt16LE(b.length, 2);
+      b.writeUInt32LE(mask >>> 0, 4);
+      s.copy(b, 8);
+      return b;
+    };
+    const sdOf = (owner: Buffer | null, aces: Buffer[] | null) => {
+      const h = Buffer.alloc(20);
+      h[0] = 1;
+      h.writeUInt16LE(0x8000 | (aces ? 4 : 0), 2);
+      const parts: Buffer[] = [h];
+      let off = 20;
+      if (owner) {
+        h.writeUInt32LE(off, 4);
+        parts.push(owner);
+        off += owner.length;
+      }
+      if (aces) {
+        const acl = Buffer.alloc(8);
+        acl[0] = 2;
+        acl.writeUInt16LE(8 + aces.reduce((n, a) => n + a.length, 0), 2);
+        acl.writeUInt16LE(aces.length, 4);
+        h.writeUInt32LE(off, 16);
+        parts.push(acl, ...aces);
+      }
+      return Buffer.concat(parts);
+    };
+    const R = 0x1;
+    const W = 0x2;
+    const X = 0x20;
+    const d = decodeSecurityDescriptor(
+      sdOf(sid(22, [1, 7]), [aceB(0, R | W | X, sid(22, [1, 7])), aceB(1, W, sid(5, [88, 2, 9])), aceB(0, R | W, sid(5, [88, 2, 9])), aceB(0, 0x10000000, sid(1, [0]))]),
+    );
+    assert.equal(uidOfSid(d.owner!), 7);
+    assert.equal(modeFromDacl(d.dacl!, 7, 9, 0o1000), 0o1747);
+    assert.equal(modeFromDacl(decodeSecurityDescriptor(sdOf(null, null)).dacl!, 1, 1, 0o600), 0o777);
+    // Offsets and sizes outside the buffer are errors, not reads past the end.
+    const bad = sdOf(sid(1, [0]), [aceB(0, R, sid(1, [0]))]);
+    bad.writeUInt32LE(1000, 4);
+    assert.throws(() => decodeSecurityDescriptor(bad), SecurityDescriptorError);
+    const bad2 = sdOf(null, [aceB(0, R, sid(1, [0]))]);
+    bad2.writeUInt16LE(0xfff0, 20 + 2);
+    assert.throws(() => decodeSecurityDescriptor(bad2), SecurityDescriptorError);
+    assert.throws(() => decodeSecurityDescriptor(Buffer.alloc(10)), SecurityDescriptorError);
   });
 });
 
