@@ -11,6 +11,7 @@
  */
 import { CoreError, Errc } from '../../vfs/errors';
 import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
+import { Mutex, sameValue } from './engine-util';
 import { SortedMap } from './sorted-map';
 
 export type WriteSet = SortedMap<Buffer | null>;
@@ -21,41 +22,6 @@ interface RangeRead {
   seen: Array<[string, Buffer]>;
   /** Last key the scan reached (inclusive), or undefined if it ran to the end of the bounds. */
   upto?: string;
-}
-
-function sameValue(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  return a.equals(b);
-}
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  private held = 0;
-
-  get locked(): boolean {
-    return this.held > 0;
-  }
-
-  async acquire(): Promise<() => void> {
-    this.held++;
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await prev;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.held--;
-      release();
-    };
-  }
-
-  /** Waits until nobody holds or waits for the mutex. */
-  async idle(): Promise<void> {
-    while (this.held > 0) await this.tail;
-  }
 }
 
 class LocalTx implements KvTx {

@@ -53,6 +53,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { CoreError, Errc } from '../../vfs/errors';
 import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
 import { COMMIT_LUA, RANGE_LUA } from './redis-scripts';
+import { Mutex, sameValue } from './engine-util';
 import { SortedMap } from './sorted-map';
 
 /** Structured logging, pino style (the gateway passes its logger). */
@@ -108,12 +109,6 @@ const ALL: StrBounds = { loInclusive: true, limit: Infinity };
 /** Keys remembered from this process's own commits (see RedisKv.recent). */
 const RECENT_MAX = 16384;
 
-function sameValue(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  return a.equals(b);
-}
-
 function lexMin(b: StrBounds): Buffer {
   if (b.lo === undefined) return MINUS;
   return Buffer.from((b.loInclusive ? '[' : '(') + b.lo, 'latin1');
@@ -121,34 +116,6 @@ function lexMin(b: StrBounds): Buffer {
 
 function lexMax(b: StrBounds): Buffer {
   return b.hi === undefined ? PLUS : Buffer.from('(' + b.hi, 'latin1');
-}
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  private held = 0;
-
-  get locked(): boolean {
-    return this.held > 0;
-  }
-
-  async acquire(): Promise<() => void> {
-    this.held++;
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await prev;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.held--;
-      release();
-    };
-  }
-
-  async idle(): Promise<void> {
-    while (this.held > 0) await this.tail;
-  }
 }
 
 class RedisTx implements KvTx {
