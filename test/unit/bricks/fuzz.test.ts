@@ -9,16 +9,7 @@ import { test } from 'node:test';
 import { decodeReply, decodeRequest, encodeErrorReply, encodeReply, encodeRequest } from '../../../cluster/bricks/wire/codec';
 import { FrameDecoder } from '../../../cluster/bricks/wire/frame-decoder';
 import { Op, Status, WireError } from '../../../cluster/bricks/wire/protocol';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../fuzz-rng';
 
 const obj = { fileId: 0x1234n, chunk: 3 };
 const strip = (bufs: Buffer[]): Buffer => Buffer.concat(bufs).subarray(4);

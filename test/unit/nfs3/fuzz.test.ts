@@ -11,16 +11,7 @@ import { NFS3_PROCEDURES } from '../../../protocols/nfs3/table';
 import { XdrError } from '../../../protocols/xdr/errors';
 import { XdrReader } from '../../../protocols/xdr/reader';
 import { XdrWriter } from '../../../protocols/xdr/writer';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../fuzz-rng';
 
 /** Plausible argument prefixes: a handle, a dirop, sattr words, big counts, long names. */
 function seeds(): Buffer[] {

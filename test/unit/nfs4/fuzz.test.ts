@@ -15,16 +15,7 @@ import { XdrReader } from '../../../protocols/xdr/reader';
 import { XdrWriter } from '../../../protocols/xdr/writer';
 import { nfsstat4 } from '../../../protocols/nfs4/types';
 import { Nfs40TestClient, Nfs4Harness, op } from '../../proc/nfs4/harness';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../fuzz-rng';
 
 function mutate(r: () => number, base: Buffer): Buffer {
   const b = Buffer.from(base);

@@ -14,16 +14,7 @@ import { decodeHeader, encodeHeader, HeaderError } from '../../../protocols/smb2
 import { parseSmbPath } from '../../../protocols/smb2/tree/paths';
 import { DecodeError } from '../../../protocols/smb2/wire';
 import { FileType, type Attr } from '../../../cluster/vfs/types';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../fuzz-rng';
 
 /** StructureSize of each request (MS-SMB2 2.2.x). */
 const STRUCTURE: Record<number, number> = { 0: 36, 1: 25, 2: 4, 3: 9, 4: 4, 5: 57, 6: 24, 7: 24, 8: 49, 9: 49, 10: 48, 11: 57, 13: 4, 14: 33, 15: 32, 16: 41, 17: 33, 18: 24 };

@@ -8,16 +8,7 @@ import { describe, it } from 'node:test';
 import { encodeNotifyInformation, FILE_ACTION_ADDED, FILE_ACTION_RENAMED_NEW_NAME } from '../../../protocols/smb2/commands/change-notify';
 import { MAX_LOCK_ELEMENTS, SMB2_LOCK_Request } from '../../../protocols/smb2/commands/lock';
 import { DecodeError } from '../../../protocols/smb2/wire';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../fuzz-rng';
 
 describe('SMB2 LOCK request decoder', () => {
   it('admits only element counts that fit the message (seeded fuzz)', () => {
