@@ -3,13 +3,18 @@
 # target after the other (never concurrently), with the shared benchmark kit
 # ($ROOT/../shared/bench: seq_nfs.sh, meta_nfs.sh, servers/ganesha-*.sh).
 #
-# usage: bash bench/run.sh [--targets gateway,ganesha] [--size MiB] [--runs N]
+# usage: bash bench/run.sh [--targets gateway,ganesha,replica1,replica3,redis] [--size MiB] [--runs N]
 #                          [--meta-runs N] [--no-build]
 #        npm run bench -- --size 64 --runs 1          (quick iteration)
 # env:   BENCH_SIZE_MIB (1024)  BENCH_RUNS (3)  BENCH_META_RUNS (= BENCH_RUNS)
-#        BENCH_TARGETS (gateway,ganesha)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
+#        BENCH_TARGETS (gateway,ganesha,replica1,replica3,redis)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
+#        replica1/replica3: the gateway over 3 local brick processes (distributed volume, sequential
+#        test only), with network bytes to/from the bricks per client byte
+#        redis: the small-file workload (meta test only) with the volume's metadata in a local
+#        redis-server (appendonly yes, appendfsync always); compared with the gateway target (embedded)
 #        BENCH_META_ARGS ("-n 2000 -s 4096 -d 10000 -r 3 -c 16")
 #        BENCH_GW_NFS_PORT (23049)  BENCH_GW_MOUNT_PORT (23048)
+#        BENCH_GA_NFS_PORT (22049)  BENCH_GA_MOUNT_PORT (22048): only with a BENCH_KIT copy whose ganesha.conf uses them
 #        GW_BENCH_DIR (/var/tmp/gw-bench: tools, scratch)  BENCH_KIT ($ROOT/../shared/bench)
 # stdout: "name value" lines (see docs/bench.md); everything raw goes to
 #         bench/results/<timestamp>/. Exit status is non-zero if any step failed.
@@ -22,15 +27,15 @@ BW=$GW_BENCH_DIR
 SIZE=${BENCH_SIZE_MIB:-1024}
 RUNS=${BENCH_RUNS:-3}
 META_RUNS=${BENCH_META_RUNS:-}
-TARGETS=${BENCH_TARGETS:-gateway,ganesha}
+TARGETS=${BENCH_TARGETS:-gateway,ganesha,replica1,replica3,redis}
 BUILD=1; [ "${BENCH_NO_BUILD:-0}" = 1 ] && BUILD=0
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-1800}
 META_ARGS=${BENCH_META_ARGS:--n 2000 -s 4096 -d 10000 -r 3 -c 16}
 HOST=127.0.0.1
 GW_PORT=${BENCH_GW_NFS_PORT:-23049} GW_MPORT=${BENCH_GW_MOUNT_PORT:-23048} GW_EXPORT=/data
-GA_PORT=22049 GA_MPORT=22048 GA_EXPORT=/export   # fixed by the kit's ganesha.conf
+GA_PORT=${BENCH_GA_NFS_PORT:-22049} GA_MPORT=${BENCH_GA_MOUNT_PORT:-22048} GA_EXPORT=/export   # must match the kit's ganesha.conf (a BENCH_KIT copy may move them)
 
-usage() { sed -n 2,16p "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --targets) TARGETS=$2; shift;;
@@ -50,7 +55,7 @@ done
 TARGET_LIST=()
 IFS=', ' read -r -a _t <<<"$TARGETS"
 for t in "${_t[@]}"; do
-  case $t in gateway|ganesha) TARGET_LIST+=("$t");; '') ;; *) echo "unknown target: $t" >&2; exit 2;; esac
+  case $t in gateway|ganesha|replica1|replica3|redis) TARGET_LIST+=("$t");; '') ;; *) echo "unknown target: $t" >&2; exit 2;; esac
 done
 [ ${#TARGET_LIST[@]} -gt 0 ] || { echo "no targets" >&2; exit 2; }
 [ -x "$KIT/seq_nfs.sh" ] || { echo "benchmark kit not found at $KIT (set BENCH_KIT)" >&2; exit 2; }
@@ -68,7 +73,7 @@ log() { printf '== %s\n' "$*" | tee -a "$OUT/run.log" >&2; }
 FAILED=()
 fail() { FAILED+=("$*"); log "FAILED: $*"; }
 
-GW_PID= GW_SAMPLER= GA_STARTED=0 GA_SAMPLER= TMP_POLICY= STEP_PID= SERVER_PID=
+REDIS_PID= BRICK_PIDS=() GW_PID= GW_SAMPLER= GA_STARTED=0 GA_SAMPLER= TMP_POLICY= STEP_PID= SERVER_PID=
 export BASE=$WORK/ganesha EXPORT_DIR=$WORK/export-ganesha   # read by servers/ganesha-*.sh
 
 # ---------------------------------------------------------------- processes
@@ -126,6 +131,16 @@ stop_gateway() {
   if [ -n "$GW_SAMPLER" ]; then kill "$GW_SAMPLER" 2>/dev/null || true; wait "$GW_SAMPLER" 2>/dev/null || true; fi
   GW_PID= GW_SAMPLER=
 }
+stop_bricks() {
+  local p
+  for p in "${BRICK_PIDS[@]}"; do stop_pid "$p" brick; done
+  BRICK_PIDS=()
+}
+stop_redis() {
+  [ -n "$REDIS_PID" ] || return 0
+  stop_pid "$REDIS_PID" redis-server
+  REDIS_PID=
+}
 stop_ganesha() {
   [ "$GA_STARTED" = 1 ] || return 0
   local gp rp
@@ -144,6 +159,8 @@ cleanup() {
   # a running step: timeout(1) passes the TERM on to the load generator's process group
   [ -n "$STEP_PID" ] && { kill -TERM "$STEP_PID" 2>/dev/null; wait "$STEP_PID" 2>/dev/null; }
   stop_gateway
+  stop_bricks
+  stop_redis
   stop_ganesha
   [ -n "$TMP_POLICY" ] && rm -f "$TMP_POLICY"
   case $WORK in "$BW"/run-*) rm -rf "$WORK";; esac
@@ -301,6 +318,106 @@ run_ganesha() {
   alive "$gp" || fail "ganesha: process died during the benchmark (see $OUT/ganesha.log)"
   echo "peak_rss_MiB $(peak_rss_mib "$gp" "$OUT/ganesha.rss.tsv")" > "$OUT/ganesha.rss.txt"
   stop_ganesha
+}
+
+# A distributed volume: the gateway over 3 brick node processes on loopback, replica R. Sequential
+# test only. Network amplification from the kernel's per-socket counters (ss -ti bytes_sent /
+# bytes_received) of the gateway's connections to the bricks, read once the step is over: bytes sent to
+# the bricks per client byte written, bytes received from them per client byte read.
+run_replica() {  # R
+  local r=$1 t=replica$1 i port ports=() bricks=() gwlog=$OUT/replica$1.log
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "$t: gateway not built"; return 0; }
+  ports_free "$GW_PORT" "$GW_MPORT" || { fail "$t: ports $GW_PORT/$GW_MPORT busy"; return 0; }
+  for i in 1 2 3; do
+    port=$((23100 + i)); ports+=("$port")
+    ports_free "$port" || { fail "$t: brick port $port busy"; stop_bricks; return 0; }
+    mkdir -p "$WORK/$t-b$i"
+    (cd "$ROOT" && exec node dist/gateway/main.js brick --dir "$WORK/$t-b$i" --listen "$HOST:$port" --log-level warn) > "$OUT/$t.brick$i.log" 2>&1 8>&- &
+    BRICK_PIDS+=($!)
+    wait_listen "$!" "brick $i" "$OUT/$t.brick$i.log" "$port" || { fail "$t: brick $i did not start"; stop_bricks; return 0; }
+    bricks+=("{\"id\":\"b$i\",\"address\":\"$HOST:$port\"}")
+  done
+  local cfg=$WORK/$t.json
+  printf '{"volumes":[{"name":"data","dataDir":"%s","replica":%s,"bricks":[%s]}],"exports":[{"name":"data","volume":"data"}],"smb":{"enabled":false}}\n' \
+    "$WORK/$t-gw" "$r" "$(IFS=,; echo "${bricks[*]}")" > "$cfg"
+  cp "$cfg" "$OUT/$t.json"
+  local cmd=(node dist/gateway/main.js serve --config "$cfg" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
+  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
+  log "starting $t: 3 bricks on ports ${ports[*]}, gateway ${cmd[*]}"
+  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
+    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; stop_bricks; return 0
+  fi
+  SERVER_PID=$GW_PID
+  sync; sleep 1
+  run_step "$t.seq" "$KIT/seq_nfs.sh" "$HOST" "$GW_PORT" "$GW_MPORT" "$GW_EXPORT" 3 "$SIZE" "$RUNS" || true
+  SERVER_PID=
+  local sent=0 recv=0 line
+  for port in "${ports[@]}"; do
+    line=$(ss -tinH state established "( dport = :$port )" 2>/dev/null | tr ' ' '\n' | awk -F: '$1=="bytes_sent"{s+=$2} $1=="bytes_received"{r+=$2} END{printf "%d %d", s, r}')
+    sent=$((sent + ${line% *})); recv=$((recv + ${line#* }))
+  done
+  local client=$((RUNS * SIZE * 1048576))
+  {
+    echo "net_to_bricks_bytes $sent"
+    echo "net_from_bricks_bytes $recv"
+    awk -v s="$sent" -v c="$client" 'BEGIN {printf "net_write_bytes_per_client_byte %.2f\n", s / c}'
+    awk -v s="$recv" -v c="$client" 'BEGIN {printf "net_read_bytes_per_client_byte %.2f\n", s / c}'
+  } > "$OUT/$t.net.txt"
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  else
+    fail "$t: gateway died during the benchmark (see $gwlog)"
+  fi
+  stop_gateway
+  stop_bricks
+}
+run_replica1() { run_replica 1; }
+run_replica3() { run_replica 3; }
+
+# The small-file workload with the volume's metadata in Redis (engine "redis"), on a redis-server of its
+# own on loopback with the persistence the engine requires (appendonly yes, appendfsync always), and the
+# chunks in the gateway's in-process brick as with the embedded default. Meta test only: the gateway
+# target gives the embedded engine's figures for the same workload.
+run_redis() {
+  local t=redis rport=${BENCH_REDIS_PORT:-23110} gwlog=$OUT/redis.log
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "$t: gateway not built"; return 0; }
+  command -v redis-server > /dev/null || apt_install redis-server
+  ports_free "$GW_PORT" "$GW_MPORT" "$rport" || { fail "$t: ports $GW_PORT/$GW_MPORT/$rport busy"; return 0; }
+  mkdir -p "$WORK/redis-db" "$WORK/redis-gw"
+  redis-server --port "$rport" --bind "$HOST" --dir "$WORK/redis-db" --appendonly yes --appendfsync always \
+    --save '' --daemonize no --loglevel warning > "$OUT/redis-server.log" 2>&1 8>&- &
+  REDIS_PID=$!
+  wait_listen "$REDIS_PID" redis-server "$OUT/redis-server.log" "$rport" || { fail "$t: redis-server did not start"; stop_redis; return 0; }
+  local cfg=$WORK/$t.json
+  printf '{"volumes":[{"name":"data","dataDir":"%s","engine":"redis","rootMode":1023,"redis":{"url":"redis://%s:%s"}}],"exports":[{"name":"data","volume":"data"}],"smb":{"enabled":false}}\n' \
+    "$WORK/redis-gw" "$HOST" "$rport" > "$cfg"
+  cp "$cfg" "$OUT/$t.json"
+  local cmd=(node dist/gateway/main.js serve --config "$cfg" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
+  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
+  log "starting $t: redis-server pid $REDIS_PID on $HOST:$rport, gateway ${cmd[*]}"
+  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
+    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; stop_redis; return 0
+  fi
+  SERVER_PID=$GW_PID
+  sync; sleep 1
+  # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
+  run_step "$t.meta" "$KIT/meta_nfs.sh" "$HOST" "$GW_PORT" "$GW_MPORT" "$GW_EXPORT" 3 "$META_RUNS" $META_ARGS || true
+  SERVER_PID=
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  else
+    fail "$t: gateway died during the benchmark (see $gwlog)"
+  fi
+  stop_gateway
+  stop_redis
 }
 
 # ---------------------------------------------------------------- main

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summary lines for bench/run.sh.
 
-usage: summarize.py RESULTS_DIR TARGET...   (TARGET = gateway | ganesha)
+usage: summarize.py RESULTS_DIR TARGET...   (TARGET = gateway | ganesha | replica1 | replica3 | redis)
 
 Reads RESULTS_DIR/<target>.seq.txt and <target>.meta.txt (median/_min/_max
 lines from the kit's lib/stats.py) and <target>.rss.txt, and prints plain
@@ -11,7 +11,12 @@ lines from the kit's lib/stats.py) and <target>.rss.txt, and prints plain
                                    throughput (_MiBps, _per_s): gateway / ganesha
                                    latency (_us):               ganesha / gateway
                                    named after the figure without its unit
-  gateway_peak_rss_MiB <n>         (and ganesha_peak_rss_MiB, for reference)
+  ratio.replica3_vs_replica1_seq_write <x>   distributed volume: replica 3 / replica 1 (target >= 0.5)
+  replicaN.net_*_bytes_per_client_byte     network bytes to/from the bricks per client byte
+  redis_create_per_s <n>           small files created per second with metadata in Redis (redis target),
+  embedded_create_per_s <n>        the same with the embedded engine (gateway target), and
+  ratio.redis_vs_embedded_create <x>  their ratio (target >= 0.5); _empty_ variants for empty files
+  gateway_peak_rss_MiB <n>         (and ganesha_peak_rss_MiB, replicaN_peak_rss_MiB, for reference)
 Lines starting with '#' are comments.
 """
 import os
@@ -45,7 +50,7 @@ def main():
     figs = {}
     for t in targets:
         figs[t] = {}
-        for part in ('seq', 'meta'):
+        for part in ('seq', 'meta', 'net'):
             figs[t].update(load(os.path.join(out, f'{t}.{part}.txt')))
     print(f"# figures: median over runs; min/max and per-run lines in {out}")
     for t in targets:
@@ -71,6 +76,20 @@ def main():
             print(f"ratio.{k[:-len(suffix)]} {r:.2f}")
     else:
         print("# ratio.*: n/a (needs both gateway and ganesha figures)")
+    # Distributed volume (replica1/replica3 targets): replica-3 write as a share of replica-1 write.
+    r1, r3 = figs.get('replica1', {}), figs.get('replica3', {})
+    for k in ('seq_write_MiBps', 'seq_read_MiBps'):
+        if float(r1.get(k, 0)) > 0 and float(r3.get(k, 0)) > 0:
+            print(f"ratio.replica3_vs_replica1_{k[:-len('_MiBps')]} {float(r3[k]) / float(r1[k]):.2f}")
+    # Metadata engines: the small-file workload on Redis (redis target) vs embedded (gateway target).
+    rd, em = figs.get('redis', {}), figs.get('gateway', {})
+    for k, name in (('create_write_close_files_per_s', 'create'), ('create_empty_files_per_s', 'create_empty')):
+        if k in rd:
+            print(f"redis_{name}_per_s {rd[k]}")
+        if k in em:
+            print(f"embedded_{name}_per_s {em[k]}")
+        if float(rd.get(k, 0)) > 0 and float(em.get(k, 0)) > 0:
+            print(f"ratio.redis_vs_embedded_{name} {float(rd[k]) / float(em[k]):.2f}")
     for t in targets:
         rss = load(os.path.join(out, f'{t}.rss.txt')).get('peak_rss_MiB')
         if rss is not None:
