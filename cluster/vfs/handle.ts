@@ -33,6 +33,15 @@ export function handleExportId(h: Handle): number {
   return h.readUInt32BE(4);
 }
 
+/**
+ * Reads only the inode number, without verifying the MAC: for the mandatory byte-range lock probe an
+ * anonymous (NFSv3) READ/WRITE makes before calling the core, which verifies the handle itself.
+ */
+export function handleFileId(h: Handle): bigint {
+  if (h.length !== HANDLE_SIZE || h[0] !== HANDLE_VERSION) throw new CoreError(Errc.BADHANDLE, 'malformed handle');
+  return h.readBigUInt64BE(8);
+}
+
 /** Handles remembered each way; a directory listing mints one per entry and every call verifies one. */
 const CACHE_ENTRIES = 65536;
 

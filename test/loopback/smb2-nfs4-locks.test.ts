@@ -22,6 +22,10 @@ import { nfsstat4 } from '../../protocols/nfs4/types';
 import { expectStatus, Nfs40TestClient, Nfs4Harness, op } from '../proc/nfs4/harness';
 import { createBody, fileIdOf, TestSmbClient, treeConnectBody, writeBody } from './smb2-client';
 import { lockBody } from './smb2-lock-body';
+import { Nfs3Harness } from '../proc/nfs3/harness';
+import { READ } from '../../protocols/nfs3/procs/read';
+import { WRITE } from '../../protocols/nfs3/procs/write';
+import { nfsstat3, stable_how } from '../../protocols/nfs3/types';
 
 const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 const SHARED = 1;
@@ -107,5 +111,21 @@ describe('loopback: byte-range locks across NFSv4 and SMB2', () => {
     assert.equal(body.length, 10n);
     expectStatus(await n.run([op.putfh(o.fh), op.write(o.stateid, 12n, Buffer.from('zz'))]), nfsstat4.NFS4ERR_LOCKED);
     expectStatus(await n.run([op.putfh(o.fh), op.write(o.stateid, 30n, Buffer.from('zz'))]), nfsstat4.NFS4_OK);
+  });
+
+  it('an SMB exclusive lock stops NFSv3 READ and WRITE on its range (JUKEBOX), not beside it', async () => {
+    const v3 = new Nfs3Harness(configs, fs);
+    const root = await v3.root();
+    const fh = await v3.create(root, 'v3held.bin', { uid: 0, gid: 0 });
+    const w = (offset: bigint) => ({ file: fh, offset, count: 2, stable: stable_how.FILE_SYNC, data: Buffer.from('ab') });
+    await v3.ok(WRITE, w(0n), { uid: 0, gid: 0 });
+    const c = await smbReady();
+    const fid = await smbOpen(c, 'v3held.bin');
+    assert.equal((await c.request({ command: Smb2Cmd.LOCK, body: lockBody(fid, [{ offset: 100n, length: 10n, flags: EXCL | FAIL }]) })).hdr.status, 0);
+    await v3.fails(WRITE, w(105n), nfsstat3.NFS3ERR_JUKEBOX, { uid: 0, gid: 0 });
+    await v3.fails(READ, { file: fh, offset: 95n, count: 10 }, nfsstat3.NFS3ERR_JUKEBOX, { uid: 0, gid: 0 });
+    await v3.ok(WRITE, w(200n), { uid: 0, gid: 0 });
+    const r = await v3.ok(READ, { file: fh, offset: 0n, count: 2 }, { uid: 0, gid: 0 });
+    assert.equal(Buffer.from(r.data).toString(), 'ab');
   });
 });

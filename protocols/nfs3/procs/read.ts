@@ -2,6 +2,7 @@
  * NFSPROC3_READ (RFC 1813 §3.3.6). count is capped at the core's maxRead (a short read is legal); the data
  * goes out by reference (XdrWriter.opaqueRef → writev), never copied.
  */
+import { handleFileId } from '../../../cluster/vfs/handle';
 import type { XdrReader } from '../../xdr/reader';
 import type { XdrWriter } from '../../xdr/writer';
 import { toFattr3 } from '../attrs';
@@ -64,6 +65,8 @@ export const READ: Nfs3Procedure<READ3args, READ3resok, READ3resfail> = {
   decodeArgs: decodeREAD3args,
   async handle(ctx, a) {
     const count = Math.min(a.count, ctx.fs.limits.maxRead);
+    // An SMB exclusive byte-range lock is mandatory for NFSv3's anonymous reads too (NFS3ERR_JUKEBOX).
+    if (count > 0) ctx.fs.checkIo(handleFileId(a.file), { offset: a.offset, length: BigInt(count), write: false });
     const r = await ctx.fs.read(ctx.cred, a.file, a.offset, count, ctx.rpc.signal);
     // The data goes out by reference; the core's (pooled) buffer is given back once the reply is sent.
     if (r.release) ctx.rpc.onReplySent(r.release);

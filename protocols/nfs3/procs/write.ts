@@ -5,6 +5,7 @@
  * `data` is a view into the request buffer, valid for the duration of the call.
  */
 import { CoreError, Errc } from '../../../cluster/vfs/errors';
+import { handleFileId } from '../../../cluster/vfs/handle';
 import { Stable } from '../../../cluster/vfs/types';
 import type { XdrReader } from '../../xdr/reader';
 import type { XdrWriter } from '../../xdr/writer';
@@ -99,6 +100,9 @@ export const WRITE: Nfs3Procedure<WRITE3args, WRITE3resok, WRITE3resfail> = {
     if (a.count !== a.data.length) throw new CoreError(Errc.INVAL, `WRITE count ${a.count} != data length ${a.data.length}`);
     const max = ctx.fs.limits.maxWrite;
     const data = a.data.length > max ? a.data.subarray(0, max) : a.data;
+    // SMB byte-range locks are mandatory for everyone's I/O, NFSv3's anonymous writes included
+    // (NFS3ERR_JUKEBOX: the client retries, as for a Windows server's mandatory lock through knfsd).
+    ctx.fs.checkIo(handleFileId(a.file), { offset: a.offset, length: BigInt(data.length), write: true });
     const r = await ctx.fs.write(ctx.cred, a.file, a.offset, data, STABLE_OF[a.stable]);
     return { file_wcc: toWccData(r.before, r.after), count: r.count, committed: STABLE_HOW_OF[r.committed], verf: verf8(r.verifier) };
   },
