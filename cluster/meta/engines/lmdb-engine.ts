@@ -62,7 +62,15 @@ export interface LmdbKvOptions {
   path: string;
   /** Point-read cache entries (see `cache`). Default 65536; 0 disables it. */
   cacheEntries?: number;
+  /**
+   * How long a non-durable write set may wait before it is handed to LMDB (see `deferred`), in ms.
+   * Default 100; 0 commits every write set at once.
+   */
+  deferMs?: number;
 }
+
+/** Deferred keys beyond which the deferred write sets are committed at once (bounds the overlay). */
+const MAX_DEFERRED_KEYS = 4096;
 
 const DEFAULT_CACHE_ENTRIES = 65536;
 
@@ -81,10 +89,23 @@ export class LmdbKv extends LocalKv {
    */
   private readonly cache = new Map<string, Buffer | null>();
   private readonly cacheMax: number;
+  /**
+   * Non-durable write sets not yet handed to LMDB, latest value per key (they are in the overlay too).
+   * Why: every LMDB commit ends with an fsync of the store (overlappingSync), and a sequential UNSTABLE
+   * writer makes one non-durable write set (the new size and mtime) per WRITE call: a thousand store
+   * fsyncs per GiB, competing with the data for the disk. Nothing was promised about these until the
+   * next durable transaction or sync(), which commit the deferred sets first, in order; until then a
+   * timer commits them every `deferMs`. A crash loses at most those, exactly like the data of the
+   * UNSTABLE writes they describe (the write verifier changes, and clients resend).
+   */
+  private readonly deferred = new Map<string, Pending>();
+  private deferTimer: NodeJS.Timeout | undefined;
+  private readonly deferMs: number;
 
   constructor(opts: LmdbKvOptions) {
     super();
     this.cacheMax = Math.max(0, opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+    this.deferMs = Math.max(0, opts.deferMs ?? 100);
     mkdirSync(opts.path, { recursive: true });
     this.db = open<Buffer, Buffer>({
       path: opts.path,
@@ -208,15 +229,45 @@ export class LmdbKv extends LocalKv {
 
   protected apply(writes: WriteSet, durable: boolean): Promise<void> {
     const seq = ++this.seq;
-    const list = [...writes.entries(ALL)];
-    for (const [k, v] of list) {
-      this.overlay.set(k, { v, seq });
+    const list: Array<[string, Pending]> = [];
+    for (const [k, v] of writes.entries(ALL)) {
+      const p = { v, seq };
+      list.push([k, p]);
+      this.overlay.set(k, p);
       this.cache.delete(k);
     }
+    if (!durable && this.deferMs > 0) {
+      for (const [k, p] of list) this.deferred.set(k, p);
+      if (this.deferred.size >= MAX_DEFERRED_KEYS) this.commit([]);
+      else this.deferTimer ??= setTimeout(() => this.commit([]), this.deferMs).unref();
+      // Visible through the overlay already; a failed commit surfaces at the next sync() or durable
+      // transaction (see commit), which is when the client was promised anything.
+      return Promise.resolve();
+    }
+    const done = this.commit(list);
+    if (!durable) return Promise.resolve();
+    return done.then(() => this.flushed());
+  }
+
+  /**
+   * Hands the deferred write sets and then `list` to LMDB as one transaction (lmdb-js commits batches
+   * in call order). Resolves once committed; the overlay entries are dropped unless a newer write
+   * replaced them meanwhile.
+   */
+  private commit(list: Array<[string, Pending]>): Promise<void> {
+    if (this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+    }
+    if (this.deferred.size > 0) {
+      list = [...this.deferred, ...list];
+      this.deferred.clear();
+    }
+    if (list.length === 0) return this.last;
     let p: Promise<unknown>;
     try {
       p = this.db.batch(() => {
-        for (const [k, v] of list) {
+        for (const [k, { v }] of list) {
           if (v === null) void this.db.remove(strKey(k));
           else void this.db.put(strKey(k), v);
         }
@@ -226,7 +277,7 @@ export class LmdbKv extends LocalKv {
     }
     const done = p.then(
       () => {
-        for (const [k] of list) if (this.overlay.get(k)?.seq === seq) this.overlay.delete(k);
+        for (const [k, { seq }] of list) if (this.overlay.get(k)?.seq === seq) this.overlay.delete(k);
       },
       (e: unknown) => {
         this.failure ??= e;
@@ -234,12 +285,7 @@ export class LmdbKv extends LocalKv {
       },
     );
     this.last = done.catch(() => undefined);
-    // A non-durable write set is visible through the overlay already; waiting for LMDB's commit would
-    // put a write-thread round trip on every UNSTABLE WRITE. A failed commit is kept in `failure` and
-    // surfaces at the next sync() (COMMIT, FILE_SYNC) or durable transaction, which is exactly when the
-    // client was promised anything.
-    if (!durable) return Promise.resolve();
-    return done.then(() => this.flushed());
+    return done;
   }
 
   private async flushed(): Promise<void> {
@@ -247,6 +293,7 @@ export class LmdbKv extends LocalKv {
   }
 
   async sync(): Promise<void> {
+    if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
     await this.last;
     if (this.failure !== undefined) throw this.failure;
     await this.flushed();
@@ -258,6 +305,7 @@ export class LmdbKv extends LocalKv {
   }
 
   protected async closeEngine(): Promise<void> {
+    if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
     await this.last;
     await this.db.close();
   }
