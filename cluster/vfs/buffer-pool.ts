@@ -80,8 +80,27 @@ export class BufferPool {
   }
 }
 
+/** Size classes, smallest first: `take` uses the first that fits; `give` finds the owner. */
+export class TieredBufferPool {
+  constructor(private readonly tiers: readonly BufferPool[]) {}
+
+  take(len: number): Buffer {
+    for (const t of this.tiers) if (len <= t.slabSize) return t.take(len);
+    return Buffer.allocUnsafeSlow(len);
+  }
+
+  give(buf: Buffer): void {
+    for (const t of this.tiers) t.give(buf);
+  }
+
+  get freeCount(): number {
+    return this.tiers.reduce((n, t) => n + t.freeCount, 0);
+  }
+}
+
 /**
- * The process-wide pool for bulk data: slabs large enough for a maximal NFS WRITE record
- * (1 MiB payload + RPC/NFS headers), 64 of them (68 MiB of address space, resident only once used).
+ * The process-wide pool for bulk data: 64 slabs large enough for a maximal NFS WRITE record (1 MiB
+ * payload + RPC/NFS headers; 68 MiB of address space), and 8 for SMB's 8 MiB READ/WRITE payloads (72 MiB);
+ * resident only once used.
  */
-export const bulkPool = new BufferPool(1024 * 1024 + 64 * 1024, 64);
+export const bulkPool = new TieredBufferPool([new BufferPool(1024 * 1024 + 64 * 1024, 64), new BufferPool(8 * 1024 * 1024 + 64 * 1024, 8)]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferPool } from '../../../cluster/vfs/buffer-pool';
+import { BufferPool, TieredBufferPool } from '../../../cluster/vfs/buffer-pool';
 
 test('slabs are lent page-aligned, reused most recent first, and a double give is ignored', () => {
   const pool = new BufferPool(1024 * 1024 + 64 * 1024, 3);
@@ -36,4 +36,18 @@ test('an exhausted pool falls back to plain buffers, which give ignores; oversiz
   assert.equal(pool.freeCount, 0);
   pool.give(a);
   assert.equal(pool.freeCount, 1);
+});
+
+test('tiers: a request takes the smallest class that fits; give finds the owning class', () => {
+  const small = new BufferPool(4096, 2);
+  const large = new BufferPool(65536, 1);
+  const pool = new TieredBufferPool([small, large]);
+  const a = pool.take(100);
+  const b = pool.take(10000);
+  assert.equal(small.freeCount, 1);
+  assert.equal(large.freeCount, 0);
+  assert.equal(pool.take(70000).length, 70000, 'beyond every class: a plain buffer');
+  pool.give(a);
+  pool.give(b);
+  assert.equal(pool.freeCount, 3);
 });
