@@ -21,7 +21,7 @@ import type { PortRegistration } from '../protocols/rpc/types';
 import type { GatewayConfig } from './config/schema';
 import type { Logger } from './log';
 import { GatewayMetrics } from './metrics';
-import { startSmb, type SmbService } from './smb';
+import { startSmb, usersFileOf, type SmbService } from './smb';
 import { attachNfs4 } from './nfs4';
 
 export interface Gateway {
@@ -98,7 +98,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       onConnectionCount: (n) => metrics.connections.set({ protocol }, n),
     });
     const nfs = new RpcServer(rpcOpts('nfs')).addProgram(createNfs3Program(exports, log));
-    const nfs4 = attachNfs4(nfs, exports, log, { maxRecordBytes: cfg.limits.maxRecordBytes, ...cfg.nfs4 }); // NFSv4 on the same port (gateway/nfs4.ts)
+    const nfs4 = await attachNfs4(nfs, exports, log, { maxRecordBytes: cfg.limits.maxRecordBytes, ...cfg.nfs4, usersFile: usersFileOf(cfg) }); // NFSv4 on the same port (gateway/nfs4.ts)
     const mount = new RpcServer(rpcOpts('mount'));
     for (const p of createMountPrograms({ exports, log })) mount.addProgram(p);
 

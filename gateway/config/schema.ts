@@ -131,6 +131,10 @@ export const ConfigSchema = z.object({
       graceSeconds: z.number().int().min(1).max(3600).optional(),
       /** Cap on client records. */
       maxClients: z.number().int().min(1).max(1_000_000).default(10_000),
+      /** NFSv4 id-mapping domain (owner "name@domain", protocols/nfs4/idmap.ts); unset: owners are numbers. */
+      idmapDomain: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/).optional(),
+      /** Send numeric owners to AUTH_SYS clients even with a domain (knfsd's nfs4_disable_idmapping=Y). */
+      numericIdsForAuthSys: z.boolean().default(true),
     })
     .default({}),
   /** SMB2/3 (gateway/smb.ts). "auto": serve if the port can be bound, else warn and serve NFS only. */

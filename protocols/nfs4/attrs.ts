@@ -9,16 +9,15 @@
  * SETATTR/CREATE/OPEN: every set bit must be a supported attribute (else NFS4ERR_ATTRNOTSUPP) that is
  * writable (else NFS4ERR_INVAL), the values must fill attr_vals exactly (else NFS4ERR_BADXDR).
  *
- * Owners: sent as numeric strings ("1000"), as Linux knfsd does for AUTH_SYS (clients without idmapd,
- * like the kernel test's guest, need exactly that). Accepted: "1000", "1000@any.domain", and the two names
- * every system has, "root" and "nobody" (with or without "@domain"); any other name is NFS4ERR_BADOWNER
- * (there is no user database to map names with yet).
+ * Owners: the strings come from idmap.ts (numbers for AUTH_SYS callers by default, "name@domain" when a
+ * domain is configured and the caller is not sent numbers; decimal strings always accepted).
  */
 import { FileType, type Attr, type FsLimits, type NsTime, type SetAttrs, type StatFs } from '../../cluster/vfs/types';
 import { XdrError } from '../xdr/errors';
 import { XdrReader } from '../xdr/reader';
 import { XdrWriter } from '../xdr/writer';
 import { Nfs4Error } from './errors';
+import { DEFAULT_IDMAP, NUMERIC_OWNERS, type OwnerDecoder, type OwnerEncoder } from './idmap';
 import { FH4_PERSISTENT, nfs_ftype4, nfsstat4, time_how4, type bitmap4, type fattr4, type fsid4, type nfstime4 } from './types';
 import {
   bitmapBits,
@@ -108,7 +107,7 @@ export interface AttrSource {
   statfs?: StatFs;
 }
 
-type Encoder = (w: XdrWriter, s: AttrSource, minor: number) => void;
+type Encoder = (w: XdrWriter, s: AttrSource, minor: number, owners: OwnerEncoder) => void;
 
 const NS = 1_000_000_000n;
 
@@ -146,7 +145,39 @@ const stat = (s: AttrSource): StatFs => {
   if (!s.statfs) throw new Error('statfs attributes encoded without statfs');
   return s.statfs;
 };
-const nsTime = (ns: NsTime) => (w: XdrWriter) => encodeNfstime4(w, nfstime4FromNs(ns));
+/** nfstime4 straight from nanoseconds (no intermediate object: READDIR writes three per entry). */
+function writeNsTime(w: XdrWriter, ns: NsTime): void {
+  let sec = ns / NS;
+  let nsec = ns % NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  w.int64(sec);
+  w.uint32(Number(nsec));
+}
+
+/**
+ * The numeric owner strings, as XDR-ready bytes: every READDIR entry carries two, and the few ids a
+ * directory has repeat. Only the numeric encoder is cached (a name can change when the name tables are
+ * reloaded; a number cannot); the cache is cleared when it grows past a bound.
+ */
+const NUMERIC_OWNER_BYTES = new Map<number, Buffer>();
+const NUMERIC_OWNER_BYTES_MAX = 4096;
+function writeOwner(w: XdrWriter, o: OwnerEncoder, id: number, group: boolean): void {
+  if (o !== NUMERIC_OWNERS) {
+    w.string(group ? o.group(id) : o.user(id));
+    return;
+  }
+  const key = id >>> 0;
+  let b = NUMERIC_OWNER_BYTES.get(key);
+  if (!b) {
+    if (NUMERIC_OWNER_BYTES.size >= NUMERIC_OWNER_BYTES_MAX) NUMERIC_OWNER_BYTES.clear();
+    b = Buffer.from(String(key));
+    NUMERIC_OWNER_BYTES.set(key, b);
+  }
+  w.opaque(b);
+}
 
 /** Attribute encoders by id; the table is the supported set (minus the minor-version-specific ones). */
 const ENCODERS: ReadonlyMap<number, Encoder> = new Map<number, Encoder>([
@@ -182,19 +213,19 @@ const ENCODERS: ReadonlyMap<number, Encoder> = new Map<number, Encoder>([
   [FATTR4_MODE, (w, s) => w.uint32(s.attr.mode & 0o7777)],
   [FATTR4_NO_TRUNC, (w, s) => w.bool(s.limits.noTrunc)],
   [FATTR4_NUMLINKS, (w, s) => w.uint32(s.attr.nlink >>> 0)],
-  [FATTR4_OWNER, (w, s) => w.string(String(s.attr.uid >>> 0))],
-  [FATTR4_OWNER_GROUP, (w, s) => w.string(String(s.attr.gid >>> 0))],
+  [FATTR4_OWNER, (w, s, _m, o) => writeOwner(w, o, s.attr.uid, false)],
+  [FATTR4_OWNER_GROUP, (w, s, _m, o) => writeOwner(w, o, s.attr.gid, true)],
   [FATTR4_RAWDEV, (w, s) => encodeSpecdata4(w, { specdata1: s.attr.rdev.major >>> 0, specdata2: s.attr.rdev.minor >>> 0 })],
   [FATTR4_SPACE_AVAIL, (w, s) => w.uint64(u64(stat(s).availBytes))],
   [FATTR4_SPACE_FREE, (w, s) => w.uint64(u64(stat(s).freeBytes))],
   [FATTR4_SPACE_TOTAL, (w, s) => w.uint64(u64(stat(s).totalBytes))],
   [FATTR4_SPACE_USED, (w, s) => w.uint64(u64(s.attr.used))],
-  [FATTR4_TIME_ACCESS, (w, s) => nsTime(s.attr.atime)(w)],
+  [FATTR4_TIME_ACCESS, (w, s) => writeNsTime(w, s.attr.atime)],
   [FATTR4_TIME_ACCESS_SET, () => { throw new Error('write-only attribute encoded'); }],
-  [FATTR4_TIME_CREATE, (w, s) => nsTime(s.attr.birthTime)(w)],
-  [FATTR4_TIME_DELTA, (w, s) => nsTime(s.limits.timeDeltaNs)(w)],
-  [FATTR4_TIME_METADATA, (w, s) => nsTime(s.attr.ctime)(w)],
-  [FATTR4_TIME_MODIFY, (w, s) => nsTime(s.attr.mtime)(w)],
+  [FATTR4_TIME_CREATE, (w, s) => writeNsTime(w, s.attr.birthTime)],
+  [FATTR4_TIME_DELTA, (w, s) => writeNsTime(w, s.limits.timeDeltaNs)],
+  [FATTR4_TIME_METADATA, (w, s) => writeNsTime(w, s.attr.ctime)],
+  [FATTR4_TIME_MODIFY, (w, s) => writeNsTime(w, s.attr.mtime)],
   [FATTR4_TIME_MODIFY_SET, () => { throw new Error('write-only attribute encoded'); }],
   [FATTR4_MOUNTED_ON_FILEID, (w, s) => w.uint64(u64(s.mountedOnFileid))],
   [FATTR4_SUPPATTR_EXCLCREAT, (w) => encodeBitmap4(w, EXCLCREAT_ATTRS)],
@@ -246,13 +277,41 @@ export function returnedAttrs(requested: bitmap4, minor: number): number[] {
   return bitmapBits(requested).filter((id) => isSupportedAttr(id, minor) && !WRITE_ONLY_ATTRS.has(id));
 }
 
+/**
+ * What answering one attribute request takes, worked out once per distinct (request, minor version)
+ * instead of once per object: the ids returned, their bitmap and their encoders in order. Clients ask
+ * the same few bitmaps over and over (every READDIR entry, every GETATTR after a WRITE), so the table
+ * stays small; it is cleared if odd requests ever fill it.
+ */
+export interface AttrPlan {
+  readonly ids: readonly number[];
+  readonly mask: bitmap4;
+  readonly encoders: readonly Encoder[];
+}
+
+const PLANS = new Map<string, AttrPlan>();
+const PLANS_MAX = 256;
+
+export function attrPlan(requested: bitmap4, minor: number): AttrPlan {
+  let key = String(minor);
+  for (let i = 0; i < requested.length; i++) key += ',' + requested[i];
+  let p = PLANS.get(key);
+  if (!p) {
+    const ids = returnedAttrs(requested, minor);
+    p = { ids, mask: Object.freeze(bitmapOf(ids)) as bitmap4, encoders: ids.map((id) => ENCODERS.get(id)!) };
+    if (PLANS.size >= PLANS_MAX) PLANS.clear();
+    PLANS.set(key, p);
+  }
+  return p;
+}
+
 /** Writes one fattr4 (bitmap + attrlist4) for `src`. */
-export function encodeFattr4For(w: XdrWriter, requested: bitmap4, src: AttrSource, minor: number): void {
-  const ids = returnedAttrs(requested, minor);
-  encodeBitmap4(w, bitmapOf(ids));
+export function encodeFattr4For(w: XdrWriter, requested: bitmap4, src: AttrSource, minor: number, owners: OwnerEncoder = NUMERIC_OWNERS): void {
+  const plan = attrPlan(requested, minor);
+  encodeBitmap4(w, plan.mask);
   const tok = w.reserve();
   const start = w.length;
-  for (const id of ids) ENCODERS.get(id)!(w, src, minor);
+  for (const enc of plan.encoders) enc(w, src, minor, owners);
   w.patchUint32(tok, w.length - start);
 }
 
@@ -264,25 +323,6 @@ export interface DecodedSetAttrs {
   ids: number[];
 }
 
-const WELL_KNOWN_IDS: ReadonlyMap<string, number> = new Map([
-  ['root', 0],
-  ['nobody', 65534],
-]);
-
-function parseOwner(s: Buffer, what: string): number {
-  const str = s.toString('utf8');
-  if (str.length === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_INVAL, `empty ${what}`);
-  const at = str.indexOf('@');
-  const name = at >= 0 ? str.slice(0, at) : str;
-  if (/^[0-9]{1,10}$/.test(name)) {
-    const n = Number(name);
-    if (n <= 0xffffffff) return n;
-  }
-  const known = WELL_KNOWN_IDS.get(name);
-  if (known !== undefined) return known;
-  throw new Nfs4Error(nfsstat4.NFS4ERR_BADOWNER, `${what} ${JSON.stringify(str)}: not a numeric id or a known name`);
-}
-
 function decodeTimeSet(r: XdrReader): NsTime | 'server' {
   const t = decodeSettime4(r);
   return t.set_it === time_how4.SET_TO_SERVER_TIME4 ? 'server' : nsFromNfstime4(t.time);
@@ -292,7 +332,7 @@ function decodeTimeSet(r: XdrReader): NsTime | 'server' {
  * fattr4 → SetAttrs. Unsupported attribute: ATTRNOTSUPP; supported but not settable: INVAL; short or long
  * values: BADXDR; mode bits beyond 07777: INVAL.
  */
-export function decodeSetAttrs(f: fattr4, minor: number): DecodedSetAttrs {
+export function decodeSetAttrs(f: fattr4, minor: number, owners: OwnerDecoder = DEFAULT_IDMAP): DecodedSetAttrs {
   const ids = bitmapBits(f.attrmask);
   for (const id of ids) {
     if (!isSupportedAttr(id, minor)) throw new Nfs4Error(nfsstat4.NFS4ERR_ATTRNOTSUPP, `attribute ${id} not supported`);
@@ -315,10 +355,10 @@ export function decodeSetAttrs(f: fattr4, minor: number): DecodedSetAttrs {
           break;
         }
         case FATTR4_OWNER:
-          set.uid = parseOwner(r.string(1024), 'owner');
+          set.uid = owners.uidOf(r.string(1024).toString('utf8'));
           break;
         case FATTR4_OWNER_GROUP:
-          set.gid = parseOwner(r.string(1024), 'owner_group');
+          set.gid = owners.gidOf(r.string(1024).toString('utf8'));
           break;
         case FATTR4_TIME_ACCESS_SET:
           set.atime = decodeTimeSet(r);
@@ -347,11 +387,17 @@ export function emptyFattr4(): fattr4 {
 }
 
 /** The fattr4 for `src` as a value (GETATTR, READDIR entries). */
-export function buildFattr4(requested: bitmap4, src: AttrSource, minor: number): fattr4 {
-  const ids = returnedAttrs(requested, minor);
+export function buildFattr4(requested: bitmap4, src: AttrSource, minor: number, owners: OwnerEncoder = NUMERIC_OWNERS): fattr4 {
+  return buildFattr4With(attrPlan(requested, minor), src, minor, owners);
+}
+
+/** `buildFattr4` with the plan already at hand (READDIR: one plan for the whole page). */
+export function buildFattr4With(plan: AttrPlan, src: AttrSource, minor: number, owners: OwnerEncoder = NUMERIC_OWNERS): fattr4 {
   const w = new XdrWriter(256);
-  for (const id of ids) ENCODERS.get(id)!(w, src, minor);
-  return { attrmask: bitmapOf(ids), attr_vals: w.toBuffer() };
+  const encs = plan.encoders;
+  for (let i = 0; i < encs.length; i++) encs[i]!(w, src, minor, owners);
+  // The mask is shared by every fattr4 of this plan: callers only read it (encodeFattr4, entrySize).
+  return { attrmask: plan.mask, attr_vals: w.toBuffer() };
 }
 
 // ---- client side: attribute values back from an fattr4 (tests, tools) ----
@@ -419,8 +465,8 @@ export function decodeFattr4Values(f: fattr4): Map<number, AttrValue> {
   return out;
 }
 
-/** Client side: packs attribute values for SETATTR / CREATE / OPEN (size, mode, owners, times). */
-export function encodeSetAttrs(set: { size?: bigint; mode?: number; uid?: number; gid?: number; atime?: nfstime4 | 'server'; mtime?: nfstime4 | 'server' }): fattr4 {
+/** Client side: packs attribute values for SETATTR / CREATE / OPEN (size, mode, owners — ids or strings — times). */
+export function encodeSetAttrs(set: { size?: bigint; mode?: number; uid?: number | string; gid?: number | string; atime?: nfstime4 | 'server'; mtime?: nfstime4 | 'server' }): fattr4 {
   const ids: number[] = [];
   const w = new XdrWriter(128);
   if (set.size !== undefined) {

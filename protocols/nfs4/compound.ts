@@ -13,6 +13,9 @@
  *         DESTROY_SESSION, BIND_CONN_TO_SESSION and DESTROY_CLIENTID, which must then be the only op
  *         (NFS4ERR_NOT_ONLY_OP); SEQUENCE anywhere else is NFS4ERR_SEQUENCE_POS (RFC 8881 §2.10.6.1.5, §18.46.3).
  *
+ * 4.1+: a reply that would exceed the session's ca_maxresponsesize (RPC header included) ends at the op
+ *         that overflows it with NFS4ERR_REP_TOO_BIG (RFC 8881 §2.10.6.4, §15.1.3.3; `ReplyBudget`).
+ *
  * Operations are decoded one at a time as they run, so a COMPOUND that fails early never decodes the rest.
  * The slot reply cache (SEQUENCE) needs the encoded reply: when the request asked for caching it is encoded
  * here, kept in the slot, and sent as raw bytes.
@@ -136,6 +139,7 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
   const resarray: nfs_resop4[] = [];
   const r = new XdrReader(args.ops);
   const lastOp = LAST_OP_BY_MINOR[minor] ?? LAST_OP_BY_MINOR[LAST_OP_BY_MINOR.length - 1]!;
+  let budget: ReplyBudget | undefined;
   try {
     for (let i = 0; i < count; i++) {
       c.opIndex = i;
@@ -180,6 +184,10 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
         resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_BADXDR });
         break;
       }
+      if (budget && !budget.fits(8)) {
+        resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_REP_TOO_BIG });
+        break;
+      }
       let res: unknown;
       c.seqidOp = undefined;
       try {
@@ -199,6 +207,12 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
         break;
       }
       const ok: nfs_resop4 = { resop: opnum, status: nfsstat4.NFS4_OK, res };
+      if (i === 0) budget = ReplyBudget.forSession(c, tag);
+      if (budget && !budget.add(ok)) {
+        // The op ran (the same as knfsd when its estimate was short): its result just cannot be sent.
+        resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_REP_TOO_BIG });
+        break;
+      }
       keepForReplay(c, opnum, ok);
       resarray.push(ok);
     }
@@ -242,13 +256,48 @@ export function encodeCOMPOUND4res(w: XdrWriter, res: COMPOUND4res): void {
   w.uint32(res.status);
   w.string(res.tag);
   w.uint32(res.resarray.length);
-  for (const r of res.resarray) {
-    w.uint32(r.resop);
-    w.uint32(r.status);
-    const op = NFS4_OPS.get(r.resop);
-    if (!op) continue;
-    if (r.status === nfsstat4.NFS4_OK) op.encodeOk(w, r.res);
-    else op.encodeFail?.(w, r.status, r.res);
+  for (const r of res.resarray) encodeResop(w, r);
+}
+
+function encodeResop(w: XdrWriter, r: nfs_resop4): void {
+  w.uint32(r.resop);
+  w.uint32(r.status);
+  const op = NFS4_OPS.get(r.resop);
+  if (!op) return;
+  if (r.status === nfsstat4.NFS4_OK) op.encodeOk(w, r.res);
+  else op.encodeFail?.(w, r.status, r.res);
+}
+
+/** RPC accepted-reply header with an AUTH_NONE verifier: xid, REPLY, MSG_ACCEPTED, verifier (2 words), SUCCESS. */
+const RPC_REPLY_HEADER_BYTES = 24;
+
+/**
+ * Bytes left under a session's ca_maxresponsesize. Only sessions that negotiated less than this server's
+ * own reply cap get one: for the others no reply can exceed what they accept (READ is capped at maxRead,
+ * READDIR at its maxcount, and the cap leaves 64 KiB for the rest), so they pay nothing per op.
+ */
+class ReplyBudget {
+  private constructor(private room: number) {}
+
+  static forSession(c: Nfs4Compound, tag: Buffer): ReplyBudget | undefined {
+    const limit = c.session?.fore.ca_maxresponsesize;
+    if (limit === undefined || limit >= c.server.limits.maxResponseBytes) return undefined;
+    // status, tag, result count; then the SEQUENCE result (the first op) is added by the caller.
+    return new ReplyBudget(limit - RPC_REPLY_HEADER_BYTES - 12 - ((tag.length + 3) & ~3));
+  }
+
+  /** Whether `bytes` more would still fit. */
+  fits(bytes: number): boolean {
+    return bytes <= this.room;
+  }
+
+  /** Counts a result; false (nothing counted) when it does not fit. */
+  add(r: nfs_resop4): boolean {
+    const w = new XdrWriter(256);
+    encodeResop(w, r);
+    if (w.length > this.room) return false;
+    this.room -= w.length;
+    return true;
   }
 }
 

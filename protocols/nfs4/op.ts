@@ -13,6 +13,7 @@ import type { XdrReader } from '../xdr/reader';
 import type { XdrWriter } from '../xdr/writer';
 import { Nfs4Error } from './errors';
 import type { Fh, FsFh } from './fh';
+import type { OwnerEncoder } from './idmap';
 import type { Nfs4Server } from './server';
 import type { ClientRecord } from './state/clients';
 import { seqidVerdict, type KeptReply, type StateOwner } from './state/owners';
@@ -70,6 +71,11 @@ export class Nfs4Compound {
     /** The encoded operations (SEQUENCE checks their size and fingerprints them for the reply cache). */
     readonly ops: Buffer,
   ) {}
+
+  /** How owner/owner_group are sent to this caller (idmap.ts: numbers for AUTH_SYS by default). */
+  owners(): OwnerEncoder {
+    return this.server.idmap.encoderFor(this.rpc.auth.flavor);
+  }
 
   /** The current filehandle, or NFS4ERR_NOFILEHANDLE. */
   curFh(): Fh {

@@ -20,6 +20,7 @@ import { SessionTable, type Session } from './state/sessions';
 import type { RpcBackchannel } from '../rpc/backchannel';
 import { StateTable, type LockStateRec, type OpenStateRec } from './state/stateids';
 import { Nfs4Error } from './errors';
+import { DEFAULT_IDMAP, type Nfs4Idmap } from './idmap';
 import type { Nfs4Compound } from './op';
 import { nfsstat4 } from './types';
 import { OwnerTable, lockOwnerOf, parseLockOwnerKey } from './state/owners';
@@ -56,6 +57,8 @@ export interface Nfs4Options {
   graceSeconds?: number;
   /** Cap on client records (DESIGN invariant 11; default 10,000): past it, SETCLIENTID/EXCHANGE_ID answer RESOURCE. */
   maxClients?: number;
+  /** Owner strings ⇄ ids (idmap.ts; default: numbers, no domain). */
+  idmap?: Nfs4Idmap;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -83,6 +86,7 @@ export class Nfs4Server {
   /** NFSv4.0 duplicate-request cache for non-idempotent COMPOUNDs (4.1 has slots). */
   readonly replyCache40 = new ReplyCache40(encodeCOMPOUND4res);
   readonly serverOwner: Buffer;
+  readonly idmap: Nfs4Idmap;
   readonly now: () => number;
   private readonly exportRoots = new Map<number, Buffer>();
   private readonly fileSystemIds = new WeakMap<object, number>();
@@ -108,6 +112,7 @@ export class Nfs4Server {
       maxClients: opts.maxClients ?? 10_000,
     };
     this.now = opts.now ?? Date.now;
+    this.idmap = opts.idmap ?? DEFAULT_IDMAP;
     this.reclaimStore = opts.reclaimStore;
     this.graceMs = (opts.graceSeconds ?? this.limits.leaseSeconds) * 1000;
     // A random boot id (not the time): two instances started in the same second must not share one.
@@ -115,7 +120,7 @@ export class Nfs4Server {
     this.bootNs = BigInt(this.now()) * 1_000_000n;
     this.clients = new ClientTable(this.bootId);
     this.sessions = new SessionTable(this.bootId);
-    this.states = new StateTable(this.bootId);
+    this.states = new StateTable(this.bootId, (o) => this.owners.noteIdle(o));
     this.serverOwner = Buffer.from(opts.serverOwner ?? `gateway:${hostname()}`);
     let h = 0n;
     for (const e of exports.list()) h = (h * 131n + BigInt(e.id) + BigInt(e.name.length)) & 0xffff_ffffn;
@@ -263,13 +268,17 @@ export class Nfs4Server {
   /**
    * I/O with the anonymous or bypass stateid (no open) must respect share reservations: a READ where an
    * open denies reading, a WRITE where one denies writing, is NFS4ERR_LOCKED (RFC 7530 §9.1.4.3, knfsd).
+   * It must also respect mandatory (SMB) byte-range locks on its range, as NFSv3 I/O does: the core's
+   * checkIo throws LOCKED, NFS4ERR_LOCKED here. POSIX (NFSv4, NLM) locks stay advisory to it. The bypass
+   * stateid is not let past SMB locks either: a Windows client relies on them being mandatory.
    */
-  async anonymousIoCheck(fh: FsFh, write: boolean): Promise<void> {
+  async anonymousIoCheck(fh: FsFh, write: boolean, offset: bigint, length: bigint): Promise<void> {
     const attr = await fh.fs.getattr(fh.cred, fh.handle);
     const want = write ? 2 : 1;
     if (this.states.conflicts(this.fileKey(fh, attr.fileId), want, 0).length > 0) {
       throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKED, write ? 'an open denies writing' : 'an open denies reading');
     }
+    fh.fs.checkIo(attr.fileId, { offset, length, write });
   }
 
   /** Volume-wide identity of a file, for share reservations: the same file through two exports is one. */

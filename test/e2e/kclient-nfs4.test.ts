@@ -13,10 +13,12 @@
  *    unlocks. The guest's busybox has no flock/fcntl tool: test/e2e/tools/fstool.c, built static here.
  * The gateway log must show no failed (SERVERFAULT) operation, and the back channel (the client's own
  * connection, RFC 8881 §2.10.3.1) must answer the CB_NULL probe.
+ * The gateway has an NFSv4 id-mapping domain configured (nfs4.idmapDomain) and the default
+ * numericIdsForAuthSys: the guest, which has no idmapd, must still see and set numeric owners (chown).
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,7 +37,17 @@ describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
   before(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'gw-kc4-'));
     fstool = buildFstool(work);
-    g = await startGateway({ portmap: 'off' });
+    const dataDir = path.join(work, 'data');
+    const config = path.join(work, 'gateway.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        volumes: [{ name: 'data', dataDir, rootMode: 0o1777 }],
+        exports: [{ id: 1, name: 'data', volume: 'data', path: '/' }],
+        nfs4: { idmapDomain: 'kclient.test' },
+      }),
+    );
+    g = await startGateway({ portmap: 'off', config, dataDir });
   });
   after(async () => {
     const code = await g.stop();
@@ -57,6 +69,8 @@ describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
       'echo hello > a.txt; [ "$(cat a.txt)" = hello ]',
       'mkdir -p d/e; mv a.txt d/e/b.txt; [ ! -e a.txt ] && [ "$(cat d/e/b.txt)" = hello ] && say "rename ok"',
       'chmod 640 d/e/b.txt; [ "$(stat -c %a d/e/b.txt)" = 640 ] && say "chmod ok"',
+      // Numeric owners both ways for a client without idmapd (a name it cannot map would show as nobody).
+      '[ "$(stat -c %u:%g d/e/b.txt)" = 0:0 ] && chown 1234:5678 d/e/b.txt && sync && echo 3 > /proc/sys/vm/drop_caches && [ "$(stat -c %u:%g d/e/b.txt)" = 1234:5678 ] && say "chown ok"',
       'ln -s e/b.txt d/sl; [ "$(readlink d/sl)" = e/b.txt ] && [ "$(cat d/sl)" = hello ] && say "symlink ok"',
       'ln d/e/b.txt d/hard; [ "$(stat -c %h d/e/b.txt)" = 2 ] && say "hard link ok"',
       'ls -la . d d/e',
@@ -72,9 +86,10 @@ describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
     assert.equal(res.code, 0, `kclient exit ${res.code}`);
     assert.match(res.stdout, /WL: .* nfs4 .*vers=4\.1/);
     assert.match(res.stdout, /WL: md5 ok 3072000/);
-    for (const step of ['rename', 'chmod', 'symlink', 'hard link', 'ls', 'rm']) assert.match(res.stdout, new RegExp(`WL: ${step} ok`));
+    for (const step of ['rename', 'chmod', 'chown', 'symlink', 'hard link', 'ls', 'rm']) assert.match(res.stdout, new RegExp(`WL: ${step} ok`));
     assert.match(res.stdout, /WL: ALL OK/);
     assert.ok(g.logs.some((l) => l.includes('NFSv4.1 session created') && l.includes('"backChannel":true')), 'a session with the connection as back channel');
+    assert.ok(g.logs.some((l) => l.includes('NFSv4 enabled') && l.includes('"idmapDomain":"kclient.test"')), 'the id-mapping domain was configured');
     assert.ok(!g.logs.some((l) => l.includes('CB_NULL failed')), 'the kernel answered CB_NULL on its connection');
   });
 

@@ -78,7 +78,7 @@ export const CREATE: Nfs4Op<CREATE4args, CREATE4resok> = {
       throw new Nfs4Error(nfsstat4.NFS4ERR_BADTYPE, `CREATE of type ${t.type}`);
     }
     checkComponent(a.objname, dir.fs.limits.maxNameBytes);
-    const attrs = decodeSetAttrs(a.createattrs, c.minor);
+    const attrs = decodeSetAttrs(a.createattrs, c.minor, c.server.idmap);
     const before = await changeBefore(dir);
     const { fs, cred } = dir;
     let r: NodeResult;

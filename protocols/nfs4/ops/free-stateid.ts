@@ -28,7 +28,7 @@ export const FREE_STATEID: Nfs4Op<FREE_STATEID4args, undefined> = {
     }
     const rec = anyState(c, s);
     if (rec.kind === 'open') throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'open stateid: CLOSE it');
-    if (rec.held) throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'the lock stateid may still hold locks');
+    if (rec.held.length > 0) throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD, 'the lock stateid may still hold locks');
     c.server.states.removeLock(rec);
     return undefined;
   },

@@ -26,7 +26,7 @@ export const GETATTR: Nfs4Op<GETATTR4args, GETATTR4resok> = {
     const fh = c.curFh();
     checkReadable(a.attr_request);
     const src = await c.server.attrSource(fh, a.attr_request);
-    return { obj_attributes: buildFattr4(a.attr_request, src, c.minor) };
+    return { obj_attributes: buildFattr4(a.attr_request, src, c.minor, c.owners()) };
   },
   encodeOk: (w, r) => encodeFattr4(w, r.obj_attributes),
   decodeOk: (r) => {

@@ -16,6 +16,7 @@ import type { XdrWriter } from '../../xdr/writer';
 import { isCoreError, Errc } from '../../../cluster/vfs/errors';
 import { Nfs4Error } from '../errors';
 import type { Nfs4Op } from '../op';
+import { addHeld } from '../state/held-ranges';
 import { lockOwnerOf } from '../state/owners';
 import type { LockStateRec, OpenStateRec } from '../state/stateids';
 import { nextSeqid, sequencedState, stateidOf } from '../stateid';
@@ -112,7 +113,7 @@ export const LOCK: Nfs4Op<LOCK4args, LOCK4resok> = {
     if (!lock) lock = server.states.addLock(owner, open);
     else lock.seqid = nextSeqid(lock.seqid);
     if (l.new_lock_owner && c.minor === 0) owner.seqid = l.lock_seqid;
-    lock.held = true;
+    lock.held = addHeld(lock.held, range.offset, range.offset + range.length);
     server.noteLock(lock, range, write);
     const s = stateidOf(lock);
     c.curStateid = s;

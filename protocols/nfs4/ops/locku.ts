@@ -4,6 +4,7 @@
  * advances. Unlocking a range that holds no lock is not an error.
  */
 import type { Nfs4Op } from '../op';
+import { cutHeld } from '../state/held-ranges';
 import { lockOwnerOf } from '../state/owners';
 import { nextSeqid, sequencedState, stateidOf } from '../stateid';
 import { nfs_opnum4, type stateid4 } from '../types';
@@ -41,7 +42,7 @@ export const LOCKU: Nfs4Op<LOCKU4args, LOCKU4resok> = {
     const range = lockRange(a.offset, a.length);
     const lock = sequencedState(c, a.lock_stateid, a.seqid, nfs_opnum4.OP_LOCKU, fh, 'lock');
     await fh.fs.unlock(fh.cred, fh.handle, { owner: lockOwnerOf(lock.ownerRec), offset: range.offset, length: range.length });
-    if (range.offset === 0n && range.offset + range.length >= 1n << 64n) lock.held = false;
+    lock.held = cutHeld(lock.held, range.offset, range.offset + range.length);
     c.server.noteUnlock(lock, range);
     lock.seqid = nextSeqid(lock.seqid);
     const s = stateidOf(lock);

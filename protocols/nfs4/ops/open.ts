@@ -14,8 +14,9 @@
  *            GUARDED4 (exists → NFS4ERR_EXIST), EXCLUSIVE4 and EXCLUSIVE4_1 (a retransmission with the same
  *            verifier opens the file created before; another verifier → NFS4ERR_EXIST). 4.1 values in a 4.0
  *            COMPOUND are NFS4ERR_BADXDR.
- *   type:    a directory → NFS4ERR_ISDIR, a symlink → NFS4ERR_SYMLINK, anything else not regular →
- *            NFS4ERR_WRONG_TYPE (4.1) / NFS4ERR_INVAL (4.0).
+ *   type:    a directory → NFS4ERR_ISDIR, a symlink → NFS4ERR_SYMLINK, anything else not regular (device,
+ *            socket, fifo) → NFS4ERR_WRONG_TYPE from 4.1 on (RFC 8881 §18.16.3), NFS4ERR_SYMLINK in 4.0
+ *            (RFC 7530 §16.16.5: 4.0 has no WRONG_TYPE, and INVAL would blame correct arguments; as knfsd).
  *   access:  an existing file needs read (or execute) permission for READ access and write permission for
  *            WRITE access; a file this OPEN created is the caller's to open as asked.
  *   order:   a 4.1 client's non-reclaim OPEN before its RECLAIM_COMPLETE is NFS4ERR_GRACE (RFC 8881 §18.51.3).
@@ -236,7 +237,7 @@ function checkType(minor: number, t: FileType): void {
   if (t === FileType.REG) return;
   if (t === FileType.DIR) throw new Nfs4Error(nfsstat4.NFS4ERR_ISDIR);
   if (t === FileType.LNK) throw new Nfs4Error(nfsstat4.NFS4ERR_SYMLINK);
-  throw new Nfs4Error(minor >= 1 ? nfsstat4.NFS4ERR_WRONG_TYPE : nfsstat4.NFS4ERR_INVAL, 'not a regular file');
+  throw new Nfs4Error(minor >= 1 ? nfsstat4.NFS4ERR_WRONG_TYPE : nfsstat4.NFS4ERR_SYMLINK, 'not a regular file');
 }
 
 async function checkOpenAccess(fh: FsFh, h: Handle, access: number): Promise<void> {
@@ -309,10 +310,10 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
   if (how.mode === createmode4.EXCLUSIVE4_1 && c.minor === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_BADXDR, 'EXCLUSIVE4_1 in NFSv4.0');
   if (how.mode === createmode4.GUARDED4 && found) throw new Nfs4Error(nfsstat4.NFS4ERR_EXIST);
   let attrs: DecodedSetAttrs = { set: {}, ids: [] };
-  if (how.mode === createmode4.UNCHECKED4 || how.mode === createmode4.GUARDED4) attrs = decodeSetAttrs(how.createattrs, c.minor);
+  if (how.mode === createmode4.UNCHECKED4 || how.mode === createmode4.GUARDED4) attrs = decodeSetAttrs(how.createattrs, c.minor, c.server.idmap);
   // An UNCHECKED4 OPEN of an existing file ignores the attributes, except a size of 0 (O_TRUNC).
   if (found && how.mode === createmode4.UNCHECKED4) attrs = { set: attrs.set.size === 0n ? { size: 0n } : {}, ids: attrs.set.size === 0n ? [FATTR4_SIZE] : [] };
-  else if (how.mode === createmode4.EXCLUSIVE4_1) attrs = decodeSetAttrs(how.cva_attrs, c.minor);
+  else if (how.mode === createmode4.EXCLUSIVE4_1) attrs = decodeSetAttrs(how.cva_attrs, c.minor, c.server.idmap);
   const before = await changeBefore(dir);
   const r: NodeResult = await dir.fs.create(dir.cred, dir.handle, name, createArgsOf(how, attrs));
   checkType(c.minor, r.attr.type);

@@ -33,7 +33,7 @@ export const READ: Nfs4Op<READ4args, READ4resok> = {
   async handle(c, a) {
     const fh = c.curFs(nfsstat4.NFS4ERR_ISDIR);
     const st = checkIoStateid(c, a.stateid, fh, 'read');
-    if (!st) await c.server.anonymousIoCheck(fh, false);
+    if (!st) await c.server.anonymousIoCheck(fh, false, a.offset, BigInt(a.count));
     // SMB byte-range locks are mandatory for everyone's I/O (cluster/locks/byte-range.ts): LOCKED.
     if (st) fh.fs.checkIo(st.open.fileId, { offset: a.offset, length: BigInt(a.count), write: false, ...(st.lock ? { owner: lockOwnerOf(st.lock.ownerRec) } : {}) });
     const r = await fh.fs.read(fh.cred, fh.handle, a.offset, a.count, c.rpc.signal);

@@ -14,7 +14,7 @@
  */
 import { CoreError, Errc, isCoreError } from '../../../cluster/vfs/errors';
 import type { ReaddirResult, StatFs } from '../../../cluster/vfs/types';
-import { buildFattr4, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrSource } from '../attrs';
+import { attrPlan, buildFattr4, buildFattr4With, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrSource } from '../attrs';
 import { Nfs4Error } from '../errors';
 import type { FsFh } from '../fh';
 import type { Nfs4Compound, Nfs4Op } from '../op';
@@ -102,7 +102,7 @@ async function listPseudo(c: Nfs4Compound, a: READDIR4args, page: Page): Promise
     try {
       const root = await c.server.exportRootHandle(exp.id);
       const fh = c.server.admit(c.rpc, root, exp.id);
-      attrs = buildFattr4(a.attr_request, await c.server.attrSource(fh, a.attr_request), c.minor);
+      attrs = buildFattr4(a.attr_request, await c.server.attrSource(fh, a.attr_request), c.minor, c.owners());
     } catch (e) {
       if (!isCoreError(e) || !bitmapHas(a.attr_request, FATTR4_RDATTR_ERROR)) throw e;
       attrs = rdattrError(nfs4StatusOf(e.errc));
@@ -139,17 +139,20 @@ async function listCore(c: Nfs4Compound, fh: FsFh, a: READDIR4args, page: Page, 
   const root = withAttrs ? await c.server.exportRootHandle(fh.exportId) : undefined;
   const statfs: StatFs | undefined = withAttrs && needsStatfs(a.attr_request) ? (await fs.statfs(cred, fh.handle)).stat : undefined;
 
+  const owners = c.owners();
+  const plan = attrPlan(a.attr_request, c.minor);
+  const noAttrs: fattr4 = { attrmask: [], attr_vals: Buffer.alloc(0) };
   let eof = false;
   let full = false;
   let empty = 0;
   while (!full) {
     for (const e of batch.entries) {
       if (e.cookie < 3n) throw new Error(`core readdir cookie ${e.cookie} collides with the reserved NFSv4 cookies 0..2`);
-      let attrs: fattr4 = { attrmask: [], attr_vals: Buffer.alloc(0) };
+      let attrs = noAttrs;
       if (withAttrs) {
         if (!e.attr || !e.handle) throw new CoreError(Errc.IO, 'core readdir entry without attributes');
         const src: AttrSource = c.server.fsAttrSourceWith(fh, e.handle, e.attr, root!, statfs);
-        attrs = buildFattr4(a.attr_request, src, c.minor);
+        attrs = buildFattr4With(plan, src, c.minor, owners);
       }
       if (!page.add({ cookie: e.cookie, name: e.name, attrs })) {
         full = true;

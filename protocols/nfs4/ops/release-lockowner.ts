@@ -1,7 +1,8 @@
 /**
  * OP_RELEASE_LOCKOWNER (RFC 7530 §16.37, NFSv4.0 only): the client is done with a lock-owner; its lock
- * stateids are freed. While it may still hold locks (a LOCK not followed by an unlock of the whole file)
- * the answer is NFS4ERR_LOCKS_HELD and nothing changes. An unknown lock-owner is not an error.
+ * stateids are freed. While it still holds locks (a range LOCK took that LOCKUs, whole or piece by piece,
+ * have not given back: state/held-ranges.ts) the answer is NFS4ERR_LOCKS_HELD and nothing changes. An
+ * unknown lock-owner is not an error.
  */
 import { Nfs4Error } from '../errors';
 import { voidOk, type Nfs4Op } from '../op';
@@ -24,7 +25,7 @@ export const RELEASE_LOCKOWNER: Nfs4Op<RELEASE_LOCKOWNER4args, undefined> = {
     const owner = c.server.owners.get('lock', client, a.lock_owner.owner);
     if (!owner) return undefined;
     const locks = c.server.states.locksOfOwner(owner);
-    if (locks.some((l) => l.held)) throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD);
+    if (locks.some((l) => l.held.length > 0)) throw new Nfs4Error(nfsstat4.NFS4ERR_LOCKS_HELD);
     for (const l of locks) {
       c.server.states.removeLock(l);
       l.open.fs.releaseLocks({ owner: lockOwnerOf(owner) });

@@ -31,7 +31,7 @@ export const SETATTR: Nfs4Op<SETATTR4args, SETATTR4resok> = {
   },
   async handle(c, a) {
     const fh = c.curFh();
-    const d = decodeSetAttrs(a.obj_attributes, c.minor);
+    const d = decodeSetAttrs(a.obj_attributes, c.minor, c.server.idmap);
     if (fh.kind === 'pseudo') throw new Nfs4Error(nfsstat4.NFS4ERR_ROFS, 'pseudo-filesystem root');
     c.writable(fh);
     if (d.set.size !== undefined) checkStateid(c, a.stateid, fh, 'write');

@@ -23,5 +23,5 @@ export async function attrsMatch(c: Nfs4Compound, f: fattr4): Promise<boolean> {
     if (!isSupportedAttr(id, c.minor)) throw new Nfs4Error(nfsstat4.NFS4ERR_ATTRNOTSUPP, `attribute ${id}`);
   }
   const src = await c.server.attrSource(fh, f.attrmask);
-  return buildFattr4(f.attrmask, src, c.minor).attr_vals.equals(f.attr_vals);
+  return buildFattr4(f.attrmask, src, c.minor, c.owners()).attr_vals.equals(f.attr_vals);
 }

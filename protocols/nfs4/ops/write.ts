@@ -51,7 +51,7 @@ export const WRITE: Nfs4Op<WRITE4args, WRITE4resok> = {
   async handle(c, a) {
     const fh = c.writable(c.curFs(nfsstat4.NFS4ERR_ISDIR));
     const st = checkIoStateid(c, a.stateid, fh, 'write');
-    if (!st) await c.server.anonymousIoCheck(fh, true);
+    if (!st) await c.server.anonymousIoCheck(fh, true, a.offset, BigInt(a.data.length));
     // SMB byte-range locks are mandatory for everyone's I/O (cluster/locks/byte-range.ts): LOCKED.
     if (st) fh.fs.checkIo(st.open.fileId, { offset: a.offset, length: BigInt(a.data.length), write: true, ...(st.lock ? { owner: lockOwnerOf(st.lock.ownerRec) } : {}) });
     const r = await fh.fs.write(fh.cred, fh.handle, a.offset, a.data, a.stable as number as Stable);

@@ -66,8 +66,22 @@ export function seqidVerdict(o: StateOwner, seqid: number, opnum: number): Seqid
   return 'bad';
 }
 
+/**
+ * Owners that hold no state are kept, oldest first, up to this many (per server); older ones are
+ * forgotten. Linux knfsd keeps an owner for a lease period after its last CLOSE; a count bound keeps
+ * memory bounded whatever the clients do (DESIGN invariant 11): libnfs, for one, uses a new open-owner
+ * for every open, so a 4.0 client that opened 100,000 files would otherwise leave 100,000 owners, each
+ * with its kept reply. A retransmitted CLOSE of a forgotten owner is still answered (stateids.ts keeps
+ * the owner of recently closed stateids); an owner reused after being forgotten starts afresh.
+ */
+export const MAX_IDLE_OWNERS = 4096;
+
 export class OwnerTable {
   private readonly byKey = new Map<string, StateOwner>();
+  /** Owners with no state, in the order they became idle (a Map keeps insertion order). */
+  private readonly idle = new Map<string, StateOwner>();
+
+  constructor(private readonly maxIdle = MAX_IDLE_OWNERS) {}
 
   private static key(kind: OwnerKind, client: ClientRecord, owner: Buffer): string {
     return `${kind}:${client.clientid}:${owner.toString('base64')}`;
@@ -85,16 +99,44 @@ export class OwnerTable {
       o = { kind, client, owner: Buffer.from(owner), seqid: undefined, confirmed: minor >= 1 || kind === 'lock', states: 0 };
       this.byKey.set(k, o);
     }
+    // Stateless until its request takes state (an OPEN that fails never does): counted as idle, and
+    // moved to the young end so that an owner in use is the last to be forgotten.
+    if (o.states === 0) this.markIdle(k, o);
     return o;
+  }
+
+  /** `o` holds no state any more (its last open or lock stateid went): it may be forgotten later. */
+  noteIdle(o: StateOwner): void {
+    if (o.states !== 0) return;
+    const k = OwnerTable.key(o.kind, o.client, o.owner);
+    if (this.byKey.get(k) === o) this.markIdle(k, o);
+  }
+
+  private markIdle(k: string, o: StateOwner): void {
+    this.idle.delete(k);
+    this.idle.set(k, o);
+    while (this.idle.size > this.maxIdle) {
+      const [oldK, oldO] = this.idle.entries().next().value!;
+      this.idle.delete(oldK);
+      // It may have taken state since it was listed: then it stays (and is listed again when idle).
+      if (oldO.states === 0 && this.byKey.get(oldK) === oldO) this.byKey.delete(oldK);
+    }
   }
 
   remove(o: StateOwner): void {
     const k = OwnerTable.key(o.kind, o.client, o.owner);
     if (this.byKey.get(k) === o) this.byKey.delete(k);
+    if (this.idle.get(k) === o) this.idle.delete(k);
   }
 
   dropClient(client: ClientRecord): void {
     for (const [k, o] of this.byKey) if (o.client === client) this.byKey.delete(k);
+    for (const [k, o] of this.idle) if (o.client === client) this.idle.delete(k);
+  }
+
+  /** Owners kept with no state (tests, status). */
+  get idleCount(): number {
+    return this.idle.size;
   }
 
   get size(): number {

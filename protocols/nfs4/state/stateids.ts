@@ -13,6 +13,7 @@
  * A 4.0 CLOSE forgets the open but remembers its `other` for a while (`closed`, bounded FIFO), so a
  * retransmitted CLOSE finds its owner and gets the kept reply instead of BAD_STATEID (RFC 7530 §9.1.7).
  */
+import type { HeldRange } from './held-ranges';
 import type { FileSystem, OpenState } from '../../../cluster/vfs/types';
 import type { ClientRecord } from './clients';
 import type { StateOwner } from './owners';
@@ -50,8 +51,8 @@ export interface LockStateRec {
   open: OpenStateRec;
   fileKey: string;
   fh: Buffer;
-  /** Locks may be held (set by LOCK, cleared by a LOCKU of the whole file): LOCKS_HELD checks. */
-  held: boolean;
+  /** The ranges LOCK took and LOCKU has not given back (held-ranges.ts): non-empty → LOCKS_HELD. */
+  held: HeldRange[];
 }
 
 export type StateRec = OpenStateRec | LockStateRec;
@@ -78,7 +79,11 @@ export class StateTable {
   private counter = 0n;
   private opens = 0;
 
-  constructor(private readonly bootId: number) {}
+  /** `onIdle`: an owner's last stateid went (owners.ts keeps a bounded number of idle owners). */
+  constructor(
+    private readonly bootId: number,
+    private readonly onIdle: (owner: StateOwner) => void = () => {},
+  ) {}
 
   private static ownerFileKey(client: ClientRecord, owner: Buffer, fileKey: string): string {
     return `${client.clientid}:${owner.toString('base64')}:${fileKey}`;
@@ -161,6 +166,7 @@ export class StateTable {
       this.closed.set(hex, rec.ownerRec);
       if (this.closed.size > MAX_CLOSED) this.closed.delete(this.closed.keys().next().value!);
     }
+    if (rec.ownerRec.states === 0) this.onIdle(rec.ownerRec);
   }
 
   lockFor(owner: StateOwner, open: OpenStateRec): LockStateRec | undefined {
@@ -169,7 +175,7 @@ export class StateTable {
 
   /** New lock stateid (seqid 1) for `owner`'s locks through `open`. */
   addLock(owner: StateOwner, open: OpenStateRec): LockStateRec {
-    const rec: LockStateRec = { kind: 'lock', other: this.mintOther(), seqid: 1, client: owner.client, ownerRec: owner, open, fileKey: open.fileKey, fh: open.fh, held: false };
+    const rec: LockStateRec = { kind: 'lock', other: this.mintOther(), seqid: 1, client: owner.client, ownerRec: owner, open, fileKey: open.fileKey, fh: open.fh, held: [] };
     this.byOther.set(rec.other.toString('hex'), rec);
     this.lockByOwnerOpen.set(StateTable.lockKey(owner, open), rec);
     open.locks.add(rec);
@@ -185,6 +191,7 @@ export class StateTable {
     if (this.lockByOwnerOpen.get(k) === rec) this.lockByOwnerOpen.delete(k);
     rec.open.locks.delete(rec);
     rec.ownerRec.states--;
+    if (rec.ownerRec.states === 0) this.onIdle(rec.ownerRec);
   }
 
   /** Lock stateids of one lock-owner (RELEASE_LOCKOWNER). */

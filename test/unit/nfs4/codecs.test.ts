@@ -7,6 +7,7 @@ import {
   FATTR4_FILEID,
   FATTR4_MODE,
   FATTR4_OWNER,
+  FATTR4_OWNER_GROUP,
   FATTR4_SIZE,
   FATTR4_SUPPATTR_EXCLCREAT,
   FATTR4_SUPPORTED_ATTRS,
@@ -93,6 +94,25 @@ describe('fattr4', () => {
     assert.deepEqual(v.get(FATTR4_TIME_MODIFY), { seconds: -1n, nseconds: 999_999_999 });
     assert.deepEqual(v.get(FATTR4_SUPPORTED_ATTRS), supportedAttrs(1));
     assert.equal(nsFromNfstime4(nfstime4FromNs(-1n)), -1n);
+  });
+
+  it('answers a repeated request from its cached plan with the same bytes; other requests and minor versions get their own', () => {
+    const ids = [FATTR4_TYPE, FATTR4_OWNER, FATTR4_OWNER_GROUP, FATTR4_TIME_MODIFY, FATTR4_SUPPATTR_EXCLCREAT];
+    const a = buildFattr4(bitmapOf(ids), src, 1);
+    const b = buildFattr4(bitmapOf(ids), { ...src, attr: { ...attr, uid: 0xffff_fffe, gid: 0 } }, 1);
+    assert.deepEqual(a.attrmask, b.attrmask);
+    assert.ok(Object.isFrozen(a.attrmask), 'the shared mask cannot be changed by one caller for the others');
+    const va = decodeFattr4Values(a);
+    const vb = decodeFattr4Values(b);
+    assert.equal(String(va.get(FATTR4_OWNER)), '1000');
+    assert.equal(String(va.get(FATTR4_OWNER_GROUP)), '100');
+    assert.equal(String(vb.get(FATTR4_OWNER)), '4294967294');
+    assert.equal(String(vb.get(FATTR4_OWNER_GROUP)), '0');
+    assert.deepEqual(va.get(FATTR4_TIME_MODIFY), { seconds: -1n, nseconds: 999_999_999 });
+    assert.ok(buildFattr4(bitmapOf(ids), src, 1).attr_vals.equals(a.attr_vals));
+    // minor 0 has no suppattr_exclcreat: its plan differs although the request is the same
+    assert.ok(!bitmapHas(buildFattr4(bitmapOf(ids), src, 0).attrmask, FATTR4_SUPPATTR_EXCLCREAT));
+    assert.ok(bitmapHas(a.attrmask, FATTR4_SUPPATTR_EXCLCREAT));
   });
 
   it('offers suppattr_exclcreat only from minor version 1 on', () => {
