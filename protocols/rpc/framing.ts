@@ -34,11 +34,13 @@ export interface RecordDecoderOptions {
    * payloads). The owner gives each record back (`pool.give`) when its call is over; records that are
    * subarrays of a chunk are not from the pool and `give` ignores them.
    */
-  pool?: { take(len: number): Buffer };
+  pool?: { take(len: number): Buffer; give?(buf: Buffer): void };
 }
 
 /** Records at least this large are reassembled into pooled memory (smaller ones: plain concat). */
 const POOLED_RECORD_MIN = 64 * 1024;
+/** Size of the reusable buffer socket reads land in when no large record body is expected (readTarget). */
+const STAGING_BYTES = 64 * 1024;
 
 export class RecordDecoder {
   private readonly maxRecordBytes: number;
@@ -58,6 +60,17 @@ export class RecordDecoder {
   private failure: FramingError | undefined;
 
   private readonly pool: RecordDecoderOptions['pool'];
+
+  // Receiving into buffers we choose (readTarget/received): the socket reads either into `staging`,
+  // which is reused, so whatever is kept from it is copied out; or, once the header of a large
+  // single-fragment record has been seen, straight into that record's own pooled buffer `direct`.
+  private staging: Buffer | undefined;
+  /** True while `push` is parsing the staging buffer (its bytes must not be kept by reference). */
+  private transient = false;
+  private direct: Buffer | undefined;
+  private directAt = 0;
+  /** The last target handed out for `direct` (received() recognises it by identity). */
+  private directTarget: Uint8Array | undefined;
 
   constructor(opts: RecordDecoderOptions = {}) {
     this.pool = opts.pool;
@@ -105,15 +118,23 @@ export class RecordDecoder {
         continue;
       }
       const take = Math.min(this.fragLeft, len - off);
+      if (this.direct) {
+        chunk.copy(this.direct, this.directAt, off, off + take);
+        this.directAt += take;
+        off += take;
+        this.fragLeft -= take;
+        if (this.fragLeft === 0) out.push(this.finishDirect());
+        continue;
+      }
       const piece = chunk.subarray(off, off + take);
       off += take;
       this.fragLeft -= take;
       if (this.fragLeft === 0 && this.lastFragment && this.parts.length === 0) {
-        // The whole record is this one piece: hand out the subarray itself.
-        out.push(piece);
+        // The whole record is this one piece: hand out the subarray itself (a copy if the chunk is reused).
+        out.push(this.transient ? this.copyOut(piece) : piece);
         this.resetRecord();
       } else {
-        this.parts.push(piece);
+        this.parts.push(this.transient ? Buffer.from(piece) : piece);
         if (this.fragLeft === 0) this.endFragment(out);
       }
     }
@@ -133,6 +154,69 @@ export class RecordDecoder {
     this.recordBytes += fragLen;
     this.fragLeft = fragLen;
     this.inFragment = true;
+    // A large record in one fragment, arriving through readTarget: receive its body in place.
+    if (this.transient && this.pool && this.lastFragment && this.fragments === 1 && fragLen >= POOLED_RECORD_MIN) {
+      this.direct = this.pool.take(fragLen);
+      this.directAt = 0;
+    }
+  }
+
+  /**
+   * Where the next socket read should land: the rest of the large record being received, or else the
+   * reusable staging buffer. Pair every read with `received`.
+   */
+  readTarget(): Uint8Array {
+    if (this.direct && this.fragLeft > 0 && !this.failure) {
+      this.directTarget = this.direct.subarray(this.directAt, this.directAt + this.fragLeft);
+      return this.directTarget;
+    }
+    this.directTarget = undefined;
+    return (this.staging ??= Buffer.allocUnsafeSlow(STAGING_BYTES));
+  }
+
+  /**
+   * `n` bytes arrived at the start of `buf`, a buffer `readTarget` returned. Returns the records this
+   * completes; unlike `push`, they never share memory with `buf` (which is reused for the next read).
+   */
+  received(buf: Uint8Array, n: number): Buffer[] {
+    if (this.failure) throw this.failure;
+    if (buf === this.directTarget && this.direct) {
+      this.directTarget = undefined;
+      const take = Math.min(n, this.fragLeft);
+      this.directAt += take;
+      this.fragLeft -= take;
+      return this.fragLeft === 0 ? [this.finishDirect()] : [];
+    }
+    this.transient = true;
+    try {
+      return this.push(Buffer.from(buf.buffer, buf.byteOffset, n));
+    } finally {
+      this.transient = false;
+    }
+  }
+
+  /** Gives back a record buffer still being received (the connection is gone). */
+  dispose(): void {
+    if (this.direct) this.pool?.give?.(this.direct);
+    this.direct = undefined;
+    this.directTarget = undefined;
+  }
+
+  private finishDirect(): Buffer {
+    const rec = this.direct!;
+    this.direct = undefined;
+    this.directAt = 0;
+    this.resetRecord();
+    return rec;
+  }
+
+  private copyOut(piece: Buffer): Buffer {
+    if (this.pool && piece.length >= POOLED_RECORD_MIN) {
+      const rec = this.pool.take(piece.length);
+      piece.copy(rec);
+      return rec;
+    }
+    return Buffer.from(piece);
   }
 
   private endFragment(out: Buffer[]): void {
@@ -160,6 +244,7 @@ export class RecordDecoder {
   private fail(msg: string): never {
     this.failure = new FramingError(msg);
     this.parts = [];
+    this.dispose();
     throw this.failure;
   }
 }

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { RpcDispatcher } from './dispatcher';
 import { bulkPool } from '../../cluster/vfs/buffer-pool';
 import { boundAddresses, listenTcp } from '../transport/tcp-listen';
+import { adoptWithUserBuffer } from '../transport/user-buffer-socket';
 import { ConnectionBackchannel, type RpcBackchannel } from './backchannel';
 import { FramingError, RecordDecoder, frameRecord } from './framing';
 import { errInfo, type Logger } from './log';
@@ -44,8 +45,13 @@ export class TcpServer {
     if (this.closing) throw new Error('server is closing');
     // Not allowHalfOpen: a peer's FIN means the client is gone (no RPC client half-closes), so the
     // connection closes and its running calls are aborted, as Linux nfsd and TI-RPC servers do.
-    const server = await listenTcp(host, port, (socket) => this.accept(socket), (e) =>
-      this.opts.logger.error({ host, port, ...errInfo(e) }, 'rpc: tcp listener error'),
+    // Paused on accept so that the connection can read through buffers of its own (TcpConnection).
+    const server = await listenTcp(
+      host,
+      port,
+      (socket) => this.accept(socket, true),
+      (e) => this.opts.logger.error({ host, port, ...errInfo(e) }, 'rpc: tcp listener error'),
+      { pauseOnConnect: true },
     );
     this.listeners.push(server);
     return server.address() as net.AddressInfo;
@@ -60,8 +66,11 @@ export class TcpServer {
     return this.connections.size;
   }
 
-  /** Serves an already connected socket (used by the listeners, or by a caller with its own listener). */
-  accept(socket: net.Socket): void {
+  /**
+   * Serves an already connected socket (used by the listeners, or by a caller with its own listener).
+   * `pausedOnAccept`: the socket comes from a pauseOnConnect listener and has read nothing yet.
+   */
+  accept(socket: net.Socket, pausedOnAccept = false): void {
     const { logger } = this.opts;
     if (this.closing || !socket.remoteAddress) {
       socket.destroy();
@@ -72,7 +81,7 @@ export class TcpServer {
       socket.destroy();
       return;
     }
-    const conn = new TcpConnection(socket, this.opts.nextConnId(), this.opts);
+    const conn = new TcpConnection(socket, this.opts.nextConnId(), this.opts, pausedOnAccept);
     this.connections.add(conn);
     this.opts.onConnectionCount?.(this.connections.size);
     void conn.closed.then(() => {
@@ -141,12 +150,23 @@ class TcpConnection {
   /** Calls from the server to the client on this connection (NFSv4.1 back channel); made on first use. */
   private backchannel: ConnectionBackchannel | undefined;
 
+  private readonly socket: net.Socket;
+
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     readonly id: number,
     private readonly opts: TcpServerOptions,
+    pausedOnAccept: boolean,
   ) {
     this.decoder = new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes, maxFragments: opts.maxFragments, pool: bulkPool });
+    // Reads land in buffers the decoder picks (a WRITE's payload straight into its pooled record): see
+    // transport/user-buffer-socket.ts. Otherwise (a socket handed over already reading, or a Node
+    // without the needed internals) 'data' events, reassembled by `push`.
+    const adopted = pausedOnAccept
+      ? adoptWithUserBuffer(accepted, { buffer: () => this.decoder.readTarget(), callback: (n, buf) => this.onRead(n, buf) })
+      : undefined;
+    const socket = adopted ?? accepted;
+    this.socket = socket;
     this.remote = {
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
@@ -167,7 +187,10 @@ class TcpConnection {
         socket.destroy();
       });
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!adopted) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      if (pausedOnAccept) socket.resume();
+    }
     socket.on('drain', () => this.updateFlow());
     socket.on('error', (e) => opts.logger.debug({ conn: id, client: this.remote.address, ...errInfo(e) }, 'rpc: socket error'));
     socket.once('close', () => this.onClose());
@@ -188,11 +211,23 @@ class TcpConnection {
     this.socket.destroy();
   }
 
+  /** A read into a buffer from `decoder.readTarget()` (user-buffer mode). */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    if (this.draining || this.isClosed) return true;
+    this.take(() => this.decoder.received(buf, n));
+    return true;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.draining || this.isClosed) return;
+    this.take(() => this.decoder.push(chunk));
+  }
+
+  /** Queues the records a read completed and runs what the in-flight cap allows. */
+  private take(decode: () => Buffer[]): void {
     let records: Buffer[];
     try {
-      records = this.decoder.push(chunk);
+      records = decode();
     } catch (e) {
       const fatal = e instanceof FramingError;
       this.opts.logger.warn({ conn: this.id, client: this.remote.address, ...errInfo(e) }, fatal ? 'rpc: framing error, closing connection' : 'rpc: record decoder failure, closing connection');
@@ -320,7 +355,8 @@ class TcpConnection {
 
   private onClose(): void {
     this.isClosed = true;
-    this.queue.length = 0;
+    this.decoder.dispose();
+    for (const r of this.queue.splice(0)) bulkPool.give(r);
     this.abort.abort();
     this.backchannel?.close();
     if (this.decoder.midRecord) {

@@ -10,8 +10,10 @@ export async function listenTcp(
   port: number,
   onSocket: (socket: net.Socket) => void,
   onError: (e: Error) => void,
+  opts: { pauseOnConnect?: boolean } = {},
 ): Promise<net.Server> {
-  const server = net.createServer(onSocket);
+  // pauseOnConnect: the socket reads nothing until its owner says so (user-buffer-socket.ts needs that).
+  const server = net.createServer({ pauseOnConnect: opts.pauseOnConnect ?? false }, onSocket);
   await new Promise<void>((resolve, reject) => {
     const onBindError = (e: Error): void => reject(e);
     server.once('error', onBindError);

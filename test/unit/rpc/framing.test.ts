@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { rng } from '../fuzz-rng';
 import {
   FramingError,
   LAST_FRAGMENT,
@@ -167,5 +168,127 @@ describe('frameRecord', () => {
   it('rejects impossible fragment lengths', () => {
     assert.throws(() => recordMark(0x80000000, true), RangeError);
     assert.throws(() => recordMark(-1, true), RangeError);
+  });
+});
+
+describe('RecordDecoder reading into its own buffers (readTarget / received)', () => {
+  /** Simulates a socket: each read copies at most `max()` bytes of `stream` into the decoder's target. */
+  function readAll(d: RecordDecoder, stream: Buffer, max: () => number): { records: Buffer[]; targets: Set<ArrayBufferLike> } {
+    const records: Buffer[] = [];
+    const targets = new Set<ArrayBufferLike>();
+    let staging: ArrayBufferLike | undefined;
+    let off = 0;
+    while (off < stream.length) {
+      const target = d.readTarget();
+      targets.add(target.buffer);
+      const n = Math.min(target.length, stream.length - off, Math.max(1, max()));
+      stream.copy(target, 0, off, off + n);
+      off += n;
+      const got = d.received(target, n);
+      // The staging buffer (the first target a fresh decoder hands out) is reused for the next read: no
+      // record may share it, and scribbling over it must not change one. A direct target is the tail of
+      // the record itself and is not reused.
+      staging ??= target.buffer;
+      for (const rec of got) assert.notEqual(rec.buffer, staging, 'a record shares the staging buffer');
+      if (target.buffer === staging) target.fill(0xee, 0, n);
+      records.push(...got);
+    }
+    return { records, targets };
+  }
+
+  function poolOf(slab: number, count: number): { take(len: number): Buffer; give(b: Buffer): void; lent: Set<Buffer> } {
+    const lent = new Set<Buffer>();
+    return {
+      lent,
+      take(len: number) {
+        const b = Buffer.alloc(Math.max(len, slab)).subarray(0, len);
+        if (lent.size < count) lent.add(b);
+        return b;
+      },
+      give(b: Buffer) {
+        lent.delete(b);
+      },
+    };
+  }
+
+  const small = [pattern(37, 1), pattern(0, 2), pattern(300, 3)];
+  const big = pattern(1024 * 1024 + 100, 4);
+  const multi = [pattern(70_000, 5), pattern(70_000, 6)];
+  const stream = Buffer.concat([
+    ...small.map((r) => fragments({ data: r, last: true })),
+    fragments({ data: big, last: true }),
+    fragments({ data: multi[0]!, last: false }, { data: multi[1]!, last: true }),
+    fragments({ data: small[2]!, last: true }),
+  ]);
+  const expected = [...small, big, Buffer.concat(multi), small[2]!];
+
+  it('decodes a stream read in pieces of every size class, records own their memory', () => {
+    for (const [name, max] of [
+      ['1 byte', () => 1],
+      ['7 bytes', () => 7],
+      ['4 KiB', () => 4096],
+      ['whole target', () => Infinity],
+    ] as const) {
+      const pool = poolOf(2 * 1024 * 1024, 64);
+      const d = new RecordDecoder({ pool });
+      const { records } = readAll(d, stream, max);
+      assert.equal(records.length, expected.length, name);
+      records.forEach((r, i) => assert.ok(r.equals(expected[i]!), `${name}: record ${i}`));
+      assert.equal(d.midRecord, false, name);
+    }
+  });
+
+  it('receives a large single-fragment record body in place, in one read when the kernel has it all', () => {
+    const pool = poolOf(2 * 1024 * 1024, 64);
+    const d = new RecordDecoder({ pool });
+    const one = fragments({ data: big, last: true });
+    // First read: the header and the start of the body land in the staging buffer ...
+    let t = d.readTarget();
+    one.copy(t, 0, 0, t.length);
+    assert.deepEqual(d.received(t, t.length), []);
+    const firstLen = t.length;
+    // ... then the target is exactly the rest of the record, inside the pooled record buffer.
+    t = d.readTarget();
+    assert.equal(t.length, one.length - firstLen);
+    one.copy(t, 0, firstLen);
+    const [rec] = d.received(t, t.length);
+    assert.ok(rec && rec.equals(big));
+    assert.equal(rec.buffer, t.buffer, 'no reassembly copy: the body was read into the record itself');
+  });
+
+  it('fuzz: random read sizes decode the same records (seeded)', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = rng(seed);
+      const d = new RecordDecoder({ pool: poolOf(2 * 1024 * 1024, 64) });
+      const { records } = readAll(d, stream, () => Math.floor(r() * 200_000));
+      assert.equal(records.length, expected.length, `seed ${seed}`);
+      records.forEach((x, i) => assert.ok(x.equals(expected[i]!), `seed ${seed} record ${i}`));
+    }
+  });
+
+  it('a record over the limit fails and gives back the buffer it was being received into', () => {
+    const pool = poolOf(2 * 1024 * 1024, 64);
+    const d = new RecordDecoder({ pool, maxRecordBytes: 100_000 });
+    const ok = fragments({ data: pattern(90_000, 7), last: false });
+    const t = d.readTarget();
+    ok.copy(t, 0, 0, Math.min(t.length, ok.length));
+    d.received(t, Math.min(t.length, ok.length));
+    const t2 = d.readTarget();
+    const rest = Buffer.concat([ok.subarray(t.length), recordMark(20_000, true)]);
+    rest.copy(t2);
+    assert.throws(() => d.received(t2, Math.min(t2.length, rest.length)), FramingError);
+    assert.equal(pool.lent.size, 0);
+  });
+
+  it('dispose gives back a record still being received', () => {
+    const pool = poolOf(2 * 1024 * 1024, 64);
+    const d = new RecordDecoder({ pool });
+    const one = fragments({ data: big, last: true });
+    const t = d.readTarget();
+    one.copy(t, 0, 0, t.length);
+    d.received(t, t.length);
+    assert.equal(pool.lent.size, 1);
+    d.dispose();
+    assert.equal(pool.lent.size, 0);
   });
 });
