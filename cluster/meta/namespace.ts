@@ -192,6 +192,33 @@ function sharedInode(id: bigint, b: Buffer): Readonly<Inode> {
   return n;
 }
 
+/**
+ * A directory's cookie rows from its first entry on, kept in the memo slot of one version of its shared
+ * inode. Exact for that version: every change to a directory's entries rewrites its inode record in the
+ * same transaction (addEntry/dropEntry callers put the directory), which makes a new inode object with
+ * an empty slot. Bounded per directory and, through `dead` (rows handed back to the GC), per namespace.
+ */
+interface RowsMemo {
+  rows: CookieEntry[];
+  /** The rows reach the end of the directory. */
+  complete: boolean;
+  /** Dropped to keep the namespace's total bounded: read plainly from now on. */
+  dead: boolean;
+  box: RowMemoBox;
+}
+
+/** A memo's accounting, apart from the memo so that it outlives it (FinalizationRegistry). */
+interface RowMemoBox {
+  n: number;
+  ref: WeakRef<RowsMemo>;
+}
+
+const ROWS_MEMO = 'ns:rows';
+/** Rows one directory's memo may hold (a bigger directory is memoized only for its first rows). */
+const MAX_MEMO_ROWS_PER_DIR = 65536;
+/** Rows all memos of one namespace may hold. */
+const MAX_MEMO_ROWS = 262144;
+
 /** A private, mutable copy (transactions change the inodes they read). */
 async function readInode(r: KvReader, id: bigint): Promise<Inode | undefined> {
   const b = await r.get(inodeKey(id));
@@ -216,6 +243,16 @@ export class Namespace {
   private readonly gcDone: Array<{ job: GcJob; resolve: () => void; reject: (e: unknown) => void }> = [];
   private gcDraining = false;
   private readonly idBlock: bigint;
+  /**
+   * Directory row memos (see listDir), least recently extended first, held weakly (a memo lives as long as
+   * its directory version's inode object), and the rows they hold in total.
+   */
+  private readonly rowMemos = new Set<WeakRef<RowsMemo>>();
+  private rowMemoCount = 0;
+  private readonly rowMemoGone = new FinalizationRegistry<RowMemoBox>((box) => {
+    this.rowMemoCount -= box.n;
+    this.rowMemos.delete(box.ref);
+  });
 
   constructor(
     readonly kv: Kv,
@@ -285,8 +322,83 @@ export class Namespace {
     return readDirent(this.kv, dirId, name);
   }
 
-  /** Up to `limit` entries with cookies > `after`, in cookie order. One range read; never the whole dir. */
-  async listDir(dirId: bigint, after: bigint, limit: number): Promise<CookieEntry[]> {
+  /**
+   * Up to `limit` entries with cookies > `after`, in cookie order. One range read; never the whole dir.
+   *
+   * With `dir`, the directory's current shared inode (getInode), the rows read are also kept in its memo
+   * slot (see RowsMemo), so the next pages of a listing of an unchanged directory, and later listings of
+   * it, are slices of memory instead of store range reads.
+   */
+  async listDir(dirId: bigint, after: bigint, limit: number, dir?: Readonly<Inode>): Promise<CookieEntry[]> {
+    const slot = dir && dir.id === dirId ? derivedOf(dir) : undefined;
+    if (!slot || limit <= 0) return this.readRows(dirId, after, limit);
+    let m = slot[ROWS_MEMO] as RowsMemo | undefined;
+    if (!m) {
+      // A memo starts at the beginning of the directory, so that it is always one contiguous run.
+      if (after !== 0n) return this.readRows(dirId, after, limit);
+      m = this.newRowMemo();
+      slot[ROWS_MEMO] = m;
+    }
+    if (m.dead) return this.readRows(dirId, after, limit);
+    const rows = m.rows;
+    const last = rows.length ? rows[rows.length - 1]!.cookie : 0n;
+    let i = rows.length;
+    if (after < last) {
+      // First row with a cookie above `after` (rows are in cookie order).
+      let lo = 0;
+      let hi = rows.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (rows[mid]!.cookie <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    } else if (after > last && !m.complete) {
+      // Beyond the memo, with rows not read yet in between: read it plainly.
+      return this.readRows(dirId, after, limit);
+    }
+    if (i + limit > rows.length && !m.complete) {
+      const want = i + limit - rows.length;
+      if (rows.length + want > MAX_MEMO_ROWS_PER_DIR) return this.readRows(dirId, after, limit);
+      const had = rows.length;
+      const more = await this.readRows(dirId, last, want);
+      // Another call may have extended or dropped the memo meanwhile: extend it only if it still ends at `last`.
+      if (m.dead || m.complete || rows.length !== had) return this.readRows(dirId, after, limit);
+      for (const r of more) rows.push(r);
+      if (more.length < want) m.complete = true;
+      this.rowMemoCount += more.length;
+      m.box.n += more.length;
+      this.rowMemos.delete(m.box.ref);
+      this.rowMemos.add(m.box.ref);
+      this.trimRowMemos();
+    }
+    return rows.slice(i, i + limit);
+  }
+
+  private newRowMemo(): RowsMemo {
+    const box = { n: 0 } as RowMemoBox;
+    const m: RowsMemo = { rows: [], complete: false, dead: false, box };
+    box.ref = new WeakRef(m);
+    this.rowMemos.add(box.ref);
+    this.rowMemoGone.register(m, box);
+    return m;
+  }
+
+  /** Drops the least recently extended row memos until this namespace's memos hold at most MAX_MEMO_ROWS rows. */
+  private trimRowMemos(): void {
+    for (const ref of this.rowMemos) {
+      if (this.rowMemoCount <= MAX_MEMO_ROWS) break;
+      this.rowMemos.delete(ref);
+      const old = ref.deref();
+      if (!old) continue;
+      this.rowMemoCount -= old.box.n;
+      old.box.n = 0;
+      old.dead = true;
+      old.rows = [];
+    }
+  }
+
+  private async readRows(dirId: bigint, after: bigint, limit: number): Promise<CookieEntry[]> {
     const rows = await this.kv.rangeKeys({ prefix: cookiePrefix(dirId), start: cookieKey(dirId, after + 1n), limit });
     return rows.map(decodeCookieRow);
   }

@@ -669,7 +669,7 @@ export class Volume implements FileSystem {
       if (cookie >= d.nextCookie) throw new CoreError(Errc.BAD_COOKIE, 'cookie never issued');
     }
     const limit = Math.min(maxEntries, MAX_READDIR_ENTRIES);
-    const rows = await this.ns.listDir(d.id, after, limit + 1);
+    const rows = await this.ns.listDir(d.id, after, limit + 1, d);
     const eof = rows.length <= limit;
     const page = eof ? rows : rows.slice(0, limit);
     const entries: DirEntry[] = [];

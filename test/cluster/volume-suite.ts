@@ -327,6 +327,65 @@ export function volumeSuite(engine: string, make: VolumeFactory): void {
       await v.close();
     });
 
+    test('listing again after a change shows exactly the change (directory rows are memoized per version)', async () => {
+      const { v, root } = await setup(make);
+      const d = await v.mkdir(ROOT, root, b('again'), {});
+      const other = await v.mkdir(ROOT, root, b('other'), {});
+      for (let i = 0; i < 300; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => mkfile(v, ROOT, d.handle, `a${i + j}`)));
+      const list = async (): Promise<Map<string, bigint>> => {
+        const out = new Map<string, bigint>();
+        let cookie = 0n;
+        let verf: Buffer | undefined;
+        for (;;) {
+          const r = await v.readdir(ROOT, d.handle, cookie, verf, 37, true);
+          for (const e of r.entries) {
+            assert.ok(!out.has(e.name.toString()), `repeat ${e.name}`);
+            out.set(e.name.toString(), e.attr!.size);
+          }
+          verf = r.verifier;
+          if (r.eof) return out;
+          cookie = r.entries[r.entries.length - 1]!.cookie;
+        }
+      };
+      const expected = new Set(Array.from({ length: 300 }, (_, i) => `a${i}`));
+      assert.deepEqual(new Set((await list()).keys()), expected);
+      assert.deepEqual(new Set((await list()).keys()), expected);
+      // Entries change: removed, created, renamed in from another directory and out to it.
+      for (let i = 0; i < 300; i += 31) {
+        await v.remove(ROOT, d.handle, b(`a${i}`));
+        expected.delete(`a${i}`);
+      }
+      await mkfile(v, ROOT, d.handle, 'fresh');
+      expected.add('fresh');
+      await mkfile(v, ROOT, other.handle, 'mover');
+      await v.rename(ROOT, other.handle, b('mover'), d.handle, b('moved-in'));
+      expected.add('moved-in');
+      await v.rename(ROOT, d.handle, b('a1'), other.handle, b('a1'));
+      expected.delete('a1');
+      assert.deepEqual(new Set((await list()).keys()), expected);
+      // Only a file's data changes (the directory does not): the listing's attributes are current.
+      const f = await v.lookup(ROOT, d.handle, b('a2'));
+      await v.write(ROOT, f.handle, 0n, Buffer.alloc(1234, 1), Stable.UNSTABLE);
+      assert.equal((await list()).get('a2'), 1234n);
+      // A listing that began before a change and goes on after it: survivors once, removed names never.
+      const p1 = await v.readdir(ROOT, d.handle, 0n, undefined, 50, false);
+      await v.remove(ROOT, d.handle, b('a299'));
+      const rest = new Set<string>(p1.entries.map((e) => e.name.toString()));
+      let cookie = p1.entries[p1.entries.length - 1]!.cookie;
+      for (;;) {
+        const r = await v.readdir(ROOT, d.handle, cookie, p1.verifier, 50, false);
+        for (const e of r.entries) {
+          assert.ok(!rest.has(e.name.toString()));
+          rest.add(e.name.toString());
+        }
+        if (r.eof) break;
+        cookie = r.entries[r.entries.length - 1]!.cookie;
+      }
+      expected.delete('a299');
+      assert.deepEqual(rest, expected);
+      await v.close();
+    });
+
     test('creates and deletes between pages: no repeats, no skipped survivors', async () => {
       const { v, root } = await setup(make);
       const d = await v.mkdir(ROOT, root, b('churn'), {});

@@ -24,10 +24,10 @@ import {
   decodePostOpAttr,
   decodePostOpFh3,
   decodePostOpOnly,
+  encodeEntryplusTail,
   encodeNfs3Res,
   encodeNfsFh3,
   encodePostOpAttr,
-  encodePostOpFh3,
   encodePostOpOnly,
   encodeVerf8,
   verf8,
@@ -59,8 +59,7 @@ export function encodeREADDIRPLUS3res(w: XdrWriter, res: READDIRPLUS3res): void 
       encodeVerf8(w, ok.cookieverf);
       for (const e of ok.reply.entries) {
         w.bool(true).uint64(e.fileid).opaque(e.name).uint64(e.cookie);
-        encodePostOpAttr(w, e.name_attributes);
-        encodePostOpFh3(w, e.name_handle);
+        encodeEntryplusTail(w, e.name_attributes, e.name_handle);
       }
       w.bool(false).bool(ok.reply.eof);
     },

@@ -41,7 +41,7 @@ import {
   type sattr3,
   type wcc_data,
 } from '../../../protocols/nfs3/types';
-import { FATTR3_SIZE, decodeFattr3, encodeFattr3, encodePostOpAttr, encodeWccData, expectEnd } from '../../../protocols/nfs3/xdr';
+import { FATTR3_SIZE, decodeFattr3, encodeEntryplusTail, encodeFattr3, encodePostOpAttr, encodePostOpFh3, encodeWccData, expectEnd } from '../../../protocols/nfs3/xdr';
 import { XdrError } from '../../../protocols/xdr/errors';
 import { XdrReader } from '../../../protocols/xdr/reader';
 import { XdrWriter } from '../../../protocols/xdr/writer';
@@ -276,5 +276,18 @@ describe('fattr3 / post_op_attr / wcc_data byte layout (fixtures/nfs3-attr-vecto
   it('post_op_attr and wcc_data', () => {
     assert.deepEqual(enc((w) => encodePostOpAttr(w, undefined)), vectors.get('post_op_attr_absent'));
     assert.deepEqual(enc((w) => encodeWccData(w, wcc)), vectors.get('wcc_data'));
+  });
+
+  it('entryplus3 attributes + handle: the bytes kept for a shared (frozen) fattr3 equal the plain encoding', () => {
+    const plain = (a: fattr3 | undefined, h: Buffer | undefined) =>
+      enc((w) => {
+        encodePostOpAttr(w, a);
+        encodePostOpFh3(w, h);
+      });
+    const shared = Object.freeze({ ...attr });
+    const odd = Buffer.from('0123456789abcdef0123456789abc'); // 29 bytes: padded
+    for (const [a, h] of [[shared, fh], [shared, fh], [shared, fh2], [shared, odd], [shared, undefined], [attr, fh], [undefined, fh], [undefined, undefined]] as Array<[fattr3 | undefined, Buffer | undefined]>) {
+      assert.deepEqual(enc((w) => encodeEntryplusTail(w, a, h)), plain(a, h));
+    }
   });
 });
