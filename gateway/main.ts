@@ -53,7 +53,22 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 }
 
+let quietOnEpipe = false;
+/**
+ * `gateway heal status | head`: the reader going away is how a pipeline ends, not an error. Exit 0 without a
+ * stack trace, as Unix tools do; any other stdout error stays fatal (rethrown, as an unhandled 'error' was).
+ */
+function exitQuietlyOnEpipe(): void {
+  if (quietOnEpipe) return;
+  quietOnEpipe = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnEpipe();
   await yargs(hideBin(['node', 'gateway', ...argv]))
     .scriptName('gateway')
     // `--no-portmap` is its own flag, not the negation of --portmap (which takes a mode).

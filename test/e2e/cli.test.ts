@@ -47,4 +47,23 @@ describe('e2e: gateway command line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a command whose reader goes away (| head -1) exits 0 without a stack trace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-cli-'));
+    try {
+      // ~300 KiB of `user list` output: far more than a pipe holds, so the CLI is still writing when head exits.
+      const users: Record<string, unknown> = {};
+      const groups = Array.from({ length: 40 }, (_, i) => 2000 + i);
+      for (let i = 0; i < 2000; i++) users[`user${i}`] = { ntHash: '0'.repeat(32), uid: 1000 + i, gid: 1000 + i, groups };
+      const f = path.join(dir, 'users.json');
+      writeFileSync(f, JSON.stringify({ version: 1, users }));
+      // The exit status is the gateway's (first in the pipe), its stderr is what the test sees.
+      const r = await run('bash', ['-c', '"$0" "$1" user list --users "$2" | head -1; exit "${PIPESTATUS[0]}"', process.execPath, BIN, f]);
+      assert.equal(r.stdout, 'user0\tuid=1000\tgid=1000\tgroups=' + groups.join(',') + '\n');
+      assert.equal(r.stderr, '');
+      assert.equal(r.code, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

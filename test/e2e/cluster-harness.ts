@@ -2,14 +2,15 @@
  * Brick node processes (`gateway brick`) and a gateway serving a distributed volume over them, for the
  * distributed e2e tests. Loopback only; every process is stopped by the PID this harness started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ObjectId } from '../../cluster/bricks/brick';
 import { RemoteBrick } from '../../cluster/bricks/remote-brick';
-import { freePorts, ROOT, run, startGateway, type GatewayProc } from './harness';
+import { startBrick as startBrickNode } from '../cluster/brick-proc';
+import { freePorts, run, startGateway, type GatewayProc } from './harness';
 
 export interface BrickProc {
   id: string;
@@ -24,59 +25,31 @@ export interface BrickProc {
   restart(): Promise<void>;
 }
 
-async function spawnBrick(dir: string, port: number): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'gateway', 'main.js'), 'brick', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`brick did not start:\n${logs.join('')}`)), 20000);
-    let buf = '';
-    let ready = false;
-    proc.stderr!.on('data', (d: Buffer) => {
-      if (ready) return; // drained, not kept
-      buf += d.toString();
-      logs.push(d.toString());
-      if (buf.includes('"msg":"ready"')) {
-        ready = true;
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.stdout!.on('data', () => undefined);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`brick exited with ${code}:\n${logs.join('')}`));
-    });
-  });
-  return proc;
-}
-
 export async function startBrick(id: string, root: string): Promise<BrickProc> {
   const [port] = (await freePorts(1)) as [number];
   const dir = path.join(root, id);
+  let node = await startBrickNode(dir, port);
   const b: BrickProc = {
     id,
     dir,
     port,
     address: `127.0.0.1:${port}`,
-    proc: await spawnBrick(dir, port),
+    proc: node.proc,
     alive: true,
     async kill9() {
       if (!b.alive) return;
       b.alive = false;
-      const exited = new Promise((r) => b.proc.once('exit', r));
-      b.proc.kill('SIGKILL');
-      await exited;
+      await node.kill9();
     },
     async stop() {
       if (!b.alive) return;
       b.alive = false;
-      const exited = new Promise((r) => b.proc.once('exit', r));
-      b.proc.kill('SIGTERM');
-      await exited;
+      await node.stop();
     },
     async restart() {
       await b.stop();
-      b.proc = await spawnBrick(dir, port);
+      node = await startBrickNode(dir, port);
+      b.proc = node.proc;
       b.alive = true;
     },
   };

@@ -2,11 +2,12 @@
  * Runs the real gateway process (dist/gateway/main.js) for end-to-end tests, the way an operator
  * would: CLI flags, a data directory, stderr JSON logs. Stops only the PID it started.
  */
-import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { startReadyProc } from './ready-proc';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SHARED = process.env.GW_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
@@ -67,50 +68,15 @@ export async function startGateway(opts: StartOpts = {}): Promise<GatewayProc> {
     '--log-level', 'info',
     ...(opts.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  let exited = false;
-  const exitP = new Promise<number | null>((resolve) => proc.once('exit', (code) => { exited = true; resolve(code); }));
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`gateway did not become ready:\n${logs.join('\n')}`)), 20000);
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        logs.push(line);
-        if (logs.length > 5000) logs.splice(0, 1000);
-        if (line.includes('"msg":"ready"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }
-    };
-    proc.stderr!.on('data', onData);
-    proc.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
-    void exitP.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code} before ready:\n${logs.join('\n')}`));
-    });
-  });
+  const p = await startReadyProc(args, { what: 'gateway', readyTimeoutMs: 20000, maxLogs: 5000, dropLogs: 1000 });
   return {
-    proc,
+    proc: p.proc,
     dataDir,
     nfsPort,
     mountPort,
-    logs,
-    async stop() {
-      if (exited) return proc.exitCode;
-      proc.kill('SIGTERM');
-      return exitP;
-    },
-    async kill9() {
-      if (exited) return;
-      proc.kill('SIGKILL');
-      await exitP;
-    },
+    logs: p.logs,
+    stop: () => p.stop(),
+    kill9: () => p.kill9(),
     cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
     },
