@@ -19,6 +19,8 @@ export function redisOptions(v: VolumeEntry): VolumeRedisOptions {
   if (r.username !== undefined) out.username = r.username;
   if (r.password !== undefined) out.password = r.password;
   if (r.keyPrefix !== undefined) out.keyPrefix = r.keyPrefix;
+  if (r.cacheEntries !== undefined) out.cacheEntries = r.cacheEntries;
+  if (r.leaseTtlMs !== undefined) out.leaseTtlMs = r.leaseTtlMs;
   if (r.sentinels?.length) {
     out.sentinels = r.sentinels.map((s) => {
       if (typeof s !== 'string') return s;

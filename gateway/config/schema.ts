@@ -80,6 +80,10 @@ export const VolumeSchema = z.object({
       minReplicas: z.number().int().min(0).max(16).default(0),
       /** An operation waits this long for Redis (connection or reply) before the client gets a retry-later error. */
       commandTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** Read cache entries, used while this gateway holds the volume's read lease (0: no cache, no lease). */
+      cacheEntries: z.number().int().min(0).max(10_000_000).optional(),
+      /** Read lease TTL: how long a dead holder can delay other gateways' writes. */
+      leaseTtlMs: z.number().int().min(300).max(60_000).optional(),
     })
     .refine((r) => !(r.sentinels?.length && !r.name), 'sentinels need the master group name')
     .optional(),

@@ -141,7 +141,8 @@ describe('redis engine: several gateways on one store', () => {
     assert.ok(rd.eof);
     assert.equal(rd.attr.size, BigInt(data.length));
     rd.release?.();
-    // Attribute changes through 2 are visible through 1 on the next call (no cached attributes).
+    // Attribute changes through 2 are visible through 1 on the next call (1 holds the read lease and
+    // caches; 2's commit is accepted only once 1 has emptied its cache: redis-lease.test.ts).
     const before1 = await g1.getattr(ROOT, f.handle);
     await g2.setattr(ROOT, f.handle, { mode: 0o644 });
     const after1 = await g1.getattr(ROOT, f.handle);

@@ -1,8 +1,11 @@
 /**
  * Metadata engine on Redis (ioredis), for clusters of gateways sharing one namespace (DESIGN "Stores").
- * Several gateway processes open the same store; Redis is the only place where state lives. Plain reads
- * (get, getMany, range, rangeKeys) always ask Redis, so a gateway never answers from a value another
- * gateway has changed since (NFS close-to-open across gateways; docs/redis-metadata.md).
+ * Several gateway processes open the same store; Redis is the only place where state lives (the engine
+ * writes through). A gateway never answers a value another gateway has changed since (NFS close-to-open
+ * across gateways; docs/redis-metadata.md): range reads always ask Redis, and point reads (get, getMany)
+ * ask Redis unless this gateway holds the volume's read lease, during which Redis refuses every other
+ * gateway's writes, so its cache cannot go stale (redis-lease.ts). With appendfsync always every round
+ * trip waits for an AOF fsync while writes run; the lease leaves a create with its commit's round trips.
  *
  * Layout and scripts: redis-scripts.ts (a hash of values + a sorted set of keys, ZRANGEBYLEX order =
  * bytewise key order).
@@ -49,10 +52,12 @@
  * connection drops fails the same way. Such a commit's outcome is unknown (it may have run before the
  * drop); the client's retry then sees its effect, like a retransmitted non-idempotent NFS call.
  */
+import { randomBytes } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
 import { CoreError, Errc } from '../../vfs/errors';
 import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
-import { COMMIT_LUA, RANGE_LUA } from './redis-scripts';
+import { COMMIT_LUA, LEASE_LUA, RANGE_LUA } from './redis-scripts';
+import { LeaseCache } from './redis-lease';
 import { Mutex, sameValue } from './engine-util';
 import { SortedMap } from './sorted-map';
 
@@ -83,6 +88,13 @@ export interface RedisKvOptions {
   commandTimeoutMs?: number;
   /** How long open waits for the first connection. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Read cache entries (redis-lease.ts): plain reads are answered from memory while this gateway holds
+   * the volume's read lease. 0 turns cache and lease off (every read asks Redis). Default 50000.
+   */
+  cacheEntries?: number;
+  /** Read lease TTL in ms: how long a dead holder delays other gateways' writes at most. Default 3000. */
+  leaseTtlMs?: number;
   log?: RedisKvLogger;
 }
 
@@ -96,9 +108,10 @@ interface RangeRead {
   seen: KvEntry[];
 }
 
-/** The ioredis client with the two scripts defined on it. */
+/** The ioredis client with the scripts defined on it. */
 interface ScriptedRedis extends Redis {
-  gwCommit(h: Buffer, z: Buffer, ...argv: Array<Buffer | string | number>): Promise<number>;
+  gwCommit(h: Buffer, z: Buffer, l: Buffer, ...argv: Array<Buffer | string | number>): Promise<number>;
+  gwLease(l: Buffer, m: Buffer, op: string, me: string, ms: number, channel: Buffer): Promise<number>;
   gwRangeBuffer(h: Buffer, z: Buffer, min: Buffer | string, max: Buffer | string, limit: number): Promise<Buffer[]>;
 }
 
@@ -108,6 +121,11 @@ const PLUS = Buffer.from('+');
 const ALL: StrBounds = { loInclusive: true, limit: Infinity };
 /** Keys remembered from this process's own commits (see RedisKv.recent). */
 const RECENT_MAX = 16384;
+/** First wait before re-acquiring a lost read lease, and the most it grows to (redis-lease.ts). */
+const LEASE_RETRY_MIN_MS = 500;
+const LEASE_RETRY_MAX_MS = 30_000;
+/** How long a refused writer keeps everyone from acquiring the lease. */
+const LEASE_CONTENDED_MS = 2000;
 
 function lexMin(b: StrBounds): Buffer {
   if (b.lo === undefined) return MINUS;
@@ -134,12 +152,16 @@ class RedisTx implements KvTx {
     private readonly prefetched?: Map<string, Buffer | undefined>,
   ) {}
 
-  /** A value known without a round trip: this process's latest write of the key, or a prefetch. */
+  /**
+   * A value known without a round trip: this process's latest write of the key, a prefetch, or the read
+   * cache. All count as speculative: a cached value and a value fetched later are not one snapshot, so
+   * even a read-only transaction that used one is validated.
+   */
   private known(s: string): { v: Buffer | undefined } | undefined {
     const p = this.kv.guess(s);
     if (p) return p;
     if (this.prefetched?.has(s)) return { v: this.prefetched.get(s) };
-    return undefined;
+    return this.kv.cached(s);
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
@@ -264,8 +286,8 @@ class RedisTx implements KvTx {
   }
 
   /** The COMMIT script's ARGV (see redis-scripts.ts), with or without the writes. */
-  commitArgs(withWrites: boolean): Array<Buffer | string | number> {
-    const argv: Array<Buffer | string | number> = [this.reads.size, this.ranges.length, withWrites ? this.writes.size : 0];
+  commitArgs(withWrites: boolean, me: string): Array<Buffer | string | number> {
+    const argv: Array<Buffer | string | number> = [this.reads.size, this.ranges.length, withWrites ? this.writes.size : 0, me];
     for (const [k, v] of this.reads) argv.push(strKey(k), v ?? EMPTY);
     for (const r of this.ranges) {
       argv.push(r.min, r.max, r.seen.length);
@@ -313,6 +335,22 @@ export class RedisKv implements Kv {
   /** Values of this process's latest answered commits, by key (guesses only, see guess). Bounded. */
   private readonly recent = new Map<string, { v: Buffer | null; seq: number }>();
   private seq = 0;
+  /** Read lease and cache (redis-lease.ts); keys and channel of the lease. */
+  private readonly cache: LeaseCache;
+  private readonly leaseKey: Buffer;
+  private readonly markKey: Buffer;
+  private readonly channel: Buffer;
+  /** This engine instance's id in the lease and in COMMIT. */
+  private readonly me = randomBytes(9).toString('base64');
+  /** Subscriber connection that hears "give the lease back" at once (renewals catch it otherwise). */
+  private sub: Redis | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  /** Wait before the next acquire attempt; doubles each time the lease is taken away. */
+  private leaseBackoffMs = LEASE_RETRY_MIN_MS;
+  private heldSince = 0;
+  private leaseOp: Promise<void> | undefined;
+  /** Lease steps run (from open until close). */
+  private leaseOn = false;
 
   private constructor(private readonly opts: RedisKvOptions) {
     this.waitMs = opts.commandTimeoutMs ?? 10_000;
@@ -320,6 +358,10 @@ export class RedisKv implements Kv {
     this.log = opts.log;
     this.hashKey = Buffer.from(`${opts.keyPrefix}d`);
     this.zsetKey = Buffer.from(`${opts.keyPrefix}z`);
+    this.leaseKey = Buffer.from(`${opts.keyPrefix}l`);
+    this.markKey = Buffer.from(`${opts.keyPrefix}b`);
+    this.channel = Buffer.from(`${opts.keyPrefix}brk`);
+    this.cache = new LeaseCache({ maxEntries: Math.max(0, opts.cacheEntries ?? 50_000), ttlMs: Math.max(300, opts.leaseTtlMs ?? 3000) });
     const common: RedisOptions = {
       lazyConnect: true,
       // Never queue commands while disconnected: a queued commit sent minutes later, after the client
@@ -347,8 +389,9 @@ export class RedisKv implements Kv {
     } else {
       r = new Redis({ ...common, host: opts.host ?? '127.0.0.1', port: opts.port ?? 6379 });
     }
-    r.defineCommand('gwCommit', { lua: COMMIT_LUA, numberOfKeys: 2 });
+    r.defineCommand('gwCommit', { lua: COMMIT_LUA, numberOfKeys: 3 });
     r.defineCommand('gwRange', { lua: RANGE_LUA, numberOfKeys: 2, readOnly: true });
+    r.defineCommand('gwLease', { lua: LEASE_LUA, numberOfKeys: 2 });
     // An 'error' event without a listener would crash the process; ioredis reconnects by itself.
     let down = false;
     const lost = (err: string) => {
@@ -356,8 +399,13 @@ export class RedisKv implements Kv {
       down = true;
     };
     r.on('error', (e: Error) => lost(e.message));
-    r.on('close', () => lost('connection closed'));
+    r.on('close', () => {
+      // Commands in flight may or may not have run: nothing cached can be trusted any more.
+      this.cache.lose();
+      lost('connection closed');
+    });
     r.on('ready', () => {
+      this.scheduleLease(0);
       if (down) {
         this.log?.info({ store: this.where() }, 'redis metadata store reconnected');
         // A restarted Redis may come back with another persistence setting.
@@ -387,7 +435,9 @@ export class RedisKv implements Kv {
       }
       await kv.checkDurability();
       if (kv.refusal) throw new CoreError(Errc.IO, kv.refusal);
+      await kv.startLease();
     } catch (e) {
+      kv.sub?.disconnect();
       kv.redis.disconnect();
       kv.closed = true;
       if (e instanceof CoreError) throw e;
@@ -474,18 +524,51 @@ export class RedisKv implements Kv {
   // ---- reads -----------------------------------------------------------------------------------------
 
   get(key: Buffer): Promise<Buffer | undefined> {
+    const s = keyStr(key);
+    const c = this.cache.lookup(s);
+    if (c) return Promise.resolve(c.v);
+    const epoch = this.cache.epoch;
     return this.run(async () => {
-      const v = await this.redis.hgetBuffer(this.hashKey, key);
-      return v && v.length ? v : undefined;
+      const r = await this.redis.hgetBuffer(this.hashKey, key);
+      const v = r && r.length ? r : undefined;
+      this.fill(s, v, epoch);
+      return v;
     });
   }
 
   getMany(keys: readonly Buffer[]): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return Promise.resolve([]);
+    let out: Array<Buffer | undefined> | undefined;
+    let missing: number[] | undefined;
+    if (this.cache.usable) {
+      out = new Array<Buffer | undefined>(keys.length);
+      missing = [];
+      for (let i = 0; i < keys.length; i++) {
+        const c = this.cache.lookup(keyStr(keys[i]!));
+        if (c) out[i] = c.v;
+        else missing.push(i);
+      }
+      if (missing.length === 0) return Promise.resolve(out);
+    }
+    const epoch = this.cache.epoch;
+    const ask = missing ? missing.map((i) => keys[i]!) : keys;
     return this.run(async () => {
-      const vals = await this.redis.hmgetBuffer(this.hashKey, ...keys);
-      return vals.map((v) => (v && v.length ? v : undefined));
+      const vals = (await this.redis.hmgetBuffer(this.hashKey, ...ask)).map((v) => (v && v.length ? v : undefined));
+      ask.forEach((k, j) => this.fill(keyStr(k), vals[j], epoch));
+      if (!out || !missing) return vals;
+      missing.forEach((i, j) => (out![i] = vals[j]));
+      return out;
     });
+  }
+
+  /** The read cache's value of a key (while the lease is held). */
+  cached(s: string): { v: Buffer | undefined } | undefined {
+    return this.cache.lookup(s);
+  }
+
+  /** A read answer into the cache, unless a commit of ours that writes the key is unanswered (see redis-lease.ts). */
+  private fill(s: string, v: Buffer | undefined, epoch: number): void {
+    if (this.cache.held && !this.pending.has(s)) this.cache.set(s, v, epoch);
   }
 
   /** Rows inside the bounds, at most `limit` (-1: all), in key order. */
@@ -562,12 +645,13 @@ export class RedisKv implements Kv {
    * of waiting for each in turn. If this commit fails, those that read its writes fail validation and run
    * again: pending values are only ever a guess that validation checks.
    */
-  private send(tx: RedisTx, withWrites: boolean, durable: boolean): Promise<boolean> {
+  private send(tx: RedisTx, withWrites: boolean, durable: boolean): Promise<number> {
     const w = this.ready();
     if (w) return w.then(() => this.send(tx, withWrites, durable));
     if (withWrites && this.refusal) return Promise.reject(new CoreError(Errc.IO, this.refusal));
-    const argv = tx.commitArgs(withWrites);
+    const argv = tx.commitArgs(withWrites, this.me);
     const seq = ++this.seq;
+    const epoch = this.cache.epoch;
     const keys: string[] = [];
     if (withWrites) {
       for (const [k, v] of tx.writes.entries(ALL)) {
@@ -578,25 +662,34 @@ export class RedisKv implements Kv {
     const drop = (ok: boolean) => {
       for (const k of keys) {
         const p = this.pending.get(k);
-        if (ok) this.remember(k, tx.writes.get(k)!, seq);
+        if (ok) {
+          const v = tx.writes.get(k)!;
+          this.remember(k, v, seq);
+          // A deleted key is not kept as "absent": files come and go by the thousand, their tombstones
+          // would push live entries out.
+          if (v) this.cache.set(k, v, epoch);
+          else this.cache.forget(k);
+        }
         if (p?.seq === seq) this.pending.delete(k);
       }
     };
     // Issued in the same turn, so auto-pipelining sends them back to back: still one round trip.
-    const calls: Array<Promise<unknown>> = [this.redis.gwCommit(this.hashKey, this.zsetKey, ...argv)];
+    const calls: Array<Promise<unknown>> = [this.redis.gwCommit(this.hashKey, this.zsetKey, this.leaseKey, ...argv)];
     if (withWrites && durable) {
       if (this.mode === 'waitaof') calls.push(this.redis.call('WAITAOF', 1, 0, this.waitMs));
       if (this.minReplicas > 0) calls.push(this.redis.call('WAIT', this.minReplicas, this.waitMs));
     }
     return Promise.all(calls).then(
       (res) => {
-        const ok = res[0] === 1;
-        drop(ok);
-        if (ok) this.checkWaits(res.slice(1));
-        return ok;
+        const r = Number(res[0]);
+        drop(r === 1);
+        if (r === 1) this.checkWaits(res.slice(1));
+        return r;
       },
       (e: unknown) => {
         drop(false);
+        // The commit may have run: what the cache holds of its keys is not known to be true any more.
+        if (keys.length) this.cache.clear();
         throw mapError(e);
       },
     );
@@ -630,6 +723,9 @@ export class RedisKv implements Kv {
     const durable = !!opts?.durable;
     let prevReads: string[] = [];
     let prefetched: Map<string, Buffer | undefined> | undefined;
+    /** Refused because another gateway holds the read lease: give up at this time. */
+    let leaseDeadline = 0;
+    let leaseSleep = 1;
     for (let attempt = 1; ; attempt++) {
       let release: (() => void) | undefined;
       if (attempt === 1) {
@@ -646,7 +742,7 @@ export class RedisKv implements Kv {
       let out: T | undefined;
       let err: unknown;
       let threw = false;
-      let outcome: Promise<boolean>;
+      let outcome: Promise<number>;
       try {
         if (this.closed) throw new CoreError(Errc.IO, 'metadata store closed');
         tx = new RedisTx(this, prefetched);
@@ -662,23 +758,42 @@ export class RedisKv implements Kv {
         if (this.staleLocally(tx)) {
           // Another transaction of this process wrote a key this one read: it would fail in Redis. Run
           // again at once on what is known now (no round trip), instead of learning it from Redis.
-          outcome = Promise.resolve(false);
+          outcome = Promise.resolve(0);
           prefetched = tx.reads;
         } else {
           prefetched = undefined;
-          outcome = writes ? this.send(tx, true, durable) : tx.snapshot ? Promise.resolve(true) : this.send(tx, false, false);
+          outcome = writes ? this.send(tx, true, durable) : tx.snapshot ? Promise.resolve(1) : this.send(tx, false, false);
         }
       } finally {
         // Held until the commit has left, not until it is answered (see send).
         release?.();
       }
-      if (!(await outcome)) {
+      const r = await outcome;
+      if (r === 2) {
+        // Redis says another gateway holds the lease: whatever this process believed, it does not.
+        if (this.cache.held) this.lost();
+        // Another gateway holds the read lease: ask for it, then try again (not a conflict: nothing was
+        // decided on a stale view). Bounded by the lease's TTL, which a dead holder lets run out.
+        const now = Date.now();
+        leaseDeadline ||= now + this.cache.opts.ttlMs + LEASE_CONTENDED_MS;
+        if (now > leaseDeadline) throw new CoreError(Errc.DELAY, 'metadata store: another gateway did not give back the read lease');
+        await this.run(() => this.redis.gwLease(this.leaseKey, this.markKey, 'break', this.me, LEASE_CONTENDED_MS, this.channel));
+        await sleep(leaseSleep);
+        leaseSleep = Math.min(leaseSleep * 2, 50);
+        attempt--;
+        prefetched = undefined;
+        continue;
+      }
+      if (r !== 1) {
         this.counters.conflicts++;
         if (attempt >= maxAttempts) throw new CoreError(Errc.DELAY, 'metadata transaction kept conflicting');
         if (prefetched) continue; // local conflict
         prevReads = [...tx.reads.keys()];
         // Our guesses of these keys were wrong (another gateway changed them): ask Redis next time.
-        for (const k of prevReads) this.recent.delete(k);
+        for (const k of prevReads) {
+          this.recent.delete(k);
+          this.cache.forget(k);
+        }
         // Against other gateways the mutex does not help: back off a little, with jitter.
         if (attempt > 2) await sleep(Math.random() * Math.min(2 ** (attempt - 2), 50));
         continue;
@@ -711,13 +826,104 @@ export class RedisKv implements Kv {
     return { ...this.counters };
   }
 
-  /** Deletes this store's two keys (tests; `gateway volume delete` later). */
+  /** Deletes this store's keys (tests; `gateway volume delete` later). */
   async destroy(): Promise<void> {
-    await this.run(() => this.redis.del(this.hashKey, this.zsetKey));
+    this.cache.clear();
+    await this.run(() => this.redis.del(this.hashKey, this.zsetKey, this.leaseKey, this.markKey));
+    this.cache.lose();
+  }
+
+  /** Cache and lease figures (tests, status). */
+  cacheStats(): { held: boolean; entries: number; hits: number } {
+    return { held: this.cache.usable, entries: this.cache.size, hits: this.cache.hits };
+  }
+
+  // ---- read lease (redis-lease.ts) -------------------------------------------------------------------
+
+  /** Subscribes to "give the lease back" and tries to take the lease (at open). */
+  private async startLease(): Promise<void> {
+    if (!this.cache.enabled) return;
+    const sub = this.redis.duplicate({ connectionName: 'gateway-meta-lease', autoResubscribe: false });
+    this.sub = sub;
+    sub.on('error', () => undefined); // reconnects by itself; renewals cover the gap
+    sub.on('ready', () => void sub.subscribe(this.channel).catch(() => undefined));
+    sub.on('message', (_ch: string, holder: string) => {
+      if (holder === this.me) void this.giveBack();
+    });
+    // Subscribed before the first acquire, so no request to give the lease back goes unheard.
+    await sub.connect().catch(() => undefined);
+    if (sub.status === 'ready') await sub.subscribe(this.channel).catch(() => undefined);
+    this.leaseOn = true;
+    await this.leaseStep();
+  }
+
+  private scheduleLease(ms: number): void {
+    if (!this.leaseOn || this.closed) return;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      if (!this.leaseOp) void this.leaseStep();
+    }, ms);
+    this.leaseTimer.unref();
+  }
+
+  /** Acquire (not held) or renew (held); then schedules the next step. */
+  private leaseStep(): Promise<void> {
+    const p = (async () => {
+      if (this.closed || this.redis.status !== 'ready') return; // 'ready' schedules the next step
+      const ttl = this.cache.opts.ttlMs;
+      const held = this.cache.held;
+      const epoch = this.cache.epoch;
+      const sentAt = Date.now();
+      try {
+        const r = await this.redis.gwLease(this.leaseKey, this.markKey, held ? 'renew' : 'acquire', this.me, ttl, this.channel);
+        // Given back or lost (connection) while the answer was on its way: that decision stands.
+        if (epoch !== this.cache.epoch) return;
+        if (r === 1) {
+          if (!held) this.heldSince = sentAt;
+          this.cache.granted(sentAt);
+        } else if (r === -1) await this.giveBack();
+        else if (held) this.lost();
+      } catch {
+        if (held) this.lost();
+      }
+    })();
+    this.leaseOp = p.finally(() => {
+      this.leaseOp = undefined;
+      this.scheduleLease(this.cache.held ? Math.floor(this.cache.opts.ttlMs / 3) : this.leaseBackoffMs);
+    });
+    return this.leaseOp;
+  }
+
+  /** The lease went away: forget the cache, and wait longer before the next try if it was held briefly. */
+  private lost(): void {
+    if (this.cache.held) {
+      this.leaseBackoffMs = Date.now() - this.heldSince > 10_000 ? LEASE_RETRY_MIN_MS : Math.min(this.leaseBackoffMs * 2, LEASE_RETRY_MAX_MS);
+    }
+    this.cache.lose();
+  }
+
+  /** Another gateway wants to write: stop answering from memory, then delete the lease key. */
+  private async giveBack(): Promise<void> {
+    this.lost();
+    try {
+      await this.redis.gwLease(this.leaseKey, this.markKey, 'release', this.me, 0, this.channel);
+    } catch {
+      // It expires by itself.
+    }
+    if (!this.leaseOp) this.scheduleLease(this.leaseBackoffMs);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.leaseOn = false;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    if (this.cache.held) {
+      // Give it back now, so other gateways need not wait for the TTL.
+      this.cache.lose();
+      if (this.redis.status === 'ready') await this.redis.gwLease(this.leaseKey, this.markKey, 'release', this.me, 0, this.channel).catch(() => undefined);
+    }
+    this.sub?.disconnect();
     this.closed = true;
     try {
       if (this.redis.status === 'ready') await this.redis.quit();

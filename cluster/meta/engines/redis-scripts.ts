@@ -33,11 +33,13 @@ end
 `;
 
 /**
- * COMMIT: KEYS = [hash, zset]; ARGV = nReads, nRanges, nWrites, then
+ * COMMIT: KEYS = [hash, zset, lease]; ARGV = nReads, nRanges, nWrites, caller id, then
  *   reads:  key, expected value ('' = the key was absent; stored values are never empty)
  *   ranges: min, max (ZRANGEBYLEX bounds), n, then the n keys seen and the n values seen
  *   writes: key, value ('' = delete)
- * Returns 1 when applied, 0 when any read is stale (nothing written).
+ * Returns 1 when applied, 0 when any read is stale (nothing written), 2 when the transaction writes and
+another gateway holds the read lease (nothing written: the caller asks for the lease with LEASE 'break'
+and retries; redis-lease.ts).
  *
  * Validation compares values, not versions: a read is valid iff the stored value is still the one the
  * transaction saw, so the transaction's reads are all true at the moment the script runs and it can be
@@ -47,7 +49,11 @@ end
 export const COMMIT_LUA = `${HELPERS}
 local h, z = KEYS[1], KEYS[2]
 local nr, ng, nw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 4
+local i = 5
+if nw > 0 then
+  local holder = redis.call('GET', KEYS[3])
+  if holder and holder ~= ARGV[4] then return 2 end
+end
 if nr > 0 then
   local ks = {}
   for j = 1, nr do ks[j] = ARGV[i + 2 * (j - 1)] end
@@ -101,4 +107,38 @@ for j = 1, #ks do
   out[2 * j] = vs[j] or ''
 end
 return out
+`;
+
+/**
+ * LEASE: the read lease of redis-lease.ts. KEYS = [lease, contended]; ARGV = op, caller id, ms, channel.
+ *   acquire  (ms = TTL): granted (1) unless another holds it or the contended mark is set (0).
+ *   renew    (ms = TTL): 1 renewed; 0 not the holder any more; -1 another gateway wants to write (the
+ *            caller empties its cache, then releases).
+ *   release: deletes the lease if the caller holds it.
+ *   break    (ms = how long nobody may acquire): sets the contended mark and tells the holder on the
+ *            channel; 1 while a lease is still held by another, 0 when none is.
+ */
+export const LEASE_LUA = `
+local lease, mark, op, me, ms = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local holder = redis.call('GET', lease)
+if op == 'acquire' then
+  if redis.call('EXISTS', mark) == 1 then return 0 end
+  if holder and holder ~= me then return 0 end
+  redis.call('SET', lease, me, 'PX', ms)
+  return 1
+elseif op == 'renew' then
+  if holder ~= me then return 0 end
+  if redis.call('EXISTS', mark) == 1 then return -1 end
+  redis.call('PEXPIRE', lease, ms)
+  return 1
+elseif op == 'release' then
+  if holder == me then redis.call('DEL', lease) end
+  return 1
+elseif op == 'break' then
+  if not holder or holder == me then return 0 end
+  redis.call('SET', mark, me, 'PX', ms)
+  redis.call('PUBLISH', ARGV[4], holder)
+  return 1
+end
+return redis.error_reply('LEASE: unknown op')
 `;
