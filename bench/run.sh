@@ -7,11 +7,16 @@
 #                          [--meta-runs N] [--no-build]
 #        npm run bench -- --size 64 --runs 1          (quick iteration)
 # env:   BENCH_SIZE_MIB (1024)  BENCH_RUNS (3)  BENCH_META_RUNS (= BENCH_RUNS)
-#        BENCH_TARGETS (gateway,ganesha,replica1,replica3,redis)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
+#        BENCH_TARGETS (gateway,ganesha,nfs4,ganesha4,replica1,replica3,redis,smb,samba)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
 #        replica1/replica3: the gateway over 3 local brick processes (distributed volume, sequential
 #        test only), with network bytes to/from the bricks per client byte
 #        redis: the small-file workload (meta test only) with the volume's metadata in a local
 #        redis-server (appendonly yes, appendfsync always); compared with the gateway target (embedded)
+#        nfs4/ganesha4: NFSv4 — the gateway / Ganesha, each with the sequential and small-file workloads
+#        over 4.0 (libnfs 5.0.2: seq_nfs.sh/meta_nfs.sh ... 4) and 4.1 (our client: bench/nfs41.sh)
+#        smb/samba: SMB — the gateway / Samba's smbd (kit's servers/samba-start.sh), each with 1 GiB put+get
+#        by smbclient at SMB3.1.1 plain and sealed (bench/smb.sh) and the small-file workload (meta_smb.sh);
+#        bench/smb-targets.sh. BENCH_GW_SMB_PORT (23445)  BENCH_SMB_META_ARGS ("-n 2000 -b 4096 -d 10000 -r 3 -c 16 -m SMB3")
 #        BENCH_META_ARGS ("-n 2000 -s 4096 -d 10000 -r 3 -c 16")
 #        BENCH_GW_NFS_PORT (23049)  BENCH_GW_MOUNT_PORT (23048)
 #        BENCH_GA_NFS_PORT (22049)  BENCH_GA_MOUNT_PORT (22048): only with a BENCH_KIT copy whose ganesha.conf uses them
@@ -27,7 +32,7 @@ BW=$GW_BENCH_DIR
 SIZE=${BENCH_SIZE_MIB:-1024}
 RUNS=${BENCH_RUNS:-3}
 META_RUNS=${BENCH_META_RUNS:-}
-TARGETS=${BENCH_TARGETS:-gateway,ganesha,replica1,replica3,redis}
+TARGETS=${BENCH_TARGETS:-gateway,ganesha,nfs4,ganesha4,replica1,replica3,redis,smb,samba}
 BUILD=1; [ "${BENCH_NO_BUILD:-0}" = 1 ] && BUILD=0
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-1800}
 META_ARGS=${BENCH_META_ARGS:--n 2000 -s 4096 -d 10000 -r 3 -c 16}
@@ -55,7 +60,7 @@ done
 TARGET_LIST=()
 IFS=', ' read -r -a _t <<<"$TARGETS"
 for t in "${_t[@]}"; do
-  case $t in gateway|ganesha|replica1|replica3|redis) TARGET_LIST+=("$t");; '') ;; *) echo "unknown target: $t" >&2; exit 2;; esac
+  case $t in gateway|ganesha|replica1|replica3|redis|nfs4|ganesha4|smb|samba) TARGET_LIST+=("$t");; '') ;; *) echo "unknown target: $t" >&2; exit 2;; esac
 done
 [ ${#TARGET_LIST[@]} -gt 0 ] || { echo "no targets" >&2; exit 2; }
 [ -x "$KIT/seq_nfs.sh" ] || { echo "benchmark kit not found at $KIT (set BENCH_KIT)" >&2; exit 2; }
@@ -162,6 +167,7 @@ cleanup() {
   stop_bricks
   stop_redis
   stop_ganesha
+  stop_samba
   [ -n "$TMP_POLICY" ] && rm -f "$TMP_POLICY"
   case $WORK in "$BW"/run-*) rm -rf "$WORK";; esac
   exit $rc
@@ -420,6 +426,85 @@ run_redis() {
   stop_redis
 }
 
+# ---------------------------------------------------------------- NFSv4 (nfs4, ganesha4)
+# The same two workloads over NFSv4.0 (libnfs 5.0.2 through the kit's scripts, version 4: no MOUNT
+# protocol, the export is a path in the server's pseudo filesystem) and NFSv4.1 (our own client,
+# test/e2e/nfs41-bench.ts through bench/nfs41.sh: sessions, 1 MiB UNSTABLE WRITEs + COMMIT). Steps are
+# named <target>.v40.seq, .v40.meta, .v41.seq, .v41.meta.
+bench_target_v4() {  # TARGET PORT EXPORT
+  local t=$1 p=$2 ex=$3
+  sync; sleep 1
+  run_step "$t.v40.seq" "$KIT/seq_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$SIZE" "$RUNS" || true
+  sync; sleep 1
+  # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
+  run_step "$t.v40.meta" "$KIT/meta_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$META_RUNS" $META_ARGS || true
+  sync; sleep 1
+  run_step "$t.v41.seq" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" seq "$HOST" "$p" "$ex" "$SIZE" "$RUNS" || true
+  sync; sleep 1
+  # shellcheck disable=SC2086
+  run_step "$t.v41.meta" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" "$META_RUNS" $META_ARGS || true
+}
+run_nfs4() {
+  local t=nfs4 gwlog=$OUT/nfs4.log
+  if [ $BUILD = 1 ] && [[ " ${TARGET_LIST[*]} " != *" gateway "* ]]; then
+    log "npm run build > $OUT/build.log"
+    (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
+      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+  fi
+  [ -f "$ROOT/dist/test/e2e/nfs41-bench.js" ] || { fail "$t: gateway not built"; return 0; }
+  ports_free "$GW_PORT" "$GW_MPORT" || { fail "$t: ports $GW_PORT/$GW_MPORT busy"; return 0; }
+  mkdir -p "$WORK/nfs4-data"
+  local cmd=(node dist/gateway/main.js serve --data "$WORK/nfs4-data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
+  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
+  log "starting $t gateway: ${cmd[*]}"
+  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
+    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; return 0
+  fi
+  SERVER_PID=$GW_PID
+  bench_target_v4 "$t" "$GW_PORT" "$GW_EXPORT"
+  SERVER_PID=
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  else
+    fail "$t: gateway died during the benchmark (see $gwlog)"
+  fi
+  stop_gateway
+}
+run_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), NFSv4 workloads
+  local t=ganesha4
+  ensure_ganesha
+  ports_free "$GA_PORT" "$GA_MPORT" || { fail "$t: ports $GA_PORT/$GA_MPORT busy"; return 0; }
+  rm -rf "$BASE" "$EXPORT_DIR"; mkdir -p "$BASE" "$EXPORT_DIR"   # fresh, also after the ganesha target
+  [ -f "$OUT/ganesha.log" ] && mv "$OUT/ganesha.log" "$OUT/.ganesha-v3.log"   # stop_ganesha writes ganesha.log
+  echo "$t: BASE=$BASE EXPORT_DIR=$EXPORT_DIR $KIT/servers/ganesha-start.sh" >> "$OUT/commands.txt"
+  log "starting ganesha for NFSv4 (export $GA_EXPORT -> $EXPORT_DIR)"
+  GA_STARTED=1
+  if ! "$KIT/servers/ganesha-start.sh" > "$OUT/$t-start.log" 2>&1 8>&-; then
+    fail "$t: ganesha-start.sh failed; tail of $OUT/$t-start.log:"; tail -15 "$OUT/$t-start.log" >&2
+    stop_ganesha; return 0
+  fi
+  local gp; gp=$(cat "$BASE/ganesha.pid")
+  cp "$BASE/ganesha.conf" "$OUT/$t.conf"
+  rss_sampler "$gp" "$OUT/$t.rss.tsv" 8>&- &
+  GA_SAMPLER=$!
+  SERVER_PID=$gp
+  bench_target_v4 "$t" "$GA_PORT" "$GA_EXPORT"
+  SERVER_PID=
+  alive "$gp" || fail "$t: process died during the benchmark (see $OUT/$t.log)"
+  echo "peak_rss_MiB $(peak_rss_mib "$gp" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  stop_ganesha
+  mv "$OUT/ganesha.log" "$OUT/$t.log" 2>/dev/null || true
+  [ -f "$OUT/.ganesha-v3.log" ] && mv "$OUT/.ganesha-v3.log" "$OUT/ganesha.log"
+  return 0
+}
+
+# SMB targets (smb, samba): run_smb, run_samba, stop_samba, smb_summary
+. "$ROOT/bench/smb-targets.sh"
+
 # ---------------------------------------------------------------- main
 log "results in $OUT"
 {
@@ -442,6 +527,7 @@ done
 
 {
   python3 "$ROOT/bench/summarize.py" "$OUT" "${TARGET_LIST[@]}"
+  smb_summary "$OUT" "${TARGET_LIST[@]}"
   echo "# loadavg before: $(sed -n 's/^load_before //p' "$OUT/env.txt"), after: $(sed -n 's/^load_after //p' "$OUT/env.txt") ($(nproc) cpus; other load skews every figure)"
 } | tee "$OUT/summary.txt"
 if [ ${#FAILED[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summary lines for bench/run.sh.
 
-usage: summarize.py RESULTS_DIR TARGET...   (TARGET = gateway | ganesha | replica1 | replica3 | redis)
+usage: summarize.py RESULTS_DIR TARGET...   (TARGET = gateway | ganesha | replica1 | replica3 | redis | nfs4 | ganesha4)
 
 Reads RESULTS_DIR/<target>.seq.txt and <target>.meta.txt (median/_min/_max
 lines from the kit's lib/stats.py) and <target>.rss.txt, and prints plain
@@ -52,6 +52,10 @@ def main():
         figs[t] = {}
         for part in ('seq', 'meta', 'net'):
             figs[t].update(load(os.path.join(out, f'{t}.{part}.txt')))
+        # NFSv4 targets (nfs4, ganesha4): figures per minor version, named v40.<figure> / v41.<figure>
+        for part in ('v40.seq', 'v40.meta', 'v41.seq', 'v41.meta'):
+            for k, v in load(os.path.join(out, f'{t}.{part}.txt')).items():
+                figs[t][f"{part.split('.')[0]}.{k}"] = v
     print(f"# figures: median over runs; min/max and per-run lines in {out}")
     for t in targets:
         if not figs[t]:
@@ -76,6 +80,21 @@ def main():
             print(f"ratio.{k[:-len(suffix)]} {r:.2f}")
     else:
         print("# ratio.*: n/a (needs both gateway and ganesha figures)")
+    # NFSv4: the gateway (nfs4) vs Ganesha (ganesha4), per minor version: ratio.v40.<figure>, ratio.v41.<figure>
+    n4, g4 = figs.get('nfs4', {}), figs.get('ganesha4', {})
+    if n4 and g4:
+        print("# NFSv4 ratio.vXX.Y: gateway (nfs4) vs Ganesha (ganesha4), >1 means the gateway is better")
+        for k in g4:
+            for suffix, kind in UNITS:
+                if k.endswith(suffix):
+                    break
+            else:
+                continue
+            a, b = float(n4.get(k, 0)), float(g4[k])
+            if a <= 0 or b <= 0:
+                print(f"# ratio.{k[:-len(suffix)]}: n/a")
+                continue
+            print(f"ratio.{k[:-len(suffix)]} {(a / b if kind == 'rate' else b / a):.2f}")
     # Distributed volume (replica1/replica3 targets): replica-3 write as a share of replica-1 write.
     r1, r3 = figs.get('replica1', {}), figs.get('replica3', {})
     for k in ('seq_write_MiBps', 'seq_read_MiBps'):

@@ -1,0 +1,141 @@
+# SMB targets of bench/run.sh (sourced by it; uses its helpers: run_step, wait_listen, ports_free, stop_pid,
+# rss_sampler, peak_rss_mib, apt_install, fail, log, and its variables ROOT KIT BW OUT WORK HOST SIZE RUNS
+# META_RUNS GW_PORT GW_MPORT GW_PID GW_SAMPLER SERVER_PID).
+#
+#   smb:   the gateway (`serve --data`, share `data`, user added with `gateway user add`) on
+#          $BENCH_GW_SMB_PORT (23445)
+#   samba: Samba's smbd from the kit (servers/samba-start.sh: share `bench`, user root, 127.0.0.1:22445),
+#          state and export under this run's work directory
+# Each runs bench/smb.sh (1 GiB put/get with smbclient at SMB3.1.1, plain then sealed) as step
+# <target>.seq and the kit's meta_smb.sh (smb_meta, libsmbclient) as <target>.meta. smb_summary prints
+# ratio.smb.<figure> lines: the gateway vs Samba, >1 means the gateway is better.
+
+SMB_GW_PORT=${BENCH_GW_SMB_PORT:-23445}
+SMB_SAMBA_PORT=22445          # fixed in the kit's samba-start.sh
+SMB_PASS=benchpass
+SMB_META_ARGS=${BENCH_SMB_META_ARGS:--n 2000 -b 4096 -d 10000 -r 3 -c 16 -m SMB3}
+SAMBA_STARTED=0
+
+ensure_smb_tools() {
+  local pkgs=()
+  command -v smbclient > /dev/null || pkgs+=(smbclient)
+  [ "${1:-}" = samba ] && { command -v smbd > /dev/null || pkgs+=(samba); }
+  [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+  [ -x "$BW/bin/smb_meta" ] || log "$BW/bin/smb_meta is missing (the kit's setup-tools.sh builds it): the meta step will fail"
+}
+
+bench_smb_target() {  # TARGET PORT SHARE USER%PASS
+  local t=$1 p=$2 share=$3 cred=$4
+  sync; sleep 1
+  run_step "$t.seq" env BENCH_KIT="$KIT" "$ROOT/bench/smb.sh" "$HOST" "$p" "$share" "$cred" "$SIZE" "$RUNS" || true
+  sync; sleep 1
+  # shellcheck disable=SC2086  # SMB_META_ARGS is a word list on purpose
+  run_step "$t.meta" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" "$META_RUNS" $SMB_META_ARGS || true
+}
+
+run_smb() {
+  local t=smb gwlog=$OUT/smb.log data=$WORK/smb-data
+  ensure_smb_tools
+  if [ $BUILD = 1 ] && [[ " ${TARGET_LIST[*]} " != *" gateway "* ]]; then
+    log "npm run build > $OUT/build.log"
+    (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
+      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+  fi
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "$t: gateway not built"; return 0; }
+  ports_free "$GW_PORT" "$GW_MPORT" "$SMB_GW_PORT" || { fail "$t: ports $GW_PORT/$GW_MPORT/$SMB_GW_PORT busy"; return 0; }
+  mkdir -p "$data"
+  (cd "$ROOT" && node dist/gateway/main.js user add bench --password "$SMB_PASS" --data "$data") >> "$OUT/smb-user.log" 2>&1 8>&- \
+    || { fail "$t: gateway user add failed (see $OUT/smb-user.log)"; return 0; }
+  local cmd=(node dist/gateway/main.js serve --data "$data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT"
+             --portmap off --smb-port "$SMB_GW_PORT" --log-level warn)
+  echo "$t: (cd $ROOT && node dist/gateway/main.js user add bench --password $SMB_PASS --data $data && ${cmd[*]})" >> "$OUT/commands.txt"
+  log "starting $t gateway: ${cmd[*]}"
+  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$SMB_GW_PORT"; then
+    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; return 0
+  fi
+  SERVER_PID=$GW_PID
+  bench_smb_target "$t" "$SMB_GW_PORT" data "bench%$SMB_PASS"
+  SERVER_PID=
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  else
+    fail "$t: gateway died during the benchmark (see $gwlog)"
+  fi
+  stop_gateway
+}
+
+stop_samba() {
+  [ "$SAMBA_STARTED" = 1 ] || return 0
+  local sp
+  sp=$(cat "$WORK/samba/smbd.pid" 2>/dev/null || true)
+  log "stopping smbd (${sp:-?})"
+  BASE=$WORK/samba "$KIT/servers/samba-stop.sh" >> "$OUT/run.log" 2>&1 || true   # TERM by PID file
+  stop_pid "$sp" smbd
+  cp -r "$WORK/samba/log" "$OUT/samba-log" 2>/dev/null || true
+  SAMBA_STARTED=0
+}
+
+run_samba() {
+  local t=samba
+  ensure_smb_tools samba
+  ports_free "$SMB_SAMBA_PORT" || { fail "$t: port $SMB_SAMBA_PORT busy"; return 0; }
+  local env=(BASE="$WORK/samba" EXPORT_DIR="$WORK/export-samba")
+  echo "$t: ${env[*]} $KIT/servers/samba-start.sh" >> "$OUT/commands.txt"
+  log "starting smbd (share bench -> $WORK/export-samba, port $SMB_SAMBA_PORT)"
+  SAMBA_STARTED=1
+  # In a session of its own: smbd started with --no-process-group signals its process group when it
+  # stops, which would otherwise be this script's.
+  if ! setsid -w env "${env[@]}" "$KIT/servers/samba-start.sh" > "$OUT/samba-start.log" 2>&1 8>&-; then
+    fail "$t: samba-start.sh failed; tail of $OUT/samba-start.log:"; tail -15 "$OUT/samba-start.log" >&2
+    stop_samba; return 0
+  fi
+  cp "$WORK/samba/smb.conf" "$OUT/samba.conf"
+  SERVER_PID=$(cat "$WORK/samba/smbd.pid")
+  bench_smb_target "$t" "$SMB_SAMBA_PORT" bench "root%$SMB_PASS"
+  alive "$SERVER_PID" || fail "$t: smbd died during the benchmark (see $OUT/samba-log)"
+  SERVER_PID=
+  stop_samba
+}
+
+smb_summary() {  # OUT TARGET...: ratio.smb.<figure> (gateway vs Samba) when both ran
+  local out=$1; shift
+  [[ " $* " == *" smb "* && " $* " == *" samba "* ]] || return 0
+  python3 - "$out" <<'PY'
+import os, sys
+out = sys.argv[1]
+def load(t):
+    vals = {}
+    for part in ('seq', 'meta'):
+        p = os.path.join(out, f'{t}.{part}.txt')
+        if not os.path.exists(p):
+            continue
+        for line in open(p):
+            k, _, v = line.strip().partition(' ')
+            if k.endswith(('_min', '_max', '_n', '_seconds', '_client_cpu_pct')):
+                continue
+            try:
+                vals[k] = float(v)
+            except ValueError:
+                pass
+    return vals
+gw, sa = load('smb'), load('samba')
+print("# SMB ratio.smb.X: the gateway (smb) vs Samba (samba), >1 means the gateway is better; "
+      "throughput = gateway/samba, latency (_us) = samba/gateway; seq_enc_* = sealed (SMB3.1.1 encryption)")
+for k, b in sa.items():
+    for suffix, rate in (('_MiBps', True), ('_per_s', True), ('_us', False)):
+        if k.endswith(suffix):
+            break
+    else:
+        continue
+    a = gw.get(k, 0.0)
+    name = k[:-len(suffix)]
+    if a <= 0 or b <= 0:
+        print(f"# ratio.smb.{name}: n/a")
+        continue
+    print(f"ratio.smb.{name} {(a / b if rate else b / a):.2f}")
+PY
+}
