@@ -82,6 +82,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     const exports = createNfsExports(entries);
 
     // 2. RPC servers. NFS and MOUNT each get their own port (as every NFS server does) and DRC.
+    const callMetrics = new Map<string, { ops: { inc(): void }; latency: { observe(v: number): void } }>();
     const rpcOpts = (protocol: string): RpcServerOptions => ({
       logger: log,
       maxRecordBytes: cfg.limits.maxRecordBytes,
@@ -90,10 +91,18 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       idleTimeoutMs: cfg.limits.idleConnectionSeconds * 1000,
       drc: { maxEntries: cfg.limits.drcEntries, maxBytes: cfg.limits.drcBytes },
       onCall: (o) => {
-        const program = PROGRAM_NAMES[o.prog] ?? String(o.prog);
-        const proc = o.procName ?? String(o.proc);
-        metrics.ops.inc({ program, version: String(o.vers), proc, outcome: String(o.outcome) });
-        metrics.latency.observe({ program, proc }, o.seconds);
+        // prom-client hashes the label object on every inc/observe (3-4% of the gateway's CPU per
+        // call in a listing profile); the labelled children are looked up once per kind of call instead.
+        const key = `${o.prog}/${o.vers}/${o.proc}/${o.outcome}`;
+        let m = callMetrics.get(key);
+        if (!m) {
+          const program = PROGRAM_NAMES[o.prog] ?? String(o.prog);
+          const proc = o.procName ?? String(o.proc);
+          m = { ops: metrics.ops.labels({ program, version: String(o.vers), proc, outcome: String(o.outcome) }), latency: metrics.latency.labels({ program, proc }) };
+          if (callMetrics.size < 4096) callMetrics.set(key, m);
+        }
+        m.ops.inc();
+        m.latency.observe(o.seconds);
       },
       onConnectionCount: (n) => metrics.connections.set({ protocol }, n),
     });
