@@ -111,6 +111,9 @@ export async function startSmb(cfg: GatewayConfig, sources: readonly SmbShareSou
     maxCredits: cfg.smb.maxCredits,
     maxIo,
     maxConnections: cfg.limits.maxConnections,
+    oplocks: cfg.smb.oplocks,
+    leases: cfg.smb.leases,
+    breakTimeoutMs: cfg.smb.breakTimeoutMs,
   });
   serverRef = server;
   let port: number | null = cfg.smb.port;

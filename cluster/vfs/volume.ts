@@ -22,6 +22,7 @@ import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
+import type { CachingBreaker } from './caching';
 import { EventHub, type FsChanged, type FsEvents } from './events';
 import { OpenTable, type OpenEntry } from '../locks/open-table';
 import { ByteRangeLocks, type IoProbe, type LockConflict, type LockOwner, type LockRequest, type UnlockRequest, type WaitOptions } from '../locks/byte-range';
@@ -169,6 +170,12 @@ export class Volume implements FileSystem {
   private static readonly MAX_BACKGROUND_FLUSHES = 4;
   private readonly background = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
+  /** SMB oplocks and leases that reads, writes and other protocols' opens break first (caching.ts). */
+  private cachingBreaker: CachingBreaker | undefined;
+
+  setCachingBreaker(b: CachingBreaker | undefined): void {
+    this.cachingBreaker = b;
+  }
 
   constructor(
     readonly kv: Kv,
@@ -392,6 +399,7 @@ export class Volume implements FileSystem {
   async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult> {
     const { n } = await this.regular(h);
     requireDataPerm(cred, n, R);
+    if (this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'read', cred);
     if (offset < 0n || count < 0) throw new CoreError(Errc.INVAL);
     count = Math.min(count, this.limits.maxRead);
     if (offset >= n.size || count === 0) return { data: Buffer.alloc(0), eof: offset >= n.size, attr: this.toAttr(n) };
@@ -420,6 +428,7 @@ export class Volume implements FileSystem {
   async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult> {
     const { f, n } = await this.regular(h);
     requireDataPerm(cred, n, W);
+    if (this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'write', cred);
     if (offset < 0n) throw new CoreError(Errc.INVAL);
     const count = Math.min(data.length, this.limits.maxWrite);
     const end = offset + BigInt(count);
@@ -707,6 +716,8 @@ export class Volume implements FileSystem {
 
   async open(cred: Cred, h: Handle, args: OpenArgs): Promise<{ open: OpenState; attr: Attr }> {
     const { n } = await this.resolve(h);
+    // SMB breaks its own oplocks and leases before it opens (asynchronously); other protocols wait here.
+    if (!args.owner.startsWith('smb:') && this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'open', undefined);
     let want = 0;
     if (args.access & 1) want |= R;
     if (args.access & 2) {

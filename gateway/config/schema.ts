@@ -155,10 +155,15 @@ export const ConfigSchema = z.object({
       signing: z.enum(['enabled', 'required']).default('enabled'),
       /** "required": 3.x sessions are encrypted and older dialects refused; "enabled": on request. */
       encryption: z.enum(['off', 'enabled', 'required']).default('enabled'),
-      /** Credits (outstanding requests) per connection. */
-      maxCredits: z.number().int().min(16).max(8192).default(512),
-      /** Largest READ/WRITE payload offered (also bounded by the core's limits). */
-      maxIo: z.number().int().min(65536).max(8 * 1024 * 1024).default(1024 * 1024),
+      /** Credits per connection (64 KiB each: 2048 = 16 READs/WRITEs of 8 MiB in flight; Samba allows 8192). */
+      maxCredits: z.number().int().min(16).max(8192).default(2048),
+      /** Largest READ/WRITE payload offered (MaxReadSize/MaxWriteSize; 8 MiB as Samba: fewer, larger requests in flight). */
+      maxIo: z.number().int().min(65536).max(8 * 1024 * 1024).default(8 * 1024 * 1024),
+      /** Grant classic oplocks (Level II, Exclusive, Batch) and leases (protocols/smb2/leases). */
+      oplocks: z.boolean().default(false),
+      leases: z.boolean().default(false),
+      /** How long a break waits for the client's acknowledgment before the request goes ahead (Windows: 35 s). */
+      breakTimeoutMs: z.number().int().min(100).max(300_000).default(35_000),
     })
     .default({}),
   volumes: z.array(VolumeSchema).min(1),

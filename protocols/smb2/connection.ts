@@ -31,7 +31,7 @@ import { closeSession } from './commands/logoff';
 import { COMMANDS } from './dispatch';
 import { RequestRegistry, type RunningRequest } from './async';
 import { CreditWindow } from './credits';
-import { directTcpHeader, FramingError, SmbFrameDecoder } from './framing';
+import { directTcpHeader, FramingError, POOLED_MESSAGE_MIN, SmbFrameDecoder } from './framing';
 import { decodeHeader, decodeTransformHeader, encodeHeader, HeaderError, type SMB2_Header } from './header';
 import { isNtError, NtStatus, ntStatusName } from './ntstatus';
 import type { SmbServerContext } from './server-context';
@@ -94,8 +94,9 @@ export class SmbConnection {
       maxWriteSize: 65536,
       sessions: new Map(),
     };
+    this.state.sendBreak = (sessionId, encryptWith, body) => this.sendUnsolicited(sessionId, encryptWith, body);
     // A message carries at most maxIo of payload plus headers; compounds and transform headers fit in 64 KiB more.
-    this.decoder = new SmbFrameDecoder(server.maxIo + 64 * 1024);
+    this.decoder = new SmbFrameDecoder(server.maxIo + 64 * 1024, server.messagePool);
     this.credits = new CreditWindow(server.maxCredits);
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
@@ -168,6 +169,29 @@ export class SmbConnection {
     this.log.debug({ conn: this.id, client: this.state.clientAddress }, 'smb: connection closed');
   }
 
+  /**
+   * An oplock or lease break notification (MS-SMB2 3.3.4.6, 3.3.4.7): MessageId all-ones, no credits,
+   * not signed, encrypted when the session requires it.
+   */
+  private sendUnsolicited(sessionId: bigint, encryptWith: Session | undefined, body: Buffer): void {
+    if (this.isClosed) return;
+    const h = Buffer.alloc(SMB2_HEADER_SIZE);
+    encodeHeader(h, {
+      creditCharge: 0,
+      status: 0,
+      command: Smb2Cmd.OPLOCK_BREAK,
+      credits: 0,
+      flags: SMB2_FLAGS_SERVER_TO_REDIR,
+      nextCommand: 0,
+      messageId: 0xffffffffffffffffn,
+      treeId: 0,
+      asyncId: 0n,
+      sessionId,
+    });
+    if (encryptWith?.encryptionKey) this.send(encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, [h, body], this.server.nonces));
+    else this.send([h, body]);
+  }
+
   /** Writes one message; `written` runs once the socket is done with its buffers (or never will be). */
   private send(parts: Buffer[], written?: () => void): void {
     if (this.isClosed) {
@@ -191,11 +215,36 @@ export class SmbConnection {
     const proto = frame.readUInt32LE(0);
     if (proto === SMB1_PROTOCOL_ID) return this.smb1Negotiate(frame);
     if (proto === SMB2_TRANSFORM_PROTOCOL_ID) {
-      const { plain, session } = this.decrypt(frame);
-      return this.processChain(plain, session, slot);
+      let opened: { plain: Buffer; session: Session };
+      try {
+        opened = this.decrypt(frame);
+      } finally {
+        // Decryption copied everything out of the sealed message.
+        this.server.messagePool.give(frame);
+      }
+      try {
+        return await this.processChain(opened.plain, opened.session, slot);
+      } finally {
+        this.recycle(opened.plain);
+      }
     }
-    if (proto === SMB2_PROTOCOL_ID) return this.processChain(frame, undefined, slot);
+    if (proto === SMB2_PROTOCOL_ID) {
+      try {
+        return await this.processChain(frame, undefined, slot);
+      } finally {
+        this.recycle(frame);
+      }
+    }
     throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
+  }
+
+  /**
+   * Gives a processed message's pooled buffer back, but only for a lone WRITE: its handler is done with
+   * the payload once it has answered (the core has written it), whereas other commands may keep pieces
+   * of their request (names, blobs) in session or open state. Other pooled messages are left to the GC.
+   */
+  private recycle(msg: Buffer): void {
+    if (msg.length >= SMB2_HEADER_SIZE && msg.readUInt16LE(12) === Smb2Cmd.WRITE && msg.readUInt32LE(20) === 0) this.server.messagePool.give(msg);
   }
 
   /** MS-SMB2 3.3.5.3: an SMB1 NEGOTIATE offering SMB2 gets an SMB2 NEGOTIATE response. */
@@ -231,7 +280,7 @@ export class SmbConnection {
     const s = c.sessions.get(th.sessionId);
     if (!s || !s.decryptionKey || s.state !== 'valid') throw new DisconnectError('encrypted message for an unknown session');
     try {
-      const plain = decryptMessage(c.cipherId, s.decryptionKey, frame);
+      const plain = decryptMessage(c.cipherId, s.decryptionKey, frame, (len) => (len >= POOLED_MESSAGE_MIN ? this.server.messagePool.take(len) : Buffer.allocUnsafe(len)));
       if (plain.length < 4 || plain.readUInt32LE(0) !== SMB2_PROTOCOL_ID) throw new DisconnectError('decrypted message is not SMB2');
       return { plain, session: s };
     } catch (e) {

@@ -5,7 +5,17 @@
  * and the connection is dropped (there is no way to resynchronise a byte stream).
  */
 
+import type { BufferPool } from '../../cluster/vfs/buffer-pool';
+
 export class FramingError extends Error {}
+
+/**
+ * Messages at least this long are assembled in a buffer from the pool given to the decoder (bulk
+ * WRITEs and sealed messages: a fresh 1-8 MiB buffer per message is external memory that drives V8 into
+ * full collections). Whoever takes such a message decides whether to give it back (`BufferPool.give`
+ * ignores buffers it never lent).
+ */
+export const POOLED_MESSAGE_MIN = 64 * 1024;
 
 export const DIRECT_TCP_HEADER = 4;
 /** The 24-bit length field's own limit. */
@@ -17,7 +27,10 @@ export class SmbFrameDecoder {
   private body: Buffer | undefined;
   private bodyHave = 0;
 
-  constructor(private readonly maxMessageBytes: number) {
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly pool?: BufferPool,
+  ) {
     if (maxMessageBytes > MAX_DIRECT_TCP_MESSAGE) throw new RangeError('maxMessageBytes exceeds the 24-bit length field');
   }
 
@@ -43,7 +56,7 @@ export class SmbFrameDecoder {
         if (len === 0) throw new FramingError('empty message');
         this.headHave = 0;
         // Every byte is written below before the message is handed out.
-        this.body = Buffer.allocUnsafe(len);
+        this.body = this.pool && len >= POOLED_MESSAGE_MIN ? this.pool.take(len) : Buffer.allocUnsafe(len);
         this.bodyHave = 0;
       }
       const need = this.body.length - this.bodyHave;

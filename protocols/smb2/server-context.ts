@@ -4,12 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../rpc/log';
+import { BufferPool } from '../../cluster/vfs/buffer-pool';
 import { NonceSource } from './session/encryption';
 import type { ShareRegistry } from './shares';
 import type { SmbUserDb } from './users';
 import { SUPPORTED_DIALECTS } from './constants';
 import { filetimeFromNs } from './fscc/attrs';
 import type { SmbObserver } from './observer';
+import { CachingManager } from './leases/manager';
 
 export type EncryptionPolicy = 'off' | 'enabled' | 'required';
 
@@ -43,6 +45,10 @@ export interface SmbServerOptions {
   allowAnonymous?: boolean;
   /** Per-request reports (metrics). */
   observer?: SmbObserver;
+  /** Oplocks and leases (leases/manager.ts). Default: neither granted; break timeout 35 s. */
+  oplocks?: boolean;
+  leases?: boolean;
+  breakTimeoutMs?: number;
 }
 
 export interface SmbServerContext {
@@ -66,6 +72,13 @@ export interface SmbServerContext {
   readonly observer: SmbObserver | undefined;
   readonly startTime: bigint;
   readonly nonces: NonceSource;
+  /**
+   * Slabs for large received messages and their decrypted plaintext (maxIo plus headers each), lent per
+   * message and given back once it has been processed; idle slabs are capped at about 64 MiB.
+   */
+  readonly messagePool: BufferPool;
+  /** Oplock and lease state of every connection. */
+  readonly caching: CachingManager;
   nextSessionId(): bigint;
   nextFileId(): bigint;
 }
@@ -100,6 +113,8 @@ export function createServerContext(o: SmbServerOptions): SmbServerContext {
     observer: o.observer,
     startTime: filetimeFromNs(BigInt(Date.now()) * 1_000_000n),
     nonces: new NonceSource(),
+    messagePool: new BufferPool(maxIo + 64 * 1024, Math.max(4, Math.floor((64 * 1024 * 1024) / (maxIo + 64 * 1024)))),
+    caching: new CachingManager({ oplocks: o.oplocks ?? false, leases: o.leases ?? false, breakTimeoutMs: o.breakTimeoutMs ?? 35_000 }, o.logger),
     nextSessionId: () => sessionBase | ++sessionCounter,
     nextFileId: () => ++fileCounter,
   };

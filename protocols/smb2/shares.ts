@@ -33,7 +33,8 @@ export interface CreateOutcome {
 }
 
 export interface ReadOutcome {
-  data: Buffer;
+  /** The data read, in order; several pieces when the read spanned several core reads (sent as they are). */
+  data: readonly Buffer[];
   release?: () => void;
 }
 

@@ -7,6 +7,7 @@ import type { SmbAccount } from './users';
 import type { GssAcceptor } from './session/spnego';
 import type { SigningAlgorithm } from './session/signing';
 import type { ShareHandler } from './shares';
+import type { BreakSender, CachingHolder, FileCaching } from './leases/manager';
 
 export interface ConnectionState {
   readonly id: number;
@@ -29,6 +30,8 @@ export interface ConnectionState {
   maxReadSize: number;
   maxWriteSize: number;
   sessions: Map<bigint, Session>;
+  /** Sends an unsolicited oplock or lease break on this connection (set by connection.ts). */
+  sendBreak?: BreakSender;
 }
 
 export type SessionState = 'in-progress' | 'valid' | 'expired';
@@ -107,6 +110,10 @@ export interface SmbOpen {
   /** Named pipe state (IPC$). */
   pipe?: unknown;
   closed: boolean;
+  /** Oplock or lease held through this open, its file's caching record, its connection (leases/manager.ts). */
+  caching?: CachingHolder | undefined;
+  cachingFile?: FileCaching | undefined;
+  conn?: ConnectionState;
 }
 
 export function fileIdBytes(o: { persistentId: bigint; volatileId: bigint }): Buffer {

@@ -46,7 +46,10 @@ describe('e2e: Linux kernel CIFS client (kclient VM)', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     [smbPort] = (await freePorts(1)) as [number];
-    g = await startGateway({ dataDir, extraArgs: ['--smb-port', String(smbPort)] });
+    // Oplocks and leases on (off by default): cifs.ko asks for RWH leases on every open and must keep working.
+    const cfg = path.join(work, 'gateway.json');
+    writeFileSync(cfg, JSON.stringify({ smb: { oplocks: true, leases: true } }));
+    g = await startGateway({ dataDir, extraArgs: ['--smb-port', String(smbPort), '--config', cfg] });
     tar = path.join(work, 'tree.tar');
     execFileSync('tar', ['cf', tar, '-C', ROOT, 'protocols', 'cluster', 'gateway', 'package.json']);
     expect = path.join(work, 'expect10k');

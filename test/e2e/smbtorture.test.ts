@@ -5,7 +5,7 @@
  * passes (take it off the list). Each suite runs with its own time limit, so the whole run is bounded.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,7 +25,14 @@ export const SUITES = [
   'smb2.rename',
   'smb2.sharemode',
 ];
+/**
+ * Oplock and lease suites, against a second gateway with oplocks and leases switched on (they are off by
+ * default, which is what the suites above run against).
+ */
+export const CACHING_SUITES = ['smb2.lease', 'smb2.oplock'];
 const SUITE_TIMEOUT_MS = 240_000;
+/** The lease suite waits out 35 s break timeouts and many "no break expected" pauses. */
+const CACHING_SUITE_TIMEOUT_MS = 600_000;
 const USER = 'torture';
 const PASS = 'T0rture-pw';
 
@@ -54,6 +61,8 @@ describe('e2e: smbtorture SMB2 suites', () => {
   let work: string;
   let port: number;
   let metricsPort: number;
+  let gc: GatewayProc;
+  let cachingPort: number;
   const known = readKnownFailures(path.join(ROOT, 'test', 'e2e', 'smbtorture-known-failures.txt'));
 
   before(async () => {
@@ -63,8 +72,18 @@ describe('e2e: smbtorture SMB2 suites', () => {
     assert.equal(add.code, 0, add.stderr);
     [port, metricsPort] = (await freePorts(2)) as [number, number];
     g = await startGateway({ dataDir, extraArgs: ['--smb-port', String(port), '--metrics-port', String(metricsPort)] });
+    const cachingData = path.join(work, 'data-caching');
+    const add2 = await run(process.execPath, [path.join(ROOT, 'dist', 'gateway', 'main.js'), 'user', 'add', USER, '--password', PASS, '--data', cachingData]);
+    assert.equal(add2.code, 0, add2.stderr);
+    const cfg = path.join(work, 'caching.json');
+    writeFileSync(cfg, JSON.stringify({ smb: { oplocks: true, leases: true } }));
+    [cachingPort] = (await freePorts(1)) as [number];
+    gc = await startGateway({ dataDir: cachingData, extraArgs: ['--smb-port', String(cachingPort), '--config', cfg] });
   });
   after(async () => {
+    const codeC = await gc.stop();
+    gc.cleanup();
+    assert.equal(codeC, 0, 'the oplock/lease gateway exits 0 after smbtorture');
     const code = await g.stop();
     g.cleanup();
     rmSync(work, { recursive: true, force: true });
@@ -72,10 +91,13 @@ describe('e2e: smbtorture SMB2 suites', () => {
   });
 
   const summary: string[] = [];
-  for (const suite of SUITES) {
-    it(suite, { timeout: SUITE_TIMEOUT_MS + 30_000 }, async () => {
-      const r = await run('smbtorture', [`//127.0.0.1/data`, '-p', String(port), '-U', `${USER}%${PASS}`, '--fullname', '--option=torture:sharedelay=0', suite], {
-        timeoutMs: SUITE_TIMEOUT_MS,
+  for (const suite of [...SUITES, ...CACHING_SUITES]) {
+    const caching = CACHING_SUITES.includes(suite);
+    const limit = caching ? CACHING_SUITE_TIMEOUT_MS : SUITE_TIMEOUT_MS;
+    it(suite, { timeout: limit + 30_000 }, async () => {
+      const gw = caching ? gc : g;
+      const r = await run('smbtorture', [`//127.0.0.1/data`, '-p', String(caching ? cachingPort : port), '-U', `${USER}%${PASS}`, '--fullname', '--option=torture:sharedelay=0', suite], {
+        timeoutMs: limit,
       });
       const res = parseResults(r.stdout);
       assert.ok(res.size > 0, `smbtorture ran nothing (exit ${r.code}):\n${r.stdout.slice(-3000)}${r.stderr.slice(-2000)}`);
@@ -90,7 +112,7 @@ describe('e2e: smbtorture SMB2 suites', () => {
       // A run cut short (time limit, crash) leaves a started test without a result: never a silent pass.
       const unfinished = [...r.stdout.matchAll(/^test: (\S+)/gm)].map((m) => m[1]!).filter((n) => !res.has(n));
       assert.deepEqual(unfinished, [], 'tests without a result (smbtorture killed or crashed)');
-      assert.ok(g.proc.exitCode === null, 'the gateway is still running');
+      assert.ok(gw.proc.exitCode === null, 'the gateway is still running');
     });
   }
 

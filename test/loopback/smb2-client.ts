@@ -168,14 +168,15 @@ export class TestSmbClient {
     return out;
   }
 
-  async negotiate(dialects: number[], opts: { securityMode?: number; signingAlgos?: number[]; ciphers?: number[] } = {}): Promise<Reply> {
+  async negotiate(dialects: number[], opts: { securityMode?: number; signingAlgos?: number[]; ciphers?: number[]; clientGuid?: Buffer } = {}): Promise<Reply> {
     const body: Buffer[] = [];
     const fixed = Buffer.alloc(36 + dialects.length * 2);
     fixed.writeUInt16LE(36, 0);
     fixed.writeUInt16LE(dialects.length, 2);
     fixed.writeUInt16LE(opts.securityMode ?? 1, 4);
     fixed.writeUInt32LE(0x7f, 8);
-    fixed.fill(0x11, 12, 28);
+    if (opts.clientGuid) opts.clientGuid.copy(fixed, 12, 0, 16);
+    else fixed.fill(0x11, 12, 28);
     dialects.forEach((d, i) => fixed.writeUInt16LE(d, 36 + i * 2));
     body.push(fixed);
     if (dialects.includes(SMB2_DIALECT_311)) {

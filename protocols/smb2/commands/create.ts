@@ -1,7 +1,8 @@
 /**
  * CREATE (MS-SMB2 2.2.13, 2.2.14, 3.3.5.9): opens or creates a file, directory or pipe through the
  * tree's share handler, and registers the open. Create contexts are parsed and validated; MxAc and QFid
- * are answered, durable handles and leases are not granted (no context is returned for them).
+ * are answered, durable handles are not granted (no context is returned for them); oplocks and leases are
+ * granted as leases/manager.ts decides (when enabled) and the lease context echoes the granted state.
  */
 import { Smb2Cmd, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OVERWRITE_IF } from '../constants';
 import { ok, SmbError, type Smb2CommandSpec, type Smb2Context } from '../command';
@@ -11,6 +12,7 @@ import type { TreeContext } from '../shares';
 import { allocationSize, endOfFile, fileAttributes, smbTimes, FILE_ATTRIBUTE_NORMAL } from '../fscc/attrs';
 import { decodeUtf16, Utf16Error } from '../utf16';
 import { align8, BodyWriter, DecodeError, RequestView } from '../wire';
+import type { CachingGrant } from '../leases/manager';
 
 /** STATUS_BAD_IMPERSONATION_LEVEL. */
 const STATUS_BAD_IMPERSONATION_LEVEL = 0xc00000a5;
@@ -121,13 +123,27 @@ async function handle(ctx: Smb2Context, req: SMB2_CREATE_Request) {
   if (req.createOptions & FILE_DIRECTORY_FILE && req.createOptions & FILE_NON_DIRECTORY_FILE) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'directory and non-directory');
   const s = ctx.session!;
   if (s.opens.size >= ctx.server.maxOpensPerSession) throw new SmbError(NtStatus.STATUS_INSUFFICIENT_RESOURCES, 'too many opens');
+  if (ctx.server.caching.enabled) ctx.server.caching.checkLeaseKey(ctx, req);
   const out = await ctx.tree!.share.create(ctx as TreeContext, req);
+  // Oplock or lease for the new open (leases/manager.ts); a lease key naming another file fails the CREATE.
+  let caching: CachingGrant = { oplockLevel: 0 };
+  const fs = (ctx.tree!.share as { fs?: object }).fs;
+  if (fs && ctx.server.caching.enabled) {
+    try {
+      caching = ctx.server.caching.grant(ctx, req, fs, out.open);
+    } catch (e) {
+      out.open.closed = true;
+      await ctx.tree!.share.close(ctx as TreeContext, out.open).catch(() => undefined);
+      throw e;
+    }
+    if (caching.context) out.contexts = encodeCreateContexts([...(out.contexts.length ? decodeCreateContexts(out.contexts) : []), caching.context]);
+  }
   s.opens.set(out.open.volatileId, out.open);
   const fid = fileIdBytes(out.open);
   ctx.chain.fileId = fid;
   const a = out.attr;
   const w = new BodyWriter(88 + (out.contexts.length ? out.contexts.length : 1));
-  w.u16(0, 89).u8(2, 0).u8(3, 0).u32(4, out.action);
+  w.u16(0, 89).u8(2, caching.oplockLevel).u8(3, 0).u32(4, out.action);
   if (a) {
     const [c, la, lw, ch] = smbTimes(a);
     w.u64(8, c).u64(16, la).u64(24, lw).u64(32, ch).u64(40, allocationSize(a)).u64(48, endOfFile(a)).u32(56, fileAttributes(a));

@@ -103,6 +103,8 @@ async function handle(ctx: Smb2Context, req: SMB2_LOCK_Request) {
 
   // MS-FSA 2.1.5.7: a lock needs read or write access to the data.
   if (!(o.grantedAccess & (FILE_READ_DATA | FILE_WRITE_DATA))) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'LOCK without read or write access');
+  // A byte-range lock takes the other opens' oplocks and leases, as a write does (MS-FSA 2.1.5.7).
+  if (o.cachingFile) await ctx.server.caching.beforeWrite(o);
   const taken: SMB2_LOCK_ELEMENT[] = [];
   const rollback = async (): Promise<void> => {
     for (const t of taken.reverse()) await fs.unlock(cred, o.handle!, { owner, offset: t.offset, length: t.length }).catch(() => undefined);

@@ -22,6 +22,7 @@ import {
   SMB2_ENCRYPTION_CAPABILITIES,
   SMB2_GLOBAL_CAP_ENCRYPTION,
   SMB2_GLOBAL_CAP_LARGE_MTU,
+  SMB2_GLOBAL_CAP_LEASING,
   SMB2_NEGOTIATE_SIGNING_ENABLED,
   SMB2_NEGOTIATE_SIGNING_REQUIRED,
   SMB2_PREAUTH_INTEGRITY_CAPABILITIES,
@@ -160,6 +161,8 @@ export function setupConnection(server: SmbServerContext, conn: ConnectionState,
   conn.serverSecurityMode = SMB2_NEGOTIATE_SIGNING_ENABLED | (server.signingRequired ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
   let caps = 0;
   if (dialect !== SMB2_DIALECT_202 && dialect !== SMB2_DIALECT_WILDCARD) caps |= SMB2_GLOBAL_CAP_LARGE_MTU;
+  // Leases (2.1 and later) only when they are granted (leases/manager.ts).
+  if (dialect !== SMB2_DIALECT_202 && dialect !== SMB2_DIALECT_WILDCARD && server.caching.opts.leases) caps |= SMB2_GLOBAL_CAP_LEASING;
   conn.supportsMultiCredit = dialect !== SMB2_DIALECT_202;
   // 3.0/3.0.2 signal encryption through the capability (AES-128-CCM is their only cipher).
   if ((dialect === SMB2_DIALECT_300 || dialect === SMB2_DIALECT_302) && server.encryption !== 'off' && conn.clientCapabilities & SMB2_GLOBAL_CAP_ENCRYPTION) {

@@ -1,4 +1,4 @@
-/** READ (MS-SMB2 2.2.19, 2.2.20, 3.3.5.12). The data goes out as its own buffer (no copy). */
+/** READ (MS-SMB2 2.2.19, 2.2.20, 3.3.5.12). The data goes out as the core's buffers (no copy). */
 import { Smb2Cmd } from '../constants';
 import { SmbError, type Smb2CommandSpec, type Smb2Context, type Smb2Reply } from '../command';
 import { NtStatus } from '../ntstatus';
@@ -32,9 +32,10 @@ async function handle(ctx: Smb2Context, req: SMB2_READ_Request): Promise<Smb2Rep
   if (req.length > ctx.conn.maxReadSize) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `READ of ${req.length} bytes exceeds MaxReadSize`);
   const o = resolveOpen(ctx, req.fileId);
   const r = await ctx.tree!.share.read(ctx as TreeContext, o, req.offset, req.length, req.minimumCount);
+  const n = r.data.reduce((t, b) => t + b.length, 0);
   const w = new BodyWriter(16);
-  w.u16(0, 17).u8(2, 64 + 16).u32(4, r.data.length);
-  const body = r.data.length ? [w.buf, r.data] : [w.buf, Buffer.alloc(1)];
+  w.u16(0, 17).u8(2, 64 + 16).u32(4, n);
+  const body = n ? [w.buf, ...r.data] : [w.buf, Buffer.alloc(1)];
   return { status: 0, body, ...(r.release ? { release: r.release } : {}) };
 }
 

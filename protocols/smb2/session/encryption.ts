@@ -44,7 +44,13 @@ export class NonceSource {
   }
 }
 
-/** Seals `plain` (one message or a compound); returns [transform header, ciphertext]. */
+/**
+ * GCM input is fed in slices of this size: one cipher object per message, but no message-sized output
+ * buffer per call (a fresh multi-MiB allocation costs page faults on every message).
+ */
+const CIPHER_PIECE = 256 * 1024;
+
+/** Seals `plain` (one message or a compound); returns [transform header, ciphertext pieces]. */
 export function encryptMessage(cipherId: number, key: Buffer, sessionId: bigint, plain: readonly Buffer[], nonces: NonceSource): Buffer[] {
   const size = plain.reduce((n, b) => n + b.length, 0);
   const nonce = nonces.next(cipherId);
@@ -61,15 +67,24 @@ export function encryptMessage(cipherId: number, key: Buffer, sessionId: bigint,
   } else {
     const c = createCipheriv(cipherName(cipherId) as CipherGCMTypes, key, nonce.subarray(0, 12));
     c.setAAD(aad);
-    for (const p of plain) out.push(c.update(p));
-    out.push(c.final());
+    // Large parts (READ data) in slices: each output is a fresh buffer, and smaller ones cost less to
+    // allocate and stay in cache until the socket has copied them.
+    for (const p of plain) {
+      if (p.length <= CIPHER_PIECE) out.push(c.update(p));
+      else for (let o = 0; o < p.length; o += CIPHER_PIECE) out.push(c.update(p.subarray(o, o + CIPHER_PIECE)));
+    }
+    const tail = c.final();
+    if (tail.length) out.push(tail);
     c.getAuthTag().copy(hdr, 4);
   }
   return out;
 }
 
-/** Opens a transform message; throws DecryptError when it does not authenticate. */
-export function decryptMessage(cipherId: number, key: Buffer, msg: Buffer): Buffer {
+/**
+ * Opens a transform message; throws DecryptError when it does not authenticate. `alloc`, when given,
+ * supplies the buffer the plaintext is written to (e.g. a pooled one; every byte of it is written).
+ */
+export function decryptMessage(cipherId: number, key: Buffer, msg: Buffer, alloc?: (len: number) => Buffer): Buffer {
   const h = decodeTransformHeader(msg);
   const body = msg.subarray(SMB2_TRANSFORM_HEADER_SIZE);
   if (h.originalMessageSize !== body.length) throw new DecryptError('OriginalMessageSize does not match the message');
@@ -80,6 +95,7 @@ export function decryptMessage(cipherId: number, key: Buffer, msg: Buffer): Buff
       const d = createDecipheriv(cipherName(cipherId) as CipherCCMTypes, key, h.nonce.subarray(0, 11), { authTagLength: 16 });
       d.setAuthTag(h.signature);
       d.setAAD(aad, { plaintextLength: body.length });
+      // CCM takes the whole ciphertext in one update.
       const out = d.update(body);
       d.final();
       return out;
@@ -87,9 +103,19 @@ export function decryptMessage(cipherId: number, key: Buffer, msg: Buffer): Buff
     const d = createDecipheriv(cipherName(cipherId) as CipherGCMTypes, key, h.nonce.subarray(0, 12));
     d.setAuthTag(h.signature);
     d.setAAD(aad);
-    const out = Buffer.concat([d.update(body), d.final()]);
+    if (!alloc || body.length <= CIPHER_PIECE) {
+      const out = d.update(body);
+      const tail = d.final(); // GCM is a stream mode: nothing is held back
+      return tail.length ? Buffer.concat([out, tail]) : out;
+    }
+    const out = alloc(body.length);
+    let at = 0;
+    for (let o = 0; o < body.length; o += CIPHER_PIECE) at += d.update(body.subarray(o, o + CIPHER_PIECE)).copy(out, at);
+    at += d.final().copy(out, at);
+    if (at !== body.length) throw new DecryptError('plaintext length differs from the ciphertext length');
     return out;
   } catch (e) {
+    if (e instanceof DecryptError) throw e;
     throw new DecryptError(`decryption failed: ${(e as Error).message}`);
   }
 }

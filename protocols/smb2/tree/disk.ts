@@ -6,7 +6,7 @@
  */
 import { CoreError, Errc } from '../../../cluster/vfs/errors';
 import { exportAccess, squashCred, type ExportConfig } from '../../../cluster/vfs/exports';
-import { AccessBits, CreateMode, FileType, OpenBits, Stable, type Attr, type Cred, type FileSystem, type Handle, type SetAttrs } from '../../../cluster/vfs/types';
+import { AccessBits, CreateMode, FileType, OpenBits, Stable, type Attr, type Cred, type FileSystem, type Handle, type OpenState, type ReadResult, type SetAttrs } from '../../../cluster/vfs/types';
 import { SmbError, type Smb2Reply } from '../command';
 import {
   ACCESS_SYSTEM_SECURITY,
@@ -110,6 +110,7 @@ import { copyRange, isSparseHost } from '../../../cluster/vfs/sparse';
 import { randomBytes } from 'node:crypto';
 import { smbLockOwner } from '../commands/lock';
 import { notifyClosed } from '../commands/change-notify';
+import { releaseCaching } from '../leases/manager';
 
 const STATUS_NO_EAS_ON_FILE = 0xc0000052;
 const STATUS_EAS_NOT_SUPPORTED = 0xc000004f;
@@ -338,7 +339,17 @@ export class DiskShare implements ShareHandler {
         const max = await this.maximalAccess(cred, f.handle, f.attr, f.parent, tree.readOnly);
         const granted = this.grant(desired, max);
         if (opts & FILE_DELETE_ON_CLOSE && f.attr.dosAttrs & FILE_ATTRIBUTE_READONLY) throw new SmbError(NtStatus.STATUS_CANNOT_DELETE);
-        const open = await this.openCore(ctx, f, granted, req.shareAccess, path.components, isDir, opts);
+        const open = await this.openCore(ctx, f, granted, req.shareAccess, path.components, isDir, opts, req);
+        // Share modes first (openCore), then the oplocks and leases of other opens that this one conflicts
+        // with are broken and acknowledged before the CREATE completes (leases/manager.ts).
+        if (!isDir) {
+          try {
+            await ctx.server.caching.beforeOpen(ctx, this.fs, f.attr.fileId, req, granted, overwrite);
+          } catch (e) {
+            await this.fs.release(open.core!).catch(() => undefined);
+            throw e;
+          }
+        }
         let attr = f.attr;
         let action = FILE_OPENED;
         try {
@@ -413,12 +424,20 @@ export class DiskShare implements ShareHandler {
     return (desired & MAXIMUM_ALLOWED ? max | need : desired) >>> 0;
   }
 
-  private async openCore(ctx: TreeContext, f: Located, granted: number, shareAccess: number, comps: string[], isDir: boolean, opts: number): Promise<SmbOpen> {
-    const { open: core } = await this.fs.open(ctx.tree.cred, f.handle, {
+  private async openCore(ctx: TreeContext, f: Located, granted: number, shareAccess: number, comps: string[], isDir: boolean, opts: number, req?: SMB2_CREATE_Request): Promise<SmbOpen> {
+    const args = {
       access: openBits(granted),
       shareAccess: shareAccess & 7,
       owner: `smb:${ctx.conn.id}:${ctx.session.id.toString(16)}`,
-    });
+    };
+    let core: OpenState;
+    try {
+      core = (await this.fs.open(ctx.tree.cred, f.handle, args)).open;
+    } catch (e) {
+      // A share-mode conflict with opens whose client caches handles: break handle caching, then retry once.
+      if (!(req && e instanceof CoreError && e.errc === Errc.SHARING_VIOLATION && (await ctx.server.caching.breakHandles(ctx, this.fs, f.attr.fileId, req)))) throw e;
+      core = (await this.fs.open(ctx.tree.cred, f.handle, args)).open;
+    }
     const id = ctx.server.nextFileId();
     const o: SmbOpen = {
       persistentId: id,
@@ -467,6 +486,7 @@ export class DiskShare implements ShareHandler {
 
   async close(_ctx: TreeContext | undefined, o: SmbOpen): Promise<Attr | undefined> {
     notifyClosed(o);
+    releaseCaching(o);
     let attr: Attr | undefined;
     try {
       attr = await this.fs.getattr(o.tree.cred, o.handle!);
@@ -493,30 +513,37 @@ export class DiskShare implements ShareHandler {
       }
       // FilePositionInformation follows synchronous I/O, as on Windows.
       o.position = offset + BigInt(r.data.length);
-      return { data: r.data, ...(r.release ? { release: r.release } : {}) };
+      return { data: [r.data], ...(r.release ? { release: r.release } : {}) };
     }
-    // Larger than one core read: read the pieces in parallel and join them.
-    const pieces: Promise<Buffer>[] = [];
+    // Larger than one core read: the pieces are read in parallel and sent as they are (pooled buffers,
+    // no joining copy), up to the first short one.
+    const pieces: Promise<ReadResult>[] = [];
     for (let done = 0; done < length; done += max) {
-      pieces.push(
-        this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal).then((r) => {
-          const b = Buffer.from(r.data);
-          r.release?.();
-          return b;
-        }),
-      );
+      pieces.push(this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal));
     }
-    const parts = await Promise.all(pieces);
+    const settled = await Promise.allSettled(pieces);
+    const got = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const releaseAll = (): void => {
+      for (const r of got) r.release?.();
+    };
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      releaseAll();
+      throw failed.reason;
+    }
     let n = 0;
     const keep: Buffer[] = [];
-    for (const p of parts) {
-      keep.push(p);
-      n += p.length;
-      if (p.length < max) break;
+    for (const r of got) {
+      if (r.data.length) keep.push(r.data);
+      n += r.data.length;
+      if (r.data.length < max) break;
     }
-    if ((n === 0 && length > 0) || n < minCount) throw new SmbError(NtStatus.STATUS_END_OF_FILE);
+    if ((n === 0 && length > 0) || n < minCount) {
+      releaseAll();
+      throw new SmbError(NtStatus.STATUS_END_OF_FILE);
+    }
     o.position = offset + BigInt(n);
-    return { data: Buffer.concat(keep, n) };
+    return { data: keep, release: releaseAll };
   }
 
   async write(ctx: TreeContext, o: SmbOpen, offsetIn: bigint, data: Buffer, writeThrough: boolean): Promise<number> {
@@ -530,6 +557,8 @@ export class DiskShare implements ShareHandler {
     }
     if (data.length === 0) return 0;
     this.fs.checkIo(o.core!.fileId, { write: true, offset, length: BigInt(data.length), openId: o.core!.id, owner: smbLockOwner(o) });
+    // Other opens' oplocks and leases on the file are broken first (leases/manager.ts).
+    if (o.cachingFile) await ctx.server.caching.beforeWrite(o);
     const stable = writeThrough || o.writeThrough ? Stable.FILE_SYNC : Stable.UNSTABLE;
     const max = this.fs.limits.maxWrite;
     // Up to 8 MiB in one SMB WRITE: the core pieces go out together (the core coalesces their metadata).
@@ -538,7 +567,12 @@ export class DiskShare implements ShareHandler {
       const part = data.subarray(at, Math.min(data.length, at + max));
       pieces.push(this.fs.write(ctx.tree.cred, o.handle!, offset + BigInt(at), part, stable).then((r) => r.count));
     }
-    const counts = await Promise.all(pieces);
+    // Every piece has finished before the reply, failed or not: the payload's buffer is reused once the
+    // WRITE is answered, so no core write may still be reading it then.
+    const settled = await Promise.allSettled(pieces);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const counts = settled.map((s) => (s as PromiseFulfilledResult<number>).value);
     // Bytes written contiguously from the start (a short piece ends the count).
     let done = 0;
     for (let i = 0; i < counts.length; i++) {
@@ -779,6 +813,8 @@ export class DiskShare implements ShareHandler {
         writable();
         const v = b.readBigInt64LE(0);
         if (v < 0n) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER);
+        // A size change takes other opens' oplocks and leases, as a write does.
+        if (o.cachingFile) await ctx.server.caching.beforeWrite(o);
         if (req.fileInfoClass === FileAllocationInformation) {
           // Allocation below the end of file truncates; above it is a hint the core does not need.
           const cur = await this.fs.getattr(cred, o.handle!);

@@ -86,7 +86,7 @@ export class IpcShare implements ShareHandler {
     if (st.out.length === 0) throw new SmbError(STATUS_PIPE_EMPTY);
     const data = st.out.subarray(0, length);
     st.out = st.out.subarray(data.length);
-    return { data: Buffer.from(data) };
+    return { data: [Buffer.from(data)] };
   }
 
   async flush(): Promise<void> {}

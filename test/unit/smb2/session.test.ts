@@ -68,5 +68,32 @@ describe('SMB3 encryption (transform header)', () => {
       const again = Buffer.concat(encryptMessage(id, key, 0x1234n, plain, nonces));
       assert.ok(!again.subarray(20, 36).equals(enc.subarray(20, 36)), 'a fresh nonce per message');
     });
+
+    it(`cipher ${id}: a multi-MiB message (READ data in several parts) round trip, into a caller's buffer`, () => {
+      const key = Buffer.alloc(keyLen, 7);
+      // Header + body + two data parts, the second not a multiple of the cipher's slice size.
+      const data = Buffer.alloc(1024 * 1024 + 300 * 1024 + 13);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 11)) & 0xff;
+      const plain = [Buffer.alloc(64, 3), Buffer.alloc(16, 4), data.subarray(0, 1024 * 1024), data.subarray(1024 * 1024)];
+      const whole = Buffer.concat(plain);
+      const enc = Buffer.concat(encryptMessage(id, key, 9n, plain, new NonceSource()));
+      assert.equal(enc.length, 52 + whole.length);
+      assert.ok(decryptMessage(id, key, enc).equals(whole), 'without a buffer');
+      const slab = Buffer.alloc(whole.length + 100, 0xee);
+      let asked = 0;
+      const out = decryptMessage(id, key, enc, (len) => {
+        asked = len;
+        return slab.subarray(0, len);
+      });
+      assert.ok(out.equals(whole), 'into the buffer given');
+      if (id === AES_128_GCM || id === AES_256_GCM) {
+        assert.equal(asked, whole.length);
+        assert.equal(out.buffer, slab.buffer, 'GCM writes into the caller-supplied buffer');
+      }
+      // A flipped byte deep in the ciphertext still fails authentication.
+      const t = Buffer.from(enc);
+      t[52 + 1024 * 1024 + 5]! ^= 1;
+      assert.throws(() => decryptMessage(id, key, t, (len) => Buffer.alloc(len)), DecryptError);
+    });
   }
 });
