@@ -201,21 +201,26 @@ async function handleOf(g: Volume, root: Handle, id: bigint, dirs: number): Prom
 describe('redis engine: Redis restarts and refusals', () => {
   test('kill -9 Redis during creates: every acknowledged create survives, calls in the outage fail with DELAY, the engine reconnects by itself', async () => {
     const r = await startRedis();
+    // Declared outside the try: whatever fails, the writers stop and the gateway closes, or this test
+    // file's process would never exit (and the whole suite would wait for it).
+    let stop = false;
+    let writers: Promise<void>[] = [];
+    let g: Volume | undefined;
     try {
       const prefix = newPrefix();
       // No read lease: a lease holder may answer point reads from its cache during an outage (nobody else
       // can write meanwhile), which is not what this test looks at.
-      const g = await gateway(prefix, { url: r.url, commandTimeoutMs: 1500, cacheEntries: 0 });
-      const root = await g.rootHandle(1);
+      g = await gateway(prefix, { url: r.url, commandTimeoutMs: 1500, cacheEntries: 0 });
+      const gw = g;
+      const root = await gw.rootHandle(1);
       const acked: string[] = [];
       let n = 0;
-      let stop = false;
       let failures = 0;
       const writer = async () => {
         while (!stop) {
           const name = `c${n++}`;
           try {
-            await g.create(ROOT, root, b(name), { mode: CreateMode.GUARDED });
+            await gw.create(ROOT, root, b(name), { mode: CreateMode.GUARDED });
             acked.push(name);
           } catch (e) {
             assert.ok(e instanceof CoreError && (e.errc === Errc.DELAY || e.errc === Errc.IO || e.errc === Errc.EXIST), `outage error: ${String(e)}`);
@@ -224,13 +229,13 @@ describe('redis engine: Redis restarts and refusals', () => {
           }
         }
       };
-      const writers = Array.from({ length: 4 }, writer);
+      writers = Array.from({ length: 4 }, writer);
       while (acked.length < 150) await new Promise((res) => setTimeout(res, 10));
       await r.kill9();
       const before = acked.length;
       // A call during the outage fails, and in bounded time.
       const t0 = Date.now();
-      await rejectsWith(g.getattr(ROOT, root), Errc.DELAY);
+      await rejectsWith(gw.getattr(ROOT, root), Errc.DELAY);
       assert.ok(Date.now() - t0 < 5000, 'an outage answers within the command timeout');
       await r.restart();
       // The same engine instance comes back without being reopened.
@@ -255,9 +260,12 @@ describe('redis engine: Redis restarts and refusals', () => {
       }
       const lost = acked.filter((x) => !names.has(x));
       assert.deepEqual(lost, [], 'no acknowledged create lost');
-      assert.equal((await g.getattr(ROOT, root)).fileId, (await g2.getattr(ROOT, root2)).fileId);
-      await Promise.all([g.close(), g2.close()]);
+      assert.equal((await gw.getattr(ROOT, root)).fileId, (await g2.getattr(ROOT, root2)).fileId);
+      await g2.close();
     } finally {
+      stop = true;
+      await Promise.allSettled(writers);
+      await g?.close().catch(() => undefined);
       await r.cleanup();
     }
   });
