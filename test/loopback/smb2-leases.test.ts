@@ -21,19 +21,14 @@ import { NFS_PROGRAM, NFS_V3, nfsstat3, stable_how } from '../../protocols/nfs3/
 import { RpcClient } from '../../protocols/rpc/client';
 import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
-import { ntHash } from '../../protocols/smb2/crypto/md4';
 import { SMB2_FLAGS_ASYNC_COMMAND, SMB2_GLOBAL_CAP_LEASING, Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeCreateContexts } from '../../protocols/smb2/commands/create';
 import { decodeHeader } from '../../protocols/smb2/header';
 import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
-import { ShareRegistry } from '../../protocols/smb2/shares';
-import { DiskShare } from '../../protocols/smb2/tree/disk';
-import { IpcShare } from '../../protocols/smb2/tree/ipc';
-import type { SmbAccount } from '../../protocols/smb2/users';
-import { closeBody, createBody, fileIdOf, readBody, TestSmbClient, treeConnectBody, writeBody, type Reply } from './smb2-client';
+import { closeBody, createBody, fileIdOf, readBody, TestSmbClient, writeBody, type Reply } from './smb2-client';
+import { ALL_DIALECTS, diskAndIpc, readyClient, startTestSmb } from './smb2-fixture';
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 const R = 1;
 const H = 2;
@@ -114,17 +109,9 @@ describe('loopback: SMB2 oplocks and leases', () => {
   let offPort: number;
   const clients: TestSmbClient[] = [];
 
-  const ready = async (dialects = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311], p = port): Promise<TestSmbClient> => {
-    const c = await TestSmbClient.connect(p);
-    clients.push(c);
-    // Each test client is its own SMB client (leases belong to a ClientGuid; breaks go to its connections).
-    await c.negotiate(dialects, { clientGuid: randomBytes(16) });
-    assert.equal((await c.login('alice', 'pw')).hdr.status, 0);
-    const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody('\\\\127.0.0.1\\data') });
-    assert.equal(t.hdr.status, 0);
-    c.treeId = t.hdr.treeId;
-    return c;
-  };
+  // Each test client is its own SMB client (leases belong to a ClientGuid; breaks go to its connections).
+  const ready = (dialects = ALL_DIALECTS, p = port): Promise<TestSmbClient> =>
+    readyClient(p, clients, { dialects, negotiate: { clientGuid: randomBytes(16) } });
   /** The next unsolicited OPLOCK_BREAK on `c`. */
   const nextBreak = async (c: TestSmbClient): Promise<Reply> => {
     const b = parse(await c.next(5000));
@@ -144,14 +131,8 @@ describe('loopback: SMB2 oplocks and leases', () => {
   before(async () => {
     const configs = [defaultExport('data', 1)];
     fs = createMemoryFileSystem(configs);
-    const accounts = new Map<string, SmbAccount>([['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] }]]);
-    const users = { lookup: (n: string) => accounts.get(n.toLowerCase()) };
-    const shares = new ShareRegistry().add(new DiskShare({ config: configs[0]!, fs })).add(new IpcShare(new Map()));
-    smb = new SmbServer({ logger: quiet, users, shares, maxCredits: 64, leases: true, oplocks: true, breakTimeoutMs: 1500 });
-    port = (await smb.listen('127.0.0.1', 0)).port;
-    const offShares = new ShareRegistry().add(new DiskShare({ config: configs[0]!, fs })).add(new IpcShare(new Map()));
-    off = new SmbServer({ logger: quiet, users, shares: offShares, maxCredits: 64 });
-    offPort = (await off.listen('127.0.0.1', 0)).port;
+    ({ server: smb, port } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!), options: { leases: true, oplocks: true, breakTimeoutMs: 1500 } }));
+    ({ server: off, port: offPort } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!) }));
     const exports = createNfsExports(configs.map((config) => ({ config, fs })));
     rpc = new RpcServer();
     rpc.addProgram(createNfs3Program(exports));

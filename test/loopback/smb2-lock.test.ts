@@ -10,19 +10,14 @@ import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import { ROOT_CRED } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
-import { ntHash } from '../../protocols/smb2/crypto/md4';
 import { SMB2_FLAGS_ASYNC_COMMAND, Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeHeader } from '../../protocols/smb2/header';
 import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
-import { ShareRegistry } from '../../protocols/smb2/shares';
-import { DiskShare } from '../../protocols/smb2/tree/disk';
-import { IpcShare } from '../../protocols/smb2/tree/ipc';
-import type { SmbAccount } from '../../protocols/smb2/users';
-import { closeBody, createBody, fileIdOf, readBody, TestSmbClient, treeConnectBody, writeBody, type Reply } from './smb2-client';
+import { closeBody, createBody, fileIdOf, readBody, TestSmbClient, writeBody, type Reply } from './smb2-client';
+import { diskAndIpc, readyClient, startTestSmb } from './smb2-fixture';
 import { lockBody } from './smb2-lock-body';
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 
 const SHARED = 1;
 const EXCL = 2;
@@ -49,16 +44,7 @@ describe('loopback: SMB2 LOCK', () => {
   let server: SmbServer;
   let port: number;
   const clients: TestSmbClient[] = [];
-  const ready = async (): Promise<TestSmbClient> => {
-    const c = await TestSmbClient.connect(port);
-    clients.push(c);
-    await c.negotiate([0x0202, 0x0210, 0x0300, 0x0302, 0x0311]);
-    assert.equal((await c.login('alice', 'pw')).hdr.status, 0);
-    const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody('\\\\127.0.0.1\\data') });
-    assert.equal(t.hdr.status, 0);
-    c.treeId = t.hdr.treeId;
-    return c;
-  };
+  const ready = (): Promise<TestSmbClient> => readyClient(port, clients);
   const open = async (c: TestSmbClient, name: string): Promise<Buffer> => {
     const r = await c.request({ command: Smb2Cmd.CREATE, body: createBody(name, { disposition: 3 }) });
     assert.equal(r.hdr.status, 0);
@@ -69,10 +55,7 @@ describe('loopback: SMB2 LOCK', () => {
 
   before(async () => {
     fs = createMemoryFileSystem([defaultExport('data', 1)]);
-    const accounts = new Map<string, SmbAccount>([['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] }]]);
-    const shares = new ShareRegistry().add(new DiskShare({ config: defaultExport('data', 1), fs })).add(new IpcShare(new Map()));
-    server = new SmbServer({ logger: quiet, users: { lookup: (n) => accounts.get(n.toLowerCase()) }, shares, maxCredits: 64 });
-    port = (await server.listen('127.0.0.1', 0)).port;
+    ({ server, port } = await startTestSmb({ shares: diskAndIpc(fs, defaultExport('data', 1)) }));
   });
 
   after(async () => {

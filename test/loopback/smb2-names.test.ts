@@ -12,18 +12,16 @@ import { CoreError, Errc } from '../../cluster/vfs/errors';
 import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import type { Volume } from '../../cluster/vfs/volume';
-import { ntHash } from '../../protocols/smb2/crypto/md4';
 import { Smb2Cmd, AES_CMAC } from '../../protocols/smb2/constants';
 import { encodeSecurityDescriptor, encodeSid } from '../../protocols/smb2/fscc/security';
 import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
 import { ShareRegistry } from '../../protocols/smb2/shares';
 import { DiskShare } from '../../protocols/smb2/tree/disk';
-import type { SmbAccount } from '../../protocols/smb2/users';
 import { FileType } from '../../cluster/vfs/types';
 import { closeBody, createBody, dirNames, fileIdOf, queryDirBody, TestSmbClient, treeConnectBody } from './smb2-client';
+import { readyClient, startTestSmb, testAccount, testUsers } from './smb2-fixture';
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 const ROOT = { uid: 0, gid: 0, groups: [] };
 
 const setInfoBody = (fid: Buffer, type: number, cls: number, data: Buffer, additional = 0): Buffer => {
@@ -72,17 +70,8 @@ describe('loopback: SMB2 names, streams, security descriptors', () => {
   let server: SmbServer;
   let port: number;
   const clients: TestSmbClient[] = [];
-  const ready = async (user = 'alice', share = 'data'): Promise<TestSmbClient> => {
-    const c = await TestSmbClient.connect(port);
-    clients.push(c);
-    await c.negotiate([0x0202, 0x0210, 0x0300, 0x0302, 0x0311], { signingAlgos: [AES_CMAC] });
-    assert.equal((await c.login(user, 'pw')).hdr.status, 0);
-    c.sign = true;
-    const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody(`\\\\127.0.0.1\\${share}`) });
-    assert.equal(t.hdr.status, 0);
-    c.treeId = t.hdr.treeId;
-    return c;
-  };
+  const ready = (user = 'alice', share = 'data'): Promise<TestSmbClient> =>
+    readyClient(port, clients, { negotiate: { signingAlgos: [AES_CMAC] }, user, share, sign: true });
   const st = async (c: TestSmbClient, name: string, o: Parameters<typeof createBody>[1] = {}): Promise<{ status: number; fid: Buffer | undefined; attrs: number }> => {
     const r = await c.request({ command: Smb2Cmd.CREATE, body: createBody(name, o) });
     return { status: r.hdr.status, fid: r.hdr.status === 0 ? fileIdOf(r) : undefined, attrs: r.hdr.status === 0 ? r.body.readUInt32LE(56) : 0 };
@@ -95,17 +84,12 @@ describe('loopback: SMB2 names, streams, security descriptors', () => {
     fs = createMemoryFileSystem([defaultExport('data', 1), defaultExport('exact', 2)]);
     await fs.setattr(ROOT, await fs.rootHandle(1), { mode: 0o1777 });
     await fs.setattr(ROOT, await fs.rootHandle(2), { mode: 0o1777 });
-    const accounts = new Map<string, SmbAccount>([
-      ['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] }],
-      ['bob', { name: 'bob', ntHash: ntHash('pw'), uid: 1001, gid: 1001, groups: [] }],
-      ['admin', { name: 'admin', ntHash: ntHash('pw'), uid: 0, gid: 0, groups: [] }],
-    ]);
     const shares = new ShareRegistry()
       .add(new DiskShare({ config: defaultExport('data', 1), fs }))
       .add(new DiskShare({ config: defaultExport('exact', 2), fs, caseInsensitive: false }))
       .add(new DiskShare({ config: defaultExport('onlybob', 1), fs, allowUsers: ['bob'] }));
-    server = new SmbServer({ logger: quiet, users: { lookup: (n) => accounts.get(n.toLowerCase()) }, shares, maxCredits: 64 });
-    port = (await server.listen('127.0.0.1', 0)).port;
+    const users = testUsers(testAccount('alice'), testAccount('bob', 1001), testAccount('admin', 0));
+    ({ server, port } = await startTestSmb({ shares, users }));
   });
   after(async () => {
     for (const c of clients) c.close();

@@ -9,25 +9,20 @@ import { after, before, describe, it } from 'node:test';
 import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import type { Volume } from '../../cluster/vfs/volume';
-import { ntHash } from '../../protocols/smb2/crypto/md4';
 import { Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeHeader } from '../../protocols/smb2/header';
 import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
-import { ShareRegistry } from '../../protocols/smb2/shares';
-import { DiskShare } from '../../protocols/smb2/tree/disk';
-import { IpcShare } from '../../protocols/smb2/tree/ipc';
-import type { SmbAccount } from '../../protocols/smb2/users';
 import { nfsstat4 } from '../../protocols/nfs4/types';
 import { expectStatus, Nfs40TestClient, Nfs4Harness, op } from '../proc/nfs4/harness';
-import { createBody, fileIdOf, TestSmbClient, treeConnectBody, writeBody } from './smb2-client';
+import { createBody, fileIdOf, TestSmbClient, writeBody } from './smb2-client';
+import { diskAndIpc, readyClient, startTestSmb, testAccount, testUsers } from './smb2-fixture';
 import { lockBody } from './smb2-lock-body';
 import { Nfs3Harness } from '../proc/nfs3/harness';
 import { READ } from '../../protocols/nfs3/procs/read';
 import { WRITE } from '../../protocols/nfs3/procs/write';
 import { nfsstat3, stable_how } from '../../protocols/nfs3/types';
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 const SHARED = 1;
 const EXCL = 2;
 const FAIL = 0x10;
@@ -40,16 +35,7 @@ describe('loopback: byte-range locks across NFSv4 and SMB2', () => {
   let nfs: Nfs4Harness;
   const clients: TestSmbClient[] = [];
 
-  const smbReady = async (): Promise<TestSmbClient> => {
-    const c = await TestSmbClient.connect(port);
-    clients.push(c);
-    await c.negotiate([0x0202, 0x0210, 0x0300, 0x0302, 0x0311]);
-    assert.equal((await c.login('alice', 'pw')).hdr.status, 0);
-    const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody('\\\\127.0.0.1\\export') });
-    assert.equal(t.hdr.status, 0);
-    c.treeId = t.hdr.treeId;
-    return c;
-  };
+  const smbReady = (): Promise<TestSmbClient> => readyClient(port, clients, { share: 'export' });
   const smbOpen = async (c: TestSmbClient, name: string): Promise<Buffer> => {
     const r = await c.request({ command: Smb2Cmd.CREATE, body: createBody(name, { disposition: 1 }) });
     assert.equal(r.hdr.status, 0, `open ${name}`);
@@ -58,10 +44,7 @@ describe('loopback: byte-range locks across NFSv4 and SMB2', () => {
 
   before(async () => {
     fs = createMemoryFileSystem(configs);
-    const accounts = new Map<string, SmbAccount>([['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 0, gid: 0, groups: [] }]]);
-    const shares = new ShareRegistry().add(new DiskShare({ config: configs[0]!, fs })).add(new IpcShare(new Map()));
-    smb = new SmbServer({ logger: quiet, users: { lookup: (n) => accounts.get(n.toLowerCase()) }, shares, maxCredits: 64 });
-    port = (await smb.listen('127.0.0.1', 0)).port;
+    ({ server: smb, port } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!), users: testUsers(testAccount('alice', 0)) }));
     nfs = new Nfs4Harness(configs, {}, fs);
   });
 

@@ -23,18 +23,13 @@ import { emptySattr3 } from '../../protocols/nfs3/xdr';
 import { RpcClient } from '../../protocols/rpc/client';
 import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
-import { ntHash } from '../../protocols/smb2/crypto/md4';
 import { SMB2_FLAGS_ASYNC_COMMAND, Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeHeader } from '../../protocols/smb2/header';
 import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
-import { ShareRegistry } from '../../protocols/smb2/shares';
-import { DiskShare } from '../../protocols/smb2/tree/disk';
-import { IpcShare } from '../../protocols/smb2/tree/ipc';
-import type { SmbAccount } from '../../protocols/smb2/users';
-import { closeBody, createBody, fileIdOf, TestSmbClient, treeConnectBody, type Reply } from './smb2-client';
+import { closeBody, createBody, fileIdOf, TestSmbClient, type Reply } from './smb2-client';
+import { diskAndIpc, readyClient, startTestSmb } from './smb2-fixture';
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 
 const FILE_NAME = 0x1;
@@ -92,16 +87,7 @@ describe('loopback: SMB2 CHANGE_NOTIFY fed by NFS and SMB changes', () => {
     return c.resok.obj;
   };
 
-  const ready = async (): Promise<TestSmbClient> => {
-    const c = await TestSmbClient.connect(port);
-    clients.push(c);
-    await c.negotiate([0x0202, 0x0210, 0x0300, 0x0302, 0x0311]);
-    assert.equal((await c.login('alice', 'pw')).hdr.status, 0);
-    const t = await c.request({ command: Smb2Cmd.TREE_CONNECT, body: treeConnectBody('\\\\127.0.0.1\\data') });
-    assert.equal(t.hdr.status, 0);
-    c.treeId = t.hdr.treeId;
-    return c;
-  };
+  const ready = (): Promise<TestSmbClient> => readyClient(port, clients);
   /** Opens a directory (FILE_DIRECTORY_FILE, FILE_OPEN_IF) for listing. */
   const openDir = async (c: TestSmbClient, name: string): Promise<Buffer> => {
     const r = await c.request({ command: Smb2Cmd.CREATE, body: createBody(name, { access: 0x00100081, disposition: 3, options: 0x1 }) });
@@ -118,10 +104,7 @@ describe('loopback: SMB2 CHANGE_NOTIFY fed by NFS and SMB changes', () => {
   before(async () => {
     const configs = [defaultExport('data', 1)];
     fs = createMemoryFileSystem(configs);
-    const accounts = new Map<string, SmbAccount>([['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] }]]);
-    const shares = new ShareRegistry().add(new DiskShare({ config: configs[0]!, fs })).add(new IpcShare(new Map()));
-    smb = new SmbServer({ logger: quiet, users: { lookup: (n) => accounts.get(n.toLowerCase()) }, shares, maxCredits: 64 });
-    port = (await smb.listen('127.0.0.1', 0)).port;
+    ({ server: smb, port } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!) }));
     const exports = createNfsExports(configs.map((config) => ({ config, fs })));
     rpc = new RpcServer();
     rpc.addProgram(createNfs3Program(exports));

@@ -15,9 +15,8 @@ import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
 import { ShareRegistry } from '../../protocols/smb2/shares';
 import { DiskShare } from '../../protocols/smb2/tree/disk';
-import { IpcShare } from '../../protocols/smb2/tree/ipc';
-import type { SmbAccount } from '../../protocols/smb2/users';
 import { closeBody, createBody, dirNames, fileIdOf, queryDirBody, readBody, RELATED_FID, TestSmbClient, treeConnectBody, writeBody } from './smb2-client';
+import { diskAndIpc, startTestSmb } from './smb2-fixture';
 
 /** Server logs: errors always (a test must not hide a crash); SMB_TEST_LOG=1 adds warnings, =2 debug. */
 const LOG = Number(process.env.SMB_TEST_LOG ?? 0);
@@ -53,10 +52,7 @@ describe('loopback: SMB2 server', () => {
 
   before(async () => {
     fs = createMemoryFileSystem([defaultExport('data', 1)]);
-    const accounts = new Map<string, SmbAccount>([['alice', { name: 'alice', ntHash: ntHash('pw'), uid: 1000, gid: 1000, groups: [] }]]);
-    const shares = new ShareRegistry().add(new DiskShare({ config: defaultExport('data', 1), fs })).add(new IpcShare(new Map()));
-    server = new SmbServer({ logger: quiet, users: { lookup: (n) => accounts.get(n.toLowerCase()) }, shares, maxCredits: 64 });
-    port = (await server.listen('127.0.0.1', 0)).port;
+    ({ server, port } = await startTestSmb({ shares: diskAndIpc(fs, defaultExport('data', 1)) }));
   });
 
   after(async () => {
