@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { Kv } from '../../cluster/meta/kv';
 import { LmdbKv } from '../../cluster/meta/engines/lmdb-engine';
 import { MemoryKv } from '../../cluster/meta/engines/memory-engine';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
 import { Errc } from '../../cluster/vfs/errors';
 import { rejectsWith, tempDir } from './helpers';
-import { startRedis, type RedisProc } from './redis-server';
+import { redisForFile } from './redis-server';
 
 const k = (s: string) => Buffer.from(s, 'latin1');
 const v = (s: string) => Buffer.from(s, 'latin1');
@@ -15,15 +15,8 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((c) => c()));
 
-let redis: RedisProc | undefined;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis?.cleanup();
-});
-let prefixes = 0;
-const redisOpts = () => ({ url: redis!.url, keyPrefix: `kvtest:${process.pid}:${prefixes++}:` });
+const redis = redisForFile('kvtest');
+const redisOpts = () => ({ url: redis.url, keyPrefix: redis.prefix() });
 
 /** Writes a key behind a running transaction's back, as another process (gateway) would. */
 async function localInterfere(kv: Kv, key: string, val: string): Promise<void> {
@@ -53,7 +46,7 @@ const engines: Engine[] = [
     make: () => RedisKv.open(redisOpts()),
     // A second client on the same store: another gateway.
     interfere: async (kv, key, val) => {
-      const other = await RedisKv.open({ url: redis!.url, keyPrefix: (kv as unknown as { opts: { keyPrefix: string } }).opts.keyPrefix });
+      const other = await RedisKv.open({ url: redis.url, keyPrefix: (kv as unknown as { opts: { keyPrefix: string } }).opts.keyPrefix });
       await other.txn(async (tx) => tx.put(k(key), v(val)));
       await other.close();
     },

@@ -5,7 +5,7 @@
  * between gateways (handles, attributes, listings), and a Redis crash (kill -9) with appendonly on.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
 import { TAG_INODE } from '../../cluster/meta/records';
@@ -15,18 +15,11 @@ import { openVolume } from '../../cluster/vfs/open-volume';
 import { CreateMode, FileType, Stable, type Handle } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
 import { b, rejectsWith, rng, ROOT } from './helpers';
-import { freePort, startRedis, type RedisProc } from './redis-server';
+import { freePort, redisForFile, startRedis } from './redis-server';
 
-let redis: RedisProc | undefined;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis?.cleanup();
-});
+const redis = redisForFile('rtest');
 
-let prefixes = 0;
-const newPrefix = () => `rtest:${process.pid}:${prefixes++}:`;
+const newPrefix = () => redis.prefix();
 
 /** A "gateway": its own engine instance on the shared store, and (optionally) a shared brick. */
 function gateway(prefix: string, opts: { brick?: MemoryBrick; url?: string; commandTimeoutMs?: number; cacheEntries?: number } = {}): Promise<Volume> {
@@ -34,7 +27,7 @@ function gateway(prefix: string, opts: { brick?: MemoryBrick; url?: string; comm
   return openVolume({
     engine: 'redis',
     redis: {
-      url: opts.url ?? redis!.url,
+      url: opts.url ?? redis.url,
       keyPrefix: prefix,
       ...(opts.commandTimeoutMs ? { commandTimeoutMs: opts.commandTimeoutMs } : {}),
       ...(opts.cacheEntries !== undefined ? { cacheEntries: opts.cacheEntries } : {}),

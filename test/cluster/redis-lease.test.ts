@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
 import { defaultExport } from '../../cluster/vfs/exports';
@@ -16,22 +16,15 @@ import { Errc } from '../../cluster/vfs/errors';
 import { CreateMode } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
 import { b, rejectsWith, ROOT } from './helpers';
-import { startRedis, type RedisProc } from './redis-server';
+import { redisForFile } from './redis-server';
 
-let redis: RedisProc | undefined;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis?.cleanup();
-});
+const redis = redisForFile('ltest');
 
-let prefixes = 0;
-const newPrefix = () => `ltest:${process.pid}:${prefixes++}:`;
+const newPrefix = () => redis.prefix();
 const K = (s: string) => Buffer.from(s);
 
 function open(prefix: string, extra: { leaseTtlMs?: number; cacheEntries?: number } = {}): Promise<RedisKv> {
-  return RedisKv.open({ url: redis!.url, keyPrefix: prefix, leaseTtlMs: extra.leaseTtlMs ?? 1500, ...(extra.cacheEntries !== undefined ? { cacheEntries: extra.cacheEntries } : {}) });
+  return RedisKv.open({ url: redis.url, keyPrefix: prefix, leaseTtlMs: extra.leaseTtlMs ?? 1500, ...(extra.cacheEntries !== undefined ? { cacheEntries: extra.cacheEntries } : {}) });
 }
 
 async function put(kv: RedisKv, k: string, v: string): Promise<void> {
@@ -108,7 +101,7 @@ describe('redis engine: read lease and cache', () => {
     const engine = join(__dirname, '..', '..', 'cluster', 'meta', 'engines', 'redis-engine.js');
     const script = `
       const { RedisKv } = require(${JSON.stringify(engine)});
-      RedisKv.open({ url: ${JSON.stringify(redis!.url)}, keyPrefix: ${JSON.stringify(prefix)}, leaseTtlMs: 1000 }).then(async (kv) => {
+      RedisKv.open({ url: ${JSON.stringify(redis.url)}, keyPrefix: ${JSON.stringify(prefix)}, leaseTtlMs: 1000 }).then(async (kv) => {
         await kv.txn(async (tx) => tx.put(Buffer.from('k'), Buffer.from('from-dead')), { durable: true });
         await kv.get(Buffer.from('k'));
         const t = setInterval(() => { if (kv.cacheStats().held) { clearInterval(t); console.log('held'); } }, 10);
@@ -154,7 +147,7 @@ describe('redis engine: read lease and cache', () => {
 function gateway(prefix: string, brick: MemoryBrick): Promise<Volume> {
   return openVolume({
     engine: 'redis',
-    redis: { url: redis!.url, keyPrefix: prefix, leaseTtlMs: 1500 },
+    redis: { url: redis.url, keyPrefix: prefix, leaseTtlMs: 1500 },
     exports: [defaultExport('t', 1)],
     chunkSize: 64 * 1024,
     brick: Object.assign(Object.create(brick) as MemoryBrick, { close: async () => undefined }),

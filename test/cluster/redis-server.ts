@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
 export interface RedisProc {
   port: number;
@@ -101,5 +102,27 @@ export async function startRedis(extraArgs: string[] = [], onPort?: number): Pro
       await signal('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One redis-server for a whole test file: started before its tests, stopped after them. `prefix()`
+ * gives each test a key space of its own in it (`label:pid:n:`).
+ */
+export function redisForFile(label: string): { readonly url: string; prefix(): string } {
+  let proc: RedisProc | undefined;
+  let n = 0;
+  before(async () => {
+    proc = await startRedis();
+  });
+  after(async () => {
+    await proc?.cleanup();
+  });
+  return {
+    get url(): string {
+      if (!proc) throw new Error('redis-server not started yet (use it inside a test)');
+      return proc.url;
+    },
+    prefix: () => `${label}:${process.pid}:${n++}:`,
   };
 }
