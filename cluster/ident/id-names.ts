@@ -85,10 +85,27 @@ export interface FileIdNamesOptions {
   onError?: (msg: string) => void;
 }
 
+/** `IdNames` answered from a user table and a group table (the subclasses fill them). */
+abstract class TableIdNames implements IdNames {
+  protected users = new NameTable();
+  protected groups = new NameTable();
+
+  userName(uid: number): string | undefined {
+    return this.users.name(uid);
+  }
+  groupName(gid: number): string | undefined {
+    return this.groups.name(gid);
+  }
+  uid(name: string): number | undefined {
+    return this.users.id(name);
+  }
+  gid(name: string): number | undefined {
+    return this.groups.id(name);
+  }
+}
+
 /** `IdNames` over files (see the module comment). */
-export class FileIdNames implements IdNames {
-  private users = new NameTable();
-  private groups = new NameTable();
+export class FileIdNames extends TableIdNames {
   private readonly loaded: Array<Loaded | undefined>;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -97,6 +114,7 @@ export class FileIdNames implements IdNames {
     readonly sources: readonly NameSource[],
     private readonly opts: FileIdNamesOptions = {},
   ) {
+    super();
     this.loaded = sources.map(() => undefined);
   }
 
@@ -165,40 +183,14 @@ export class FileIdNames implements IdNames {
     this.groups = groups;
   }
 
-  userName(uid: number): string | undefined {
-    return this.users.name(uid);
-  }
-  groupName(gid: number): string | undefined {
-    return this.groups.name(gid);
-  }
-  uid(name: string): number | undefined {
-    return this.users.id(name);
-  }
-  gid(name: string): number | undefined {
-    return this.groups.id(name);
-  }
 }
 
 /** Fixed tables (tests, and a server without files). */
-export class StaticIdNames implements IdNames {
-  private readonly users = new NameTable();
-  private readonly groups = new NameTable();
-
+export class StaticIdNames extends TableIdNames {
   constructor(users: Iterable<[string, number]> = [], groups: Iterable<[string, number]> = []) {
+    super();
     for (const [n, id] of users) this.users.add(n, id);
     for (const [n, id] of groups) this.groups.add(n, id);
   }
 
-  userName(uid: number): string | undefined {
-    return this.users.name(uid);
-  }
-  groupName(gid: number): string | undefined {
-    return this.groups.name(gid);
-  }
-  uid(name: string): number | undefined {
-    return this.users.id(name);
-  }
-  gid(name: string): number | undefined {
-    return this.groups.id(name);
-  }
 }
