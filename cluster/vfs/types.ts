@@ -254,6 +254,11 @@ export interface OpenArgs {
   shareAccess: number;
   /** Holder, for diagnostics ("smb:conn7:sess3"). */
   owner: string;
+  /**
+   * The caller has already broken the file's SMB oplocks and leases (SMB does, asynchronously, before it
+   * opens: the CREATE goes STATUS_PENDING meanwhile). Otherwise the volume waits for the break itself.
+   */
+  cachingBroken?: boolean;
 }
 
 /**

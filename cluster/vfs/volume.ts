@@ -716,8 +716,8 @@ export class Volume implements FileSystem {
 
   async open(cred: Cred, h: Handle, args: OpenArgs): Promise<{ open: OpenState; attr: Attr }> {
     const { n } = await this.resolve(h);
-    // SMB breaks its own oplocks and leases before it opens (asynchronously); other protocols wait here.
-    if (!args.owner.startsWith('smb:') && this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'open', undefined);
+    // SMB breaks oplocks and leases itself before it opens (asynchronously); other protocols wait here.
+    if (!args.cachingBroken && this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'open', undefined);
     let want = 0;
     if (args.access & 1) want |= R;
     if (args.access & 2) {

@@ -429,6 +429,7 @@ export class DiskShare implements ShareHandler {
       access: openBits(granted),
       shareAccess: shareAccess & 7,
       owner: `smb:${ctx.conn.id}:${ctx.session.id.toString(16)}`,
+      cachingBroken: true,
     };
     let core: OpenState;
     try {
@@ -917,7 +918,7 @@ export class DiskShare implements ShareHandler {
     // momentary open.
     const key = dir.toString('hex');
     const run = (this.parentChecks.get(key) ?? Promise.resolve()).then(async () => {
-      const { open } = await this.fs.open(cred, dir, { access: OpenBits.DELETE, shareAccess: OpenBits.READ | OpenBits.WRITE, owner: 'smb:rename-parent-check' });
+      const { open } = await this.fs.open(cred, dir, { access: OpenBits.DELETE, shareAccess: OpenBits.READ | OpenBits.WRITE, owner: 'smb:rename-parent-check', cachingBroken: true });
       await this.fs.release(open);
     });
     const tail = run.catch(() => undefined);
