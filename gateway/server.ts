@@ -66,7 +66,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       // A volume with bricks gets its chunks from brick nodes, replicated (gateway/distributed.ts).
       let cluster: BrickCluster | undefined;
       const brick = v.bricks ? async (kv: Kv) => (cluster = await openBrickCluster(v, kv, log)).set : undefined;
-      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}), ...(brick ? { brick } : {}), ...(v.engine === 'redis' ? { redis: redisOptions(v), volumeName: v.name, log } : {}) });
+      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, writeBehindBytes: v.writeBehindBytes, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}), ...(brick ? { brick } : {}), ...(v.engine === 'redis' ? { redis: redisOptions(v), volumeName: v.name, log } : {}) });
       volumes.set(v.name, vol);
       cleanups.unshift(() => vol.close());
       adminVolumes.set(v.name, { name: v.name, engine: v.engine, chunkSize: vol.chunkSize, ...(cluster ? { cluster } : {}) });

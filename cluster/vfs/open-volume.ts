@@ -40,6 +40,8 @@ export interface OpenVolumeOptions {
   /** Open fds kept by the local brick (default 256). */
   maxOpenFiles?: number;
   limits?: Partial<FsLimits>;
+  /** See VolumeOptions.writeBehindBytes (default 0: off, as callers other than the gateway expect). */
+  writeBehindBytes?: number;
   /**
    * Use this brick instead of a local or memory one (tests, remote bricks); a function is called with the
    * volume's metadata store once it is open (the replicated brick set keeps its heal journal there).
@@ -66,7 +68,7 @@ export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
     const vol = await Namespace.init(kv, init);
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const ns = new Namespace(kv, vol, { durable: opts.durableNamespace ?? true, maxLink: limits.maxLink });
-    const v = new Volume(kv, brick, ns, { exports: opts.exports, limits });
+    const v = new Volume(kv, brick, ns, { exports: opts.exports, limits, ...(opts.writeBehindBytes ? { writeBehindBytes: opts.writeBehindBytes } : {}) });
     await v.recover();
     return v;
   } catch (e) {

@@ -205,6 +205,15 @@ export interface WriteResult {
   after: Attr;
 }
 
+export interface WriteOptions {
+  /**
+   * Lets an UNSTABLE write return before the brick has the bytes (write-behind): keeps `data` alive past
+   * the call and returns the function that gives it back. Callers whose buffer is free to keep (an RPC
+   * record held until released) pass it; without it the write completes before returning.
+   */
+  retain?: () => () => void;
+}
+
 export interface ReadResult {
   /** Zero-copy where the backend can; may be shorter than asked at EOF. */
   data: Buffer;
@@ -292,7 +301,7 @@ export interface FileSystem {
   access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
   readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;
   read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult>;
-  write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult>;
+  write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult>;
   /** Make everything written to [offset, offset+count) (count 0 = to EOF) stable. */
   commit(cred: Cred, h: Handle, offset: bigint, count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }>;
   create(cred: Cred, dir: Handle, name: Buffer, args: CreateArgs): Promise<NodeResult>;

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Brick } from '../bricks/brick';
+import { WriteBehindBrick } from '../bricks/write-behind';
 import { chunkTail, splitRange } from '../bricks/chunks';
 import type { Kv } from '../meta/kv';
 import { derivedOf, Namespace, type GcJob, type NewNode } from '../meta/namespace';
@@ -55,6 +56,7 @@ import {
   type SetAttrs,
   type StatFs,
   type WccAttr,
+  type WriteOptions,
   type WriteResult,
 } from './types';
 
@@ -84,6 +86,11 @@ export interface VolumeOptions {
   /** Namespace changes wait for the disk before returning. Default true. */
   durableNamespace?: boolean;
   limits?: Partial<FsLimits>;
+  /**
+   * Most bytes of UNSTABLE writes answered before the brick has them (cluster/bricks/write-behind.ts);
+   * 0 or absent: none.
+   */
+  writeBehindBytes?: number;
 }
 
 interface Resolved {
@@ -128,12 +135,26 @@ function wcc(n: Inode): WccAttr {
   return { size: n.size, mtime: n.mtime, ctime: n.ctime };
 }
 
+/** Waits for every promise; then rethrows the first failure, if any. */
+async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
+  if (ps.length === 1) {
+    await ps[0];
+    return;
+  }
+  const rs = await Promise.allSettled(ps);
+  for (const r of rs) if (r.status === 'rejected') throw r.reason;
+}
+
 export class Volume implements FileSystem {
   readonly limits: FsLimits;
   private readonly codec: HandleCodec;
   private readonly exports = new Map<number, ExportConfig>();
   private readonly exportRoots = new Map<number, bigint>();
-  private readonly verifier = randomBytes(8);
+  /** Changes on restart and whenever a queued UNSTABLE write failed (see write-behind.ts). */
+  private verifier = randomBytes(8);
+  /** The brick every data operation goes through (the write-behind queue when enabled). */
+  readonly brick: Brick;
+  private readonly behind: WriteBehindBrick | undefined;
   private readonly gate = new FileGate();
   /** Opens of every protocol (share modes, delete pending). */
   private readonly opens = new OpenTable<PendingDelete>();
@@ -179,10 +200,22 @@ export class Volume implements FileSystem {
 
   constructor(
     readonly kv: Kv,
-    readonly brick: Brick,
+    brick: Brick,
     readonly ns: Namespace,
     opts: VolumeOptions,
   ) {
+    if (opts.writeBehindBytes && opts.writeBehindBytes > 0) {
+      this.behind = new WriteBehindBrick(brick, {
+        maxBytes: opts.writeBehindBytes,
+        onError: () => {
+          // Clients compare COMMIT's verifier with their WRITEs' and resend everything unstable.
+          this.verifier = randomBytes(8);
+        },
+      });
+      this.brick = this.behind;
+    } else {
+      this.brick = brick;
+    }
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits });
     this.codec = new HandleCodec(ns.vol.secret);
     for (const e of opts.exports) {
@@ -425,7 +458,7 @@ export class Volume implements FileSystem {
     return { data, eof: end >= n.size, attr: this.toAttr(n), release: () => bulkPool.give(data) };
   }
 
-  async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable): Promise<WriteResult> {
+  async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult> {
     const { f, n } = await this.regular(h);
     requireDataPerm(cred, n, W);
     if (this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'write', cred);
@@ -436,8 +469,13 @@ export class Volume implements FileSystem {
     if (count === 0) return { count, committed: stable, verifier: this.verifier, before: wcc(n), after: this.toAttr(n) };
     const buf = count === data.length ? data : data.subarray(0, count);
     const pieces = splitRange(offset, count, this.chunkSize);
+    const behind = stable === Stable.UNSTABLE && opts?.retain ? this.behind : undefined;
     const out = await this.gate.shared(n.id, async () => {
-      await Promise.all(pieces.map((p) => this.brick.writeRange({ fileId: n.id, chunk: p.chunk }, p.offset, buf.subarray(p.pos, p.pos + p.length))));
+      if (!behind || !this.queueWrite(behind, n.id, pieces, buf, opts!.retain!)) {
+        // Every piece finishes (or fails) before returning, even when one fails early: the caller may
+        // reuse `buf` as soon as this returns.
+        await allSettledOrThrow(pieces.map((p) => this.brick.writeRange({ fileId: n.id, chunk: p.chunk }, p.offset, buf.subarray(p.pos, p.pos + p.length))));
+      }
       try {
         return await this.ns.noteWrite(cred, n.id, f.gen, end);
       } catch (e) {
@@ -517,6 +555,18 @@ export class Volume implements FileSystem {
         if (m!.size === 0 && this.flushing.get(fileId) === m) this.flushing.delete(fileId);
       });
     m.set(chunk, p);
+  }
+
+  /** Queues every piece of an UNSTABLE write (all or none); false when the queue has no room for it. */
+  private queueWrite(behind: WriteBehindBrick, fileId: bigint, pieces: ReturnType<typeof splitRange>, buf: Buffer, retain: () => () => void): boolean {
+    if (!behind.hasRoom(buf.length)) return false;
+    const release = retain();
+    let left = pieces.length;
+    const done = (): void => {
+      if (--left === 0) release();
+    };
+    for (const p of pieces) behind.queue({ fileId, chunk: p.chunk }, p.offset, buf.subarray(p.pos, p.pos + p.length), done);
+    return true;
   }
 
   writeVerifier(): Buffer {

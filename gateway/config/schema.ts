@@ -93,6 +93,12 @@ export const VolumeSchema = z.object({
    */
   rootMode: z.number().int().min(0).max(0o7777).optional(),
   /**
+   * Most bytes of NFS UNSTABLE writes answered before the brick has them (cluster/bricks/write-behind.ts):
+   * the brick write then overlaps the client's next request. 0 turns it off. Nothing acknowledged as
+   * stable depends on it: COMMIT waits for the queue, and a lost queued write changes the write verifier.
+   */
+  writeBehindBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  /**
    * Distributed volume: the brick nodes (`gateway brick`) that hold its chunks, each with a stable id
    * (placement hashes the id, never the address). Absent: the in-process brick under dataDir. Read only
    * when the volume's metadata store has no brick layout yet; afterwards the stored layout wins and

@@ -57,6 +57,8 @@ export interface DispatchRequest {
   signal: AbortSignal;
   /** Where procedures register work to run after the reply has been sent (see RpcCallContext). */
   onReplySent?: (fn: () => void) => void;
+  /** Keeps the record alive past the reply (see RpcCallContext.retainRequest). */
+  retainRequest?: () => () => void;
   /** TCP: the connection's back channel (see RpcCallContext). */
   backchannel?: () => RpcBackchannel;
 }
@@ -228,6 +230,7 @@ export class RpcDispatcher {
       onReplySent: req.onReplySent ?? (() => undefined),
     };
     if (req.backchannel) ctx.backchannel = req.backchannel;
+    if (req.retainRequest) ctx.retainRequest = req.retainRequest;
     const logCtx = { conn: req.connId, client: req.remote.address, xid, prog: call.prog, vers: call.vers, proc: procName };
 
     if (pv.admit) {

@@ -260,6 +260,21 @@ class TcpConnection {
     // Run once the reply is in the kernel (or there is none): procedures give back memory they lent to
     // the reply, and a pooled request record is returned last.
     const after: (() => void)[] = [];
+    // The record goes back to the pool when the reply is out and nobody retains it any more (a WRITE
+    // answered before its bytes reach the brick keeps it: cluster/bricks/write-behind.ts).
+    let holds = 1;
+    const unhold = (): void => {
+      if (--holds === 0) bulkPool.give(record);
+    };
+    const retainRequest = (): (() => void) => {
+      holds++;
+      let once = false;
+      return () => {
+        if (once) return;
+        once = true;
+        unhold();
+      };
+    };
     const finish = (): void => {
       for (const fn of after.splice(0)) {
         try {
@@ -268,7 +283,7 @@ class TcpConnection {
           this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: after-reply hook failed');
         }
       }
-      bulkPool.give(record);
+      unhold();
     };
     this.opts.dispatcher
       .dispatch({
@@ -279,6 +294,7 @@ class TcpConnection {
         connId: this.id,
         signal: this.abort.signal,
         onReplySent: (fn) => after.push(fn),
+        retainRequest,
         backchannel: this.getBackchannel,
       })
       .then(

@@ -48,6 +48,12 @@ export interface RpcCallContext {
    */
   onReplySent(fn: () => void): void;
   /**
+   * Keeps the request's memory (the record the arguments were decoded from, e.g. a WRITE's data) alive
+   * past the reply; returns the function that gives it back (once). Absent where the transport does not
+   * reuse request memory: there the GC keeps what is still referenced.
+   */
+  retainRequest?: () => () => void;
+  /**
    * TCP only: calls from the server to the client on this call's connection (the NFSv4.1 back channel),
    * made on first use. Absent over UDP.
    */

@@ -103,7 +103,10 @@ export const WRITE: Nfs3Procedure<WRITE3args, WRITE3resok, WRITE3resfail> = {
     // SMB byte-range locks are mandatory for everyone's I/O, NFSv3's anonymous writes included
     // (NFS3ERR_JUKEBOX: the client retries, as for a Windows server's mandatory lock through knfsd).
     ctx.fs.checkIo(handleFileId(a.file), { offset: a.offset, length: BigInt(data.length), write: true });
-    const r = await ctx.fs.write(ctx.cred, a.file, a.offset, data, STABLE_OF[a.stable]);
+    // `data` lies in the request record: an UNSTABLE write may keep it and answer before the brick
+    // has the bytes (cluster/bricks/write-behind.ts).
+    const retain = ctx.rpc.retainRequest;
+    const r = await ctx.fs.write(ctx.cred, a.file, a.offset, data, STABLE_OF[a.stable], retain ? { retain } : undefined);
     return { file_wcc: toWccData(r.before, r.after), count: r.count, committed: STABLE_HOW_OF[r.committed], verf: verf8(r.verifier) };
   },
   encodeRes: encodeWRITE3res,

@@ -54,7 +54,9 @@ export const WRITE: Nfs4Op<WRITE4args, WRITE4resok> = {
     if (!st) await c.server.anonymousIoCheck(fh, true, a.offset, BigInt(a.data.length));
     // SMB byte-range locks are mandatory for everyone's I/O (cluster/locks/byte-range.ts): LOCKED.
     if (st) fh.fs.checkIo(st.open.fileId, { offset: a.offset, length: BigInt(a.data.length), write: true, ...(st.lock ? { owner: lockOwnerOf(st.lock.ownerRec) } : {}) });
-    const r = await fh.fs.write(fh.cred, fh.handle, a.offset, a.data, a.stable as number as Stable);
+    // UNSTABLE data may stay in the request record past the reply (cluster/bricks/write-behind.ts).
+    const retain = c.rpc.retainRequest;
+    const r = await fh.fs.write(fh.cred, fh.handle, a.offset, a.data, a.stable as number as Stable, retain ? { retain } : undefined);
     return { count: r.count, committed: r.committed as number as stable_how4, writeverf: r.verifier };
   },
   encodeOk: (w, r) => {
