@@ -66,7 +66,9 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
       // A volume with bricks gets its chunks from brick nodes, replicated (gateway/distributed.ts).
       let cluster: BrickCluster | undefined;
       const brick = v.bricks ? async (kv: Kv) => (cluster = await openBrickCluster(v, kv, log)).set : undefined;
-      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, writeBehindBytes: v.writeBehindBytes, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}), ...(brick ? { brick } : {}), ...(v.engine === 'redis' ? { redis: redisOptions(v), volumeName: v.name, log } : {}) });
+      // Write-behind only in front of the in-process brick: on a replicated volume DESIGN invariant 6 wants a
+      // replica that missed a write recorded for heal before any acknowledgement, UNSTABLE ones included.
+      const vol = await openVolume({ dataDir: v.dataDir, exports: exps, chunkSize: v.chunkSize, engine: v.engine, writeBehindBytes: v.bricks ? 0 : v.writeBehindBytes, ...(v.rootMode !== undefined ? { root: { mode: v.rootMode } } : {}), ...(brick ? { brick } : {}), ...(v.engine === 'redis' ? { redis: redisOptions(v), volumeName: v.name, log } : {}) });
       volumes.set(v.name, vol);
       cleanups.unshift(() => vol.close());
       adminVolumes.set(v.name, { name: v.name, engine: v.engine, chunkSize: vol.chunkSize, ...(cluster ? { cluster } : {}) });

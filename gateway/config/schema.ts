@@ -96,6 +96,7 @@ export const VolumeSchema = z.object({
    * Most bytes of NFS UNSTABLE writes answered before the brick has them (cluster/bricks/write-behind.ts):
    * the brick write then overlaps the client's next request. 0 turns it off. Nothing acknowledged as
    * stable depends on it: COMMIT waits for the queue, and a lost queued write changes the write verifier.
+   * Used only for volumes on the in-process brick (not with `bricks`: see gateway/server.ts).
    */
   writeBehindBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
   /**
