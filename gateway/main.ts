@@ -3,6 +3,7 @@
  * volume `data` under DIR, exported over NFSv3 as HOST:/data. Scripts outside the project rely on
  * these flags; keep them stable.
  */
+import './v8-tiering'; // first: before any other module's code runs (see the file)
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadConfig, type ServeFlags } from './config/loader';
