@@ -17,6 +17,7 @@ import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, require
 import { CreateMode, FileType, type Cred, type SetAttrs } from '../vfs/types';
 import { nowNs } from './clock';
 import type { Kv, KvReader, KvTx } from './kv';
+import { deleteFoldRow, putFoldRow } from './fold-index';
 import {
   allocKey,
   COOKIE_ROW_VALUE,
@@ -153,6 +154,8 @@ export function newInode(id: bigint, type: FileType, now: bigint): Inode {
     parent: 0n,
     entries: 0n,
     nextCookie: type === FileType.DIR ? FIRST_COOKIE : 0n,
+    // A new directory is empty, so its folded-name index is complete from the start.
+    ...(type === FileType.DIR ? { foldIndexed: true } : {}),
   };
 }
 
@@ -501,12 +504,15 @@ export class Namespace {
     const cookie = dir.nextCookie++;
     tx.put(direntKey(dir.id, name), encodeDirent({ fileId: child.id, cookie, type: child.type }));
     tx.put(cookieRowKey(dir.id, cookie, child.id, child.type, name), COOKIE_ROW_VALUE);
+    // Written whether or not the directory is marked indexed yet (fold-index.ts: a build relies on it).
+    putFoldRow(tx, dir.id, cookie, name);
     dir.entries++;
   }
 
   private dropEntry(tx: KvTx, dir: Inode, name: Buffer, ent: Dirent, keepDirent = false): void {
     if (!keepDirent) tx.delete(direntKey(dir.id, name));
     tx.delete(cookieRowKey(dir.id, ent.cookie, ent.fileId, ent.type, name));
+    deleteFoldRow(tx, dir.id, ent.cookie, name);
     dir.entries--;
   }
 

@@ -9,6 +9,9 @@
  *   'C' dirId:u64 cookie:u64 fileId:u64 type:u8 name → 0x01
  *                                cookie index: the listing row is the key itself, so a READDIR page is
  *                                one keys-only range read in cookie order (no value to fetch or copy)
+ *   'F' dirId:u64 flen:u16 folded cookie:u64 name → 0x01
+ *                                folded-name index for case-insensitive lookup (fold-index.ts); complete
+ *                                for a directory whose inode has FLAG_FOLD_INDEXED
  *   'G' fileId:u64               → pending data trim: the brick objects of fileId beyond `length` must be
  *                                  dropped (written in the same transaction that shrank or freed the
  *                                  file, removed once the bricks have done it; replayed after a crash)
@@ -214,11 +217,15 @@ export interface Inode {
   verifier?: Buffer;
   /** Symlink target. */
   target?: Buffer;
+  /** Directories: the folded-name index ('F' rows, fold-index.ts) is complete for this directory. */
+  foldIndexed?: boolean;
 }
 
 const INODE_VERSION = 1;
 const INODE_FIXED = 117;
 const FLAG_VERIFIER = 1;
+/** Directories: set when the 'F' rows are complete (cluster/meta/fold-index.ts). */
+const FLAG_FOLD_INDEXED = 2;
 
 export function encodeInode(n: Inode): Buffer {
   const tlen = n.target ? n.target.length : 0;
@@ -249,6 +256,7 @@ export function encodeInode(n: Inode): Buffer {
     b[104] = FLAG_VERIFIER;
     n.verifier.copy(b, 105, 0, 8);
   }
+  if (n.foldIndexed) b[104] |= FLAG_FOLD_INDEXED;
   b.writeUInt32BE(tlen, 113);
   if (n.target) n.target.copy(b, INODE_FIXED);
   return b;
@@ -281,6 +289,7 @@ export function decodeInode(id: bigint, b: Buffer): Inode {
   };
   // Own copies (not pool slices): decoded inodes may be kept (namespace.ts shares them).
   if (b[104]! & FLAG_VERIFIER) n.verifier = ownCopy(b, 105, 113);
+  if (b[104]! & FLAG_FOLD_INDEXED) n.foldIndexed = true;
   if (n.type === FileType.LNK) n.target = ownCopy(b, INODE_FIXED, INODE_FIXED + tlen);
   return n;
 }

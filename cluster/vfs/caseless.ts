@@ -3,15 +3,18 @@
  * whose share asks for it (SMB shares by default; NFS stays case-sensitive). Names are stored exactly as
  * created; only the lookup folds case.
  *
- * An exact match is tried first (one point read, the common case). On a miss the directory is scanned
- * in pages of SCAN_PAGE key-only entries and the names compared after folding, so memory stays bounded
- * by a page whatever the directory size; the cost of a miss is one pass over the directory. When two
- * names differ only in case (possible: NFS clients may create both), the exact match wins, else the
- * first one in cookie order, which is stable.
+ * An exact match is tried first (one point read, the common case). On a miss the core's folded-name
+ * index answers (FileSystem.lookupFolded, cluster/meta/fold-index.ts: one range read). Only for a
+ * directory that is not indexed yet (made by an older version; its index is then built in the background)
+ * is the directory scanned, in pages of SCAN_PAGE key-only entries with the names compared after folding,
+ * so memory stays bounded by a page whatever the directory size. When two names differ only in case
+ * (possible: NFS clients may create both), the exact match wins, else the first one in cookie order,
+ * which is stable; index and scan make the same choice.
  *
- * Folding: Unicode upper-casing of the UTF-8 name, as Windows compares names with its upcase table (the
- * two agree for the characters file names use; names that are not valid UTF-8 only ever match exactly).
+ * Folding (foldName, fold-index.ts): Unicode upper-casing of the UTF-8 name, as Windows compares names
+ * with its upcase table; names that are not valid UTF-8 only ever match exactly.
  */
+import { foldName } from '../meta/fold-index';
 import { CoreError, Errc } from './errors';
 import type { Attr, Cred, FileSystem, Handle } from './types';
 
@@ -26,12 +29,7 @@ export interface CaselessMatch {
   name: Buffer;
 }
 
-export function foldName(name: Buffer): string | undefined {
-  const s = name.toString('utf8');
-  // Not valid UTF-8 (the decoder replaced something): no folded form.
-  if (!Buffer.from(s, 'utf8').equals(name)) return undefined;
-  return s.toUpperCase();
-}
+export { foldName };
 
 /** Looks `name` up in `dir`, ignoring case when there is no exact match. NOENT when nothing matches. */
 export async function lookupCaseless(fs: FileSystem, cred: Cred, dir: Handle, name: Buffer, signal?: AbortSignal): Promise<CaselessMatch> {
@@ -43,6 +41,10 @@ export async function lookupCaseless(fs: FileSystem, cred: Cred, dir: Handle, na
   }
   const want = foldName(name);
   if (want === undefined || name.length === 0) throw new CoreError(Errc.NOENT);
+  if (fs.lookupFolded) {
+    const r = await fs.lookupFolded(cred, dir, name);
+    if (r) return r;
+  }
   let cookie = 0n;
   let verifier: Buffer | undefined;
   for (;;) {

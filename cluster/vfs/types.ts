@@ -297,6 +297,12 @@ export interface FileSystem {
   setattr(cred: Cred, h: Handle, attrs: SetAttrs, guardCtime?: NsTime): Promise<{ before: WccAttr; after: Attr }>;
   /** `..` and `.` are resolved by the core; `..` at the export root returns the root itself. */
   lookup(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr }>;
+  /**
+   * Case-insensitive lookup of a regular name through the core's folded-name index (cluster/vfs/caseless.ts
+   * calls it after an exact miss): the entry whose name folds like `name`, the oldest of several, with its
+   * stored name; NOENT if none. undefined when the directory is not indexed yet (the caller scans).
+   */
+  lookupFolded?(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr; name: Buffer } | undefined>;
   /** Returns the subset of `wanted` the caller is granted. */
   access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
   readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;

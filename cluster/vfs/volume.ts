@@ -19,6 +19,7 @@ import { WriteBehindBrick } from '../bricks/write-behind';
 import { chunkTail, splitRange } from '../bricks/chunks';
 import type { Kv } from '../meta/kv';
 import { derivedOf, Namespace, type GcJob, type NewNode } from '../meta/namespace';
+import { buildFoldIndex, foldCandidates, foldName } from '../meta/fold-index';
 import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc } from './errors';
 import type { ExportConfig } from './exports';
@@ -418,6 +419,61 @@ export class Volume implements FileSystem {
       this.hub.noteName(d.id, name, child.id, child.type === FileType.DIR);
     }
     return { handle: this.mint(f.exportId, child), attr: this.toAttr(child), dirAttr: this.toAttr(d) };
+  }
+
+  /** See FileSystem.lookupFolded; the index is cluster/meta/fold-index.ts. */
+  async lookupFolded(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr; name: Buffer } | undefined> {
+    const { f, n: d } = await this.resolveDir(dir);
+    checkName(name, this.limits.maxNameBytes);
+    requirePerm(cred, d, X);
+    if (!d.foldIndexed) {
+      this.indexFolds(d);
+      return undefined;
+    }
+    const folded = foldName(name);
+    if (folded === undefined || isDot(name) || isDotDot(name)) throw new CoreError(Errc.NOENT);
+    let after: Buffer | undefined;
+    for (;;) {
+      const rows = await foldCandidates(this.kv, d.id, folded, 8, after);
+      for (const r of rows) {
+        // A row is trusted only if the entry it names is there with the same cookie (fold-index.ts).
+        const ent = await this.ns.getDirent(d.id, r.name);
+        if (!ent || ent.cookie !== r.cookie) continue;
+        const child = await this.ns.getInode(ent.fileId);
+        if (!child) continue;
+        this.hub.noteName(d.id, r.name, child.id, child.type === FileType.DIR);
+        return { handle: this.mint(f.exportId, child), attr: this.toAttr(child), dirAttr: this.toAttr(d), name: Buffer.from(r.name) };
+      }
+      if (rows.length < 8) throw new CoreError(Errc.NOENT);
+      after = rows[rows.length - 1]!.key;
+    }
+  }
+
+  /** Directories whose folded-name index is being built, so one miss storm starts one build. */
+  private readonly foldBuilds = new Set<bigint>();
+  /** Where failed builds stopped, so the next one resumes there (bounded: forgotten beyond 1024). */
+  private readonly foldProgress = new Map<bigint, { gen: number; after: bigint }>();
+
+  private indexFolds(d: Inode): void {
+    if (this.foldBuilds.has(d.id) || this.closing) return;
+    this.foldBuilds.add(d.id);
+    let at = this.foldProgress.get(d.id);
+    if (!at || at.gen !== d.gen) at = { gen: d.gen, after: 0n };
+    this.foldProgress.delete(d.id);
+    const p = buildFoldIndex(this.kv, d.id, d.gen, () => this.closing !== undefined, at)
+      .then(
+        () => undefined,
+        () => {
+          // Tried again at the next miss, from here; meanwhile lookups scan.
+          if (this.foldProgress.size >= 1024) this.foldProgress.delete(this.foldProgress.keys().next().value as bigint);
+          this.foldProgress.set(d.id, at);
+        },
+      )
+      .finally(() => {
+        this.foldBuilds.delete(d.id);
+        this.background.delete(p);
+      });
+    this.background.add(p);
   }
 
   // ---- data ------------------------------------------------------------------------------------------
