@@ -9,8 +9,16 @@
  * reading while its client is not taking replies (unsent replies over 8 MiB) and while all requests of
  * all connections hold more than `maxBytesInFlight`. Connections are capped too. A malformed frame closes its connection. `close()` stops accepting, stops reading, lets the
  * requests in flight finish (bounded by a grace time) and then closes the sockets.
+ *
+ * Receiving: like the RPC server, the listener holds new connections paused and moves each into a socket
+ * that reads through `onread` into buffers the frame decoder picks (protocols/transport/user-buffer-socket.ts):
+ * a WRITE's payload lands in a pooled, page-aligned slab (cluster/vfs/buffer-pool.ts), which goes back to
+ * the pool once the request has been answered. Without the needed Node internals: 'data' events.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { adoptWithUserBuffer } from '../../protocols/transport/user-buffer-socket';
+import { listenTcp } from '../../protocols/transport/tcp-listen';
+import { bulkPool } from '../vfs/buffer-pool';
 import { CoreError, Errc } from '../vfs/errors';
 import type { HealableBrick } from './brick';
 import { BrickFault } from './brick-fault';
@@ -98,15 +106,7 @@ export class BrickServer {
 
   /** Binds and starts accepting; resolves with the bound address (port 0 picks a free one). */
   async listen(host: string, port: number): Promise<net.AddressInfo> {
-    const server = net.createServer((s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (e) => this.log.error({ err: e.message }, 'brick listener error'));
+    const server = await listenTcp(host, port, (s) => this.accept(s), (e) => this.log.error({ err: e.message }, 'brick listener error'), { pauseOnConnect: true });
     this.server = server;
     return server.address() as net.AddressInfo;
   }
@@ -124,7 +124,7 @@ export class BrickServer {
     const c = new BrickConnection(this, socket, this.nextConn++, this.maxInFlight, this.log);
     this.conns.add(c);
     this.stats.connections++;
-    socket.once('close', () => this.conns.delete(c));
+    c.socket.once('close', () => this.conns.delete(c));
   }
 
   /** Runs one request against the brick (exceptions become error replies in the caller). */
@@ -176,41 +176,59 @@ export class BrickServer {
 
 class BrickConnection {
   inFlight = 0;
-  private readonly waiting: Array<{ xid: number; req: BrickRequest; cost: number }> = [];
+  /** Decoded requests not started yet, each with its frame (given back to the pool when it is done). */
+  private readonly waiting: Array<{ xid: number; req: BrickRequest; cost: number; frame: Buffer }> = [];
   private paused = false;
   private stopped = false;
   private closed = false;
   private corked = false;
   private readonly decoder: FrameDecoder;
   private readonly remote: string;
+  readonly socket: net.Socket;
 
   constructor(
     private readonly server: BrickServer,
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly id: number,
     private readonly maxInFlight: number,
     private readonly log: BrickServerLog,
   ) {
+    this.decoder = new FrameDecoder(server.maxPayload + FRAME_OVERHEAD, (f) => this.onFrame(f), bulkPool);
+    const adopted = adoptWithUserBuffer(accepted, {
+      buffer: () => this.decoder.readTarget(),
+      callback: (n, buf) => {
+        if (!this.closed) this.feed(() => this.decoder.received(buf, n));
+        return true;
+      },
+    });
+    const socket = adopted ?? accepted;
+    this.socket = socket;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.decoder = new FrameDecoder(server.maxPayload + FRAME_OVERHEAD, (f) => this.onFrame(f));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.closed) return;
-      try {
-        this.decoder.push(chunk);
-      } catch (e) {
-        this.malformed(e);
-      }
-    });
+    if (!adopted) {
+      socket.on('data', (chunk: Buffer) => {
+        if (!this.closed) this.feed(() => this.decoder.push(chunk));
+      });
+      socket.resume(); // from a pauseOnConnect listener
+    }
     socket.on('error', (e) => this.log.debug({ conn: this.id, remote: this.remote, err: e.message }, 'brick connection error'));
     socket.on('drain', () => this.pump());
     socket.on('close', () => {
       this.closed = true;
-      this.waiting.length = 0;
+      for (const w of this.waiting.splice(0)) bulkPool.give(w.frame);
+      this.decoder.dispose();
       this.server.paused.delete(this);
     });
     this.log.debug({ conn: this.id, remote: this.remote }, 'brick connection');
+  }
+
+  private feed(decode: () => void): void {
+    try {
+      decode();
+    } catch (e) {
+      this.malformed(e);
+    }
   }
 
   private malformed(e: unknown): void {
@@ -222,23 +240,39 @@ class BrickConnection {
   }
 
   private onFrame(frame: Buffer): void {
-    if (this.closed) return;
-    const { xid, req } = decodeRequest(frame, this.server.maxPayload);
+    if (this.closed) {
+      bulkPool.give(frame);
+      return;
+    }
+    let decoded: { xid: number; req: BrickRequest };
+    try {
+      decoded = decodeRequest(frame, this.server.maxPayload);
+    } catch (e) {
+      bulkPool.give(frame);
+      throw e;
+    }
+    const { xid, req } = decoded;
     // Memory a request holds while it runs: its frame, and for a READ the data it will send.
     const cost = frame.length + (req.op === Op.READ ? req.length : 0);
     // Frames that arrive while this connection may not start more (in-flight cap, memory budget, replies
     // not taken) wait here: at most one socket read's worth, since the socket is paused meanwhile.
-    this.waiting.push({ xid, req, cost });
+    this.waiting.push({ xid, req, cost, frame });
     this.pump();
   }
 
-  private start(xid: number, req: BrickRequest, cost: number): void {
+  private start(xid: number, req: BrickRequest, cost: number, frame: Buffer): void {
     this.server.stats.requests++;
     this.inFlight++;
     this.server.charge(cost);
+    // The frame (a WRITE's data) is given back to the pool once the brick is done with the request:
+    // bricks do not keep a reference to written data past writeRange (they copy it or write it out).
+    const done = (bufs: Buffer[]): void => {
+      bulkPool.give(frame);
+      this.reply(bufs, cost);
+    };
     this.server.run(req).then(
-      (value) => this.reply(encodeReply(xid, req.op, value as ReplyValues[typeof req.op]), cost),
-      (e: unknown) => this.reply([encodeErrorReply(xid, this.errorOf(req, e))], cost),
+      (value) => done(encodeReply(xid, req.op, value as ReplyValues[typeof req.op])),
+      (e: unknown) => done([encodeErrorReply(xid, this.errorOf(req, e))]),
     ).catch((e: unknown) => {
       this.log.error({ conn: this.id, op: OP_NAMES[req.op], err: e instanceof Error ? e.stack : String(e) }, 'brick reply failed');
       this.socket.destroy();
@@ -293,7 +327,7 @@ class BrickConnection {
   pump(): void {
     while (this.waiting.length > 0 && this.canStart()) {
       const w = this.waiting.shift()!;
-      this.start(w.xid, w.req, w.cost);
+      this.start(w.xid, w.req, w.cost, w.frame);
     }
     const want = !this.stopped && this.waiting.length === 0 && this.canStart();
     if (want && this.paused) {

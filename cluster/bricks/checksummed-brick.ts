@@ -257,9 +257,12 @@ export class ChecksummedBrick implements HealableBrick {
         const from = Math.max(offset, bs);
         const to = Math.min(end, bs + BLOCK_SIZE);
         const old = k === b0 && head ? head : k === b1 - 1 && tail ? tail : undefined;
+        // A whole block of new data (all but the ends of a large write): one crc32 call, no part list.
         const crc = old
           ? blockCrc([old.buf.subarray(0, from - bs), data.subarray(from - offset, to - offset), old.buf.subarray(to - bs)])
-          : blockCrc([ZERO_BLOCK.subarray(0, from - bs), data.subarray(from - offset, to - offset)]);
+          : to - from === BLOCK_SIZE
+            ? crc32(data.subarray(from - offset, to - offset))
+            : blockCrc([ZERO_BLOCK.subarray(0, from - bs), data.subarray(from - offset, to - offset)]);
         let prev = 0;
         if (old) prev = old.crc;
         else if (k < oldBlocks) prev = entryAt(oldEntries, k - b0).cur;

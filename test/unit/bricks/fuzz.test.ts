@@ -98,3 +98,75 @@ test('frame decoder on random streams: frames within the limit or a WireError, m
     });
   }
 });
+
+/** A pool that records what it lends, so a test can check every pooled frame is given back once. */
+class CountingPool {
+  readonly lent = new Set<Buffer>();
+  takes = 0;
+  take(len: number): Buffer {
+    this.takes++;
+    const b = Buffer.alloc(len);
+    this.lent.add(b);
+    return b;
+  }
+  give(buf: Buffer): void {
+    this.lent.delete(buf);
+  }
+}
+
+test('frame decoder, onread path (readTarget/received): same frames as push, bounded, pooled frames all given back', () => {
+  const r = rng(0x0e4d);
+  let pooled = 0;
+  for (let i = 0; i < 300; i++) {
+    const pieces: Buffer[] = [];
+    for (let j = 0; j < 6; j++) {
+      const k = r();
+      if (k < 0.3) pieces.push(Buffer.concat(encodeRequest(j, { op: Op.STAT, obj })));
+      else if (k < 0.6) pieces.push(Buffer.concat(encodeRequest(j, { op: Op.WRITE, obj, offset: 0, data: Buffer.alloc(Math.floor(r() * 150_000), j) })));
+      else pieces.push(mutate(r, REQUEST_SEEDS[j % REQUEST_SEEDS.length]!));
+    }
+    const stream = Buffer.concat(pieces);
+    const max = 128 * 1024;
+    // Reference: the same stream through push() in one piece.
+    const want: string[] = [];
+    let wantErr = false;
+    try {
+      new FrameDecoder(max, (f) => want.push(f.toString('hex'))).push(stream);
+    } catch (e) {
+      assert.ok(e instanceof WireError);
+      wantErr = true;
+    }
+    const pool = new CountingPool();
+    const got: Buffer[] = [];
+    const d = new FrameDecoder(max, (f) => {
+      assert.ok(f.length >= 5 && f.length <= max);
+      got.push(f);
+    }, pool);
+    let gotErr = false;
+    try {
+      // What a socket does: ask for a target, copy in at most what fits, report it.
+      for (let p = 0; p < stream.length; ) {
+        const target = d.readTarget();
+        assert.ok(target.length > 0 && target.length <= Math.max(64 * 1024, max));
+        const n = Math.min(target.length, stream.length - p, 1 + Math.floor(r() * 70_000));
+        target.set(stream.subarray(p, p + n));
+        p += n;
+        d.received(target, n);
+        assert.ok(d.buffered <= max + 4);
+      }
+    } catch (e) {
+      assert.ok(e instanceof WireError, String(e));
+      gotErr = true;
+    }
+    assert.equal(gotErr, wantErr);
+    assert.deepEqual(got.map((f) => f.toString('hex')), want);
+    // Frames never alias the staging buffer: scribbling over it now changes none of them.
+    d.readTarget().fill(0xee);
+    assert.deepEqual(got.map((f) => f.toString('hex')), want);
+    for (const f of got) pool.give(f);
+    d.dispose();
+    assert.equal(pool.lent.size, 0, 'every pooled frame given back');
+    pooled += pool.takes;
+  }
+  assert.ok(pooled > 50, `large frames were received into pooled buffers (${pooled})`);
+});
