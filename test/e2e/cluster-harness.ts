@@ -83,6 +83,17 @@ export interface ClusterOpts {
 export async function startCluster(o: ClusterOpts): Promise<Cluster> {
   const work = mkdtempSync(path.join(tmpdir(), 'gw-dist-'));
   const bricks: BrickProc[] = [];
+  try {
+    return await startClusterIn(work, bricks, o);
+  } catch (e) {
+    // A failed setup must not leave brick processes behind: the test file would never exit.
+    for (const b of bricks) await b.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function startClusterIn(work: string, bricks: BrickProc[], o: ClusterOpts): Promise<Cluster> {
   for (let i = 1; i <= o.bricks; i++) bricks.push(await startBrick(`b${i}`, work));
   const dataDir = path.join(work, 'gw');
   const configFile = path.join(work, 'gateway.json');
