@@ -9,6 +9,10 @@ import { createServer, type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { defaultExport, type ExportConfig } from '../../cluster/vfs/exports';
+import { openVolume } from '../../cluster/vfs/open-volume';
+import type { Volume } from '../../cluster/vfs/volume';
+import { tempDir } from './helpers';
 
 export interface RedisProc {
   port: number;
@@ -124,5 +128,26 @@ export function redisForFile(label: string): { readonly url: string; prefix(): s
       return proc.url;
     },
     prefix: () => `${label}:${process.pid}:${n++}:`,
+  };
+}
+
+/**
+ * Volumes on the Redis engine for a core suite (volume-redis, caseless-redis): one redis-server for the
+ * file, a key prefix and a data directory of its own per volume, removed after the file's tests.
+ */
+export function redisVolumesForFile(label: string): (o?: { exports?: ExportConfig[]; chunkSize?: number }) => Promise<Volume> {
+  const redis = redisForFile(label);
+  const cleanups: Array<() => void> = [];
+  after(() => cleanups.forEach((c) => c()));
+  return (o) => {
+    const t = tempDir(`vol-${label}-redis`);
+    cleanups.push(t.cleanup);
+    return openVolume({
+      engine: 'redis',
+      redis: { url: redis.url, keyPrefix: redis.prefix() },
+      dataDir: t.dir,
+      exports: o?.exports ?? [defaultExport('t', 1)],
+      ...(o?.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
+    });
   };
 }
