@@ -212,6 +212,15 @@ export interface WriteOptions {
    * record held until released) pass it; without it the write completes before returning.
    */
   retain?: () => () => void;
+  /**
+   * Default true: a chunk an UNSTABLE write fills to its end is fsynced in the background at once
+   * ("flush-behind"), so the COMMIT an NFS client sends after its writes finds little left to sync. It
+   * is a cost, not a promise: durability still comes only from COMMIT/FLUSH or a stable write. SMB
+   * passes false: its clients rarely send FLUSH (smbclient and Windows copy without one), Samba syncs
+   * only on FLUSH or write-through, and the background fsyncs made SMB writes wait on the disk for a
+   * sync nobody asked for. Unsynced chunks stay in the volume's dirty set, so a FLUSH still syncs them.
+   */
+  flushBehind?: boolean;
 }
 
 export interface ReadResult {

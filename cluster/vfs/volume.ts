@@ -546,7 +546,7 @@ export class Volume implements FileSystem {
         let s = this.dirty.get(n.id);
         if (!s) this.dirty.set(n.id, (s = new Set()));
         for (const p of pieces) {
-          if (p.offset + p.length === this.chunkSize && this.flushesInFlight < Volume.MAX_BACKGROUND_FLUSHES) {
+          if (p.offset + p.length === this.chunkSize && opts?.flushBehind !== false && this.flushesInFlight < Volume.MAX_BACKGROUND_FLUSHES) {
             s.delete(p.chunk);
             this.flushBehind(n.id, p.chunk);
           } else s.add(p.chunk);

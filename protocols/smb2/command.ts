@@ -30,6 +30,8 @@ export interface ChainState {
   fileId: Buffer | undefined;
   /** A failed CREATE fails the related requests that follow with its status. */
   failed: number | undefined;
+  /** The message is still arriving (see Smb2Context.arrived). */
+  arrived?: (end: number) => Promise<void>;
 }
 
 export interface ReplyOptions {
@@ -57,6 +59,12 @@ export interface Smb2Context {
   readonly log: Logger;
   readonly chain: ChainState;
   readonly reply: ReplyOptions;
+  /**
+   * Set when this message is processed while its tail is still arriving (arriving.ts; a lone unsigned
+   * WRITE): resolves once bytes [0, end) of `msg` are there. A handler must await it before reading
+   * any byte of its payload. Undefined: the whole message is there.
+   */
+  readonly arrived?: (end: number) => Promise<void>;
   /**
    * Makes this request asynchronous (MS-SMB2 3.3.4.2): the interim STATUS_PENDING response with a new
    * AsyncId goes out now and the handler's result later ('async'). Otherwise why not: 'not-last' (a

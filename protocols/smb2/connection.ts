@@ -8,6 +8,8 @@
  * bound what a well-behaved client sends anyway.
  */
 import type * as net from 'node:net';
+import { adoptWithUserBuffer } from '../transport/user-buffer-socket';
+import { ArrivingMessage } from './arriving';
 import { isCoreError } from '../../cluster/vfs/errors';
 import { errInfo, type Logger } from '../rpc/log';
 import {
@@ -69,11 +71,25 @@ export class SmbConnection {
   private isClosed = false;
   private draining = false;
 
+  private readonly socket: net.Socket;
+
+  /** `pausedOnAccept`: the socket comes from a pauseOnConnect listener and has read nothing yet. */
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     readonly id: number,
     private readonly server: SmbServerContext,
+    pausedOnAccept = false,
   ) {
+    // A message carries at most maxIo of payload plus headers; compounds and transform headers fit in 64 KiB more.
+    this.decoder = new SmbFrameDecoder(server.maxIo + 64 * 1024, server.messagePool, (msg, have) => this.onEarly(msg, have));
+    // Reads land in buffers the decoder picks (a large WRITE's payload straight into its pooled message):
+    // see transport/user-buffer-socket.ts. Otherwise (a socket already reading, or a Node without the
+    // needed internals) 'data' events, reassembled by `push`: slower, same behaviour.
+    const adopted = pausedOnAccept
+      ? adoptWithUserBuffer(accepted, { buffer: () => this.decoder.readTarget(), callback: (n, buf) => this.onRead(n, buf) })
+      : undefined;
+    const socket = adopted ?? accepted;
+    this.socket = socket;
     this.log = server.log;
     this.state = {
       id,
@@ -95,13 +111,14 @@ export class SmbConnection {
       sessions: new Map(),
     };
     this.state.sendBreak = (sessionId, encryptWith, body) => this.sendUnsolicited(sessionId, encryptWith, body);
-    // A message carries at most maxIo of payload plus headers; compounds and transform headers fit in 64 KiB more.
-    this.decoder = new SmbFrameDecoder(server.maxIo + 64 * 1024, server.messagePool);
     this.credits = new CreditWindow(server.maxCredits);
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!adopted) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      if (pausedOnAccept) socket.resume();
+    }
     socket.on('drain', () => this.updateFlow());
     socket.on('error', (e) => this.log.debug({ conn: id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: socket error'));
     socket.once('close', () => void this.onClose());
@@ -119,28 +136,69 @@ export class SmbConnection {
     return this.closed;
   }
 
+  /** A read into a buffer from `decoder.readTarget()` (user-buffer mode). */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    if (this.isClosed || (this.draining && !this.arriving)) return true;
+    this.take(() => this.decoder.received(buf, n));
+    return true;
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.isClosed || this.draining) return;
+    if (this.isClosed || (this.draining && !this.arriving)) return;
+    this.take(() => this.decoder.push(chunk));
+  }
+
+  /** Starts the messages a read completed. */
+  private take(decode: () => Buffer[]): void {
     let frames: Buffer[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = decode();
     } catch (e) {
       this.log.warn({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, e instanceof FramingError ? 'smb: framing error, closing connection' : 'smb: decoder failure, closing connection');
       this.socket.destroy();
       return;
     }
-    for (const f of frames) {
-      this.inFlight++;
-      const slot: InFlightSlot = { held: true };
-      void this.processFrame(f, slot)
-        .catch((e) => {
-          if (e instanceof DisconnectError) this.log.warn({ conn: this.id, client: this.state.clientAddress, reason: e.message }, 'smb: protocol violation, closing connection');
-          else this.log.error({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: message failed, closing connection');
-          this.socket.destroy();
-        })
-        .finally(() => this.releaseSlot(slot));
-    }
+    // While draining, reading goes on only to let a message taken early arrive whole; nothing new starts.
+    if (this.draining) for (const f of frames) this.server.messagePool.give(f);
+    else for (const f of frames) this.startFrame(f);
     this.updateFlow();
+  }
+
+  /**
+   * A large message whose header has arrived (SmbFrameDecoder's early hook): a lone WRITE that is
+   * neither signed nor sealed starts now, and writes each piece of its payload as soon as it is there
+   * (arriving.ts says why). Nothing after the header can change how such a message is handled: no
+   * signature covers it, and its length and offsets are known. Anything else waits to arrive whole.
+   */
+  private onEarly(msg: Buffer, have: number): ArrivingMessage | undefined {
+    if (this.isClosed || this.draining) return undefined;
+    if (msg.readUInt32LE(0) !== SMB2_PROTOCOL_ID || msg.readUInt16LE(12) !== Smb2Cmd.WRITE) return undefined;
+    if (msg.readUInt32LE(20) !== 0 || msg.readUInt32LE(16) & SMB2_FLAGS_SIGNED) return undefined;
+    const a = new ArrivingMessage(msg, have);
+    this.arriving = a;
+    void a.settled.then(() => {
+      if (this.arriving === a) this.arriving = undefined;
+      this.updateFlow();
+    });
+    this.startFrame(msg, a);
+    this.updateFlow();
+    return a;
+  }
+
+  /** A message being processed while it still arrives: reading must go on until it is whole (updateFlow). */
+  private arriving: ArrivingMessage | undefined;
+
+  private startFrame(f: Buffer, arriving?: ArrivingMessage): void {
+    this.inFlight++;
+    const slot: InFlightSlot = { held: true };
+    void this.processFrame(f, slot, arriving)
+      .catch((e) => {
+        if (this.isClosed) this.log.debug({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: message ended with the connection');
+        else if (e instanceof DisconnectError) this.log.warn({ conn: this.id, client: this.state.clientAddress, reason: e.message }, 'smb: protocol violation, closing connection');
+        else this.log.error({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: message failed, closing connection');
+        this.socket.destroy();
+      })
+      .finally(() => this.releaseSlot(slot));
   }
 
   /**
@@ -157,13 +215,15 @@ export class SmbConnection {
 
   private updateFlow(): void {
     if (this.isClosed) return;
-    const stop = this.inFlight >= this.server.maxInFlightPerConnection || this.socket.writableNeedDrain;
+    // The in-flight cap never stops a message taken early from arriving: it waits for its own bytes.
+    const stop = (this.inFlight >= this.server.maxInFlightPerConnection && !this.arriving) || this.socket.writableNeedDrain;
     if (stop && !this.socket.isPaused()) this.socket.pause();
     else if (!stop && this.socket.isPaused()) this.socket.resume();
   }
 
   private async onClose(): Promise<void> {
     this.isClosed = true;
+    this.decoder.dispose();
     this.abort.abort();
     for (const s of [...this.state.sessions.values()]) await closeSession(this.state, s, this.log).catch(() => undefined);
     this.log.debug({ conn: this.id, client: this.state.clientAddress }, 'smb: connection closed');
@@ -210,7 +270,7 @@ export class SmbConnection {
 
   // ---- one received message ---------------------------------------------------------------------------
 
-  private async processFrame(frame: Buffer, slot: InFlightSlot): Promise<void> {
+  private async processFrame(frame: Buffer, slot: InFlightSlot, arriving?: ArrivingMessage): Promise<void> {
     if (frame.length < 4) throw new DisconnectError('message shorter than a protocol id');
     const proto = frame.readUInt32LE(0);
     if (proto === SMB1_PROTOCOL_ID) return this.smb1Negotiate(frame);
@@ -230,8 +290,14 @@ export class SmbConnection {
     }
     if (proto === SMB2_PROTOCOL_ID) {
       try {
-        return await this.processChain(frame, undefined, slot);
+        return await this.processChain(frame, undefined, slot, arriving);
+      } catch (e) {
+        // The rest of such a message is not waited for: the connection ends now (the caller logs why).
+        if (arriving) this.socket.destroy();
+        throw e;
       } finally {
+        // A message taken early goes back to the pool only once the socket no longer reads into it.
+        if (arriving) await arriving.settled;
         this.recycle(frame);
       }
     }
@@ -290,7 +356,7 @@ export class SmbConnection {
   }
 
   /** Splits a (possibly compounded) message and runs its commands in order. */
-  private async processChain(frame: Buffer, encryptedFor: Session | undefined, slot: InFlightSlot): Promise<void> {
+  private async processChain(frame: Buffer, encryptedFor: Session | undefined, slot: InFlightSlot, arriving?: ArrivingMessage): Promise<void> {
     const cmds: Array<{ msg: Buffer; hdr: SMB2_Header }> = [];
     let off = 0;
     for (;;) {
@@ -316,7 +382,7 @@ export class SmbConnection {
       const charge = this.state.supportsMultiCredit ? Math.max(1, c.hdr.creditCharge) : 1;
       if (!this.credits.consume(c.hdr.messageId, charge)) throw new DisconnectError(`message id ${c.hdr.messageId} (charge ${charge}) outside the credit window`);
     }
-    const chain: ChainState = { sessionId: 0n, treeId: 0, fileId: undefined, failed: undefined };
+    const chain: ChainState = { sessionId: 0n, treeId: 0, fileId: undefined, failed: undefined, ...(arriving ? { arrived: (end: number) => arriving.until(end) } : {}) };
     const out: OutCommand[] = [];
     let disconnect = false;
     let encryptWith: Session | undefined = encryptedFor;
@@ -348,6 +414,9 @@ export class SmbConnection {
       if (r.encryptWith && !encryptWith) encryptWith = r.encryptWith;
       out.push(r.out);
     }
+    // A message taken early is answered once it has arrived whole (even when it failed before its payload
+    // was needed): the client never sees a response to a request it is still sending.
+    if (arriving) await arriving.until(frame.length);
     this.flush(out, encryptWith, disconnect);
   }
 
@@ -502,6 +571,7 @@ export class SmbConnection {
         log: this.log,
         chain,
         reply,
+        ...(chain.arrived ? { arrived: chain.arrived } : {}),
         goAsync: () => {
           if (running.asyncId) return 'async';
           if (running.cancelled) return 'cancelled';

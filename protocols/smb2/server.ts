@@ -20,8 +20,13 @@ export class SmbServer {
 
   async listen(host: string, port: number): Promise<net.AddressInfo> {
     if (this.closing) throw new Error('server is closing');
-    const server = await listenTcp(host, port, (socket) => this.accept(socket), (e) =>
-      this.ctx.log.error({ host, port, ...errInfo(e) }, 'smb: listener error'),
+    // Paused on accept so that the connection can read through buffers of its own (SmbConnection).
+    const server = await listenTcp(
+      host,
+      port,
+      (socket) => this.accept(socket, true),
+      (e) => this.ctx.log.error({ host, port, ...errInfo(e) }, 'smb: listener error'),
+      { pauseOnConnect: true },
     );
     this.listeners.push(server);
     return server.address() as net.AddressInfo;
@@ -42,7 +47,11 @@ export class SmbServer {
     return n;
   }
 
-  accept(socket: net.Socket): void {
+  /**
+   * Serves an accepted socket. `pausedOnAccept`: it comes from a pauseOnConnect listener and has read
+   * nothing yet (then it is resumed, or adopted into a socket that reads into the decoder's buffers).
+   */
+  accept(socket: net.Socket, pausedOnAccept = false): void {
     if (this.closing || !socket.remoteAddress) {
       socket.destroy();
       return;
@@ -52,7 +61,7 @@ export class SmbServer {
       socket.destroy();
       return;
     }
-    const c = new SmbConnection(socket, this.nextConnId++, this.ctx);
+    const c = new SmbConnection(socket, this.nextConnId++, this.ctx, pausedOnAccept);
     this.connections.add(c);
     void c.closed.then(() => this.connections.delete(c));
   }

@@ -50,7 +50,8 @@ export interface ShareHandler {
   /** Ends the open; returns the attributes after close (for POSTQUERY_ATTRIB) when available. */
   close(ctx: TreeContext | undefined, open: SmbOpen): Promise<Attr | undefined>;
   read(ctx: TreeContext, open: SmbOpen, offset: bigint, length: number, minCount: number): Promise<ReadOutcome>;
-  write(ctx: TreeContext, open: SmbOpen, offset: bigint, data: Buffer, writeThrough: boolean): Promise<number>;
+  /** `ready(end)`, when given, resolves once data[0, end) has arrived (Smb2Context.arrived). */
+  write(ctx: TreeContext, open: SmbOpen, offset: bigint, data: Buffer, writeThrough: boolean, ready?: (end: number) => Promise<void>): Promise<number>;
   flush(ctx: TreeContext, open: SmbOpen): Promise<void>;
   queryDirectory(ctx: TreeContext, open: SmbOpen, req: SMB2_QUERY_DIRECTORY_Request): Promise<Buffer>;
   queryInfo(ctx: TreeContext, open: SmbOpen, req: SMB2_QUERY_INFO_Request): Promise<Smb2Reply>;

@@ -32,7 +32,11 @@ export class SMB2_WRITE_Request extends RequestView {
 async function handle(ctx: Smb2Context, req: SMB2_WRITE_Request) {
   if (req.data.length > ctx.conn.maxWriteSize) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `WRITE of ${req.data.length} bytes exceeds MaxWriteSize`);
   const o = resolveOpen(ctx, req.fileId);
-  const n = await ctx.tree!.share.write(ctx as TreeContext, o, req.offset, req.data, (req.flags & SMB2_WRITEFLAG_WRITE_THROUGH) !== 0);
+  // A message still arriving (arriving.ts): the payload is read piece by piece as it lands.
+  const arrived = ctx.arrived;
+  const base = req.data.byteOffset - ctx.msg.byteOffset;
+  const ready = arrived ? (end: number) => arrived(base + end) : undefined;
+  const n = await ctx.tree!.share.write(ctx as TreeContext, o, req.offset, req.data, (req.flags & SMB2_WRITEFLAG_WRITE_THROUGH) !== 0, ready);
   const w = new BodyWriter(16);
   w.u16(0, 17).u32(4, n);
   return ok(w.buf);

@@ -6,7 +6,7 @@
  */
 import { CoreError, Errc } from '../../../cluster/vfs/errors';
 import { exportAccess, squashCred, type ExportConfig } from '../../../cluster/vfs/exports';
-import { AccessBits, CreateMode, FileType, OpenBits, Stable, type Attr, type Cred, type FileSystem, type Handle, type OpenState, type ReadResult, type SetAttrs } from '../../../cluster/vfs/types';
+import { AccessBits, CreateMode, FileType, OpenBits, Stable, type Attr, type Cred, type FileSystem, type Handle, type OpenState, type ReadResult, type SetAttrs, type WriteOptions } from '../../../cluster/vfs/types';
 import { SmbError, type Smb2Reply } from '../command';
 import {
   ACCESS_SYSTEM_SECURITY,
@@ -122,6 +122,11 @@ const NEW_DIR_MODE = 0o755;
 
 const INT64_MAX = 0x7fffffffffffffffn;
 const STATUS_INVALID_VIEW_SIZE = 0xc000001f;
+/**
+ * SMB writes do not start background fsyncs (WriteOptions.flushBehind): SMB promises stability only for
+ * FLUSH and write-through, which still sync everything (the volume keeps the unsynced chunks dirty).
+ */
+const SMB_WRITE_OPTIONS: WriteOptions = Object.freeze({ flushBehind: false });
 /** Server-side copy limits we announce (Windows' values). */
 const COPYCHUNK_MAX_CHUNKS = 256;
 const COPYCHUNK_MAX_CHUNK_BYTES = 1024 * 1024;
@@ -547,7 +552,7 @@ export class DiskShare implements ShareHandler {
     return { data: keep, release: releaseAll };
   }
 
-  async write(ctx: TreeContext, o: SmbOpen, offsetIn: bigint, data: Buffer, writeThrough: boolean): Promise<number> {
+  async write(ctx: TreeContext, o: SmbOpen, offsetIn: bigint, data: Buffer, writeThrough: boolean, ready?: (end: number) => Promise<void>): Promise<number> {
     if (o.kind === 'dir') throw new SmbError(NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'WRITE on a directory');
     if (!(o.grantedAccess & (FILE_WRITE_DATA | FILE_APPEND_DATA))) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED);
     const offset = offsetIn;
@@ -566,7 +571,9 @@ export class DiskShare implements ShareHandler {
     const pieces: Promise<number>[] = [];
     for (let at = 0; at < data.length; at += max) {
       const part = data.subarray(at, Math.min(data.length, at + max));
-      pieces.push(this.fs.write(ctx.tree.cred, o.handle!, offset + BigInt(at), part, stable).then((r) => r.count));
+      const write = (): Promise<number> => this.fs.write(ctx.tree.cred, o.handle!, offset + BigInt(at), part, stable, SMB_WRITE_OPTIONS).then((r) => r.count);
+      // Each piece starts once its bytes have arrived, while the rest of the message is still coming.
+      pieces.push(ready ? ready(at + part.length).then(write) : write());
     }
     // Every piece has finished before the reply, failed or not: the payload's buffer is reused once the
     // WRITE is answered, so no core write may still be reading it then.

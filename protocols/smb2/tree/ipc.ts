@@ -75,8 +75,9 @@ export class IpcShare implements ShareHandler {
     return o.pipe as PipeState;
   }
 
-  async write(ctx: TreeContext, o: SmbOpen, _offset: bigint, data: Buffer): Promise<number> {
+  async write(ctx: TreeContext, o: SmbOpen, _offset: bigint, data: Buffer, _writeThrough?: boolean, ready?: (end: number) => Promise<void>): Promise<number> {
     const st = this.state(o);
+    if (ready) await ready(data.length);
     st.out = Buffer.concat([st.out, st.endpoint.transact(Buffer.from(data), ctx.session)]);
     return data.length;
   }
