@@ -66,6 +66,12 @@ export interface Kv extends KvReader {
   txn<T>(fn: (tx: KvTx) => Promise<T>, opts?: KvTxnOptions): Promise<T>;
   /** Resolves once every commit that has resolved so far is on stable storage. */
   sync(): Promise<void>;
+  /**
+   * A number that changes whenever a write set is applied to the store, so that a reader may keep what it
+   * derived from the store while the number stays the same (cluster/vfs/listing-pages.ts). Only engines
+   * that see every write to their store (one process owns it) have one; undefined or absent otherwise.
+   */
+  writeEpoch?(): number | undefined;
   stats(): KvStats;
   close(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
+import { ListingPages } from './listing-pages';
 import type { CachingBreaker } from './caching';
 import { EventHub, type FsChanged, type FsEvents } from './events';
 import { OpenTable, type OpenEntry } from '../locks/open-table';
@@ -192,6 +193,8 @@ export class Volume implements FileSystem {
   private static readonly MAX_BACKGROUND_FLUSHES = 4;
   private readonly background = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
+  /** Finished readdir pages, kept while the store is unchanged (listing-pages.ts). */
+  private readonly pages = new ListingPages(() => this.kv.writeEpoch?.());
   /** SMB oplocks and leases that reads, writes and other protocols' opens break first (caching.ts). */
   private cachingBreaker: CachingBreaker | undefined;
 
@@ -784,6 +787,10 @@ export class Volume implements FileSystem {
       if (cookie >= d.nextCookie) throw new CoreError(Errc.BAD_COOKIE, 'cookie never issued');
     }
     const limit = Math.min(maxEntries, MAX_READDIR_ENTRIES);
+    const key = ListingPages.key(d.id, f.exportId, after, limit, withAttrs);
+    const kept = this.pages.get(key);
+    if (kept) return { entries: kept.entries.slice(), verifier: verf, eof: kept.eof, dirAttr: this.toAttr(d) };
+    const epoch = this.pages.begin();
     const rows = await this.ns.listDir(d.id, after, limit + 1, d);
     const eof = rows.length <= limit;
     const page = eof ? rows : rows.slice(0, limit);
@@ -802,6 +809,7 @@ export class Volume implements FileSystem {
       }
       entries.push(e);
     }
+    this.pages.put(key, epoch, { entries: entries.slice(), eof });
     return { entries, verifier: verf, eof, dirAttr: this.toAttr(d) };
   }
 

@@ -115,6 +115,12 @@ export abstract class LocalKv implements Kv {
   protected closed = false;
   /** A failed commit leaves memory ahead of the disk: refuse further work. */
   protected failure: unknown;
+  /** See Kv.writeEpoch: every write set of this store is applied by `txn` below, in this process. */
+  private epoch = 0;
+
+  writeEpoch(): number {
+    return this.epoch;
+  }
 
   /** Committed-and-visible value of a key (`kb` is the same key as bytes, when the caller has it). */
   protected abstract readKey(k: string, kb?: Buffer): Buffer | undefined;
@@ -218,6 +224,7 @@ export abstract class LocalKv implements Kv {
         }
         if (threw) throw err;
         if (tx.writes.size === 0) return out as T;
+        this.epoch++;
         const committed = this.apply(tx.writes, durable);
         this.counters.commits++;
         if (durable) this.counters.durableCommits++;

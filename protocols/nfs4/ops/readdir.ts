@@ -13,8 +13,9 @@
  * own fsid, mounted_on_fileid the pseudo directory's).
  */
 import { CoreError, Errc, isCoreError } from '../../../cluster/vfs/errors';
-import type { ReaddirResult, StatFs } from '../../../cluster/vfs/types';
-import { attrPlan, buildFattr4, buildFattr4With, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrSource } from '../attrs';
+import { attrMemo, type Attr, type ReaddirResult, type StatFs } from '../../../cluster/vfs/types';
+import { attrPlan, buildFattr4, buildFattr4With, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrPlan, type AttrSource } from '../attrs';
+import { NUMERIC_OWNERS, type OwnerEncoder } from '../idmap';
 import { Nfs4Error } from '../errors';
 import type { FsFh } from '../fh';
 import type { Nfs4Compound, Nfs4Op } from '../op';
@@ -66,6 +67,33 @@ function entrySize(e: entry4): number {
 }
 
 const isZero = (b: Buffer): boolean => b.every((x) => x === 0);
+
+/** An entry's last encoded fattr4, kept on the core's shared Attr (one per unchanged inode). */
+interface KeptFattr {
+  plan: AttrPlan;
+  handle: Buffer;
+  leaseSeconds: number;
+  limits: object;
+  fattr: fattr4;
+}
+
+const FATTR_MEMO = 'nfs4:readdir';
+
+/**
+ * The entry's fattr4, reused from the previous listing when it was built from the same shared Attr (the
+ * core hands out a new one whenever the inode changes), plan, handle and server settings. Only numeric
+ * owners (a pure function of the Attr; names may be re-read at any time) and no space_/files_ attributes
+ * (statfs changes without the inode) are kept.
+ */
+function entryFattr(plan: AttrPlan, attr: Attr, handle: Buffer, leaseSeconds: number, limits: object, build: () => AttrSource, minor: number, owners: OwnerEncoder, statfs: StatFs | undefined): fattr4 {
+  const memo = owners === NUMERIC_OWNERS && statfs === undefined ? attrMemo(attr) : undefined;
+  if (!memo) return buildFattr4With(plan, build(), minor, owners);
+  const k = memo[FATTR_MEMO] as KeptFattr | undefined;
+  if (k && k.plan === plan && k.handle === handle && k.leaseSeconds === leaseSeconds && k.limits === limits) return k.fattr;
+  const fattr = buildFattr4With(plan, build(), minor, owners);
+  memo[FATTR_MEMO] = { plan, handle, leaseSeconds, limits, fattr } satisfies KeptFattr;
+  return fattr;
+}
 
 /** Collects entries until `room` bytes are used. */
 class Page {
@@ -151,8 +179,9 @@ async function listCore(c: Nfs4Compound, fh: FsFh, a: READDIR4args, page: Page, 
       let attrs = noAttrs;
       if (withAttrs) {
         if (!e.attr || !e.handle) throw new CoreError(Errc.IO, 'core readdir entry without attributes');
-        const src: AttrSource = c.server.fsAttrSourceWith(fh, e.handle, e.attr, root!, statfs);
-        attrs = buildFattr4With(plan, src, c.minor, owners);
+        const h = e.handle;
+        const a = e.attr;
+        attrs = entryFattr(plan, a, h, c.server.limits.leaseSeconds, fh.fs.limits, () => c.server.fsAttrSourceWith(fh, h, a, root!, statfs), c.minor, owners, statfs);
       }
       if (!page.add({ cookie: e.cookie, name: e.name, attrs })) {
         full = true;
