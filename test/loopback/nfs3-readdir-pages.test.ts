@@ -1,54 +1,37 @@
 /**
- * READDIRPLUS of an unchanged directory is answered from kept pages (cluster/vfs/listing-pages.ts) and kept
- * encoded entries (protocols/nfs3/procs/readdirplus.ts). Over loopback with small pages and the all-zero
- * cookie verifier libnfs sends: a listing repeated gives every name once with the same attributes, and
+ * READDIRPLUS of an unchanged directory is answered from kept pages (cluster/vfs/listing-pages.ts). Over
+ * loopback with small pages and the all-zero cookie verifier libnfs sends: a listing repeated gives every name once with the same attributes, and
  * after a SETATTR, a REMOVE or a CREATE the next listing shows exactly that change.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { defaultExport } from '../../cluster/vfs/exports';
-import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import { MNT } from '../../protocols/mount/procs/mnt';
-import { createMountPrograms } from '../../protocols/mount/program';
 import { MOUNT_PROGRAM, MOUNT_V3, mountstat3 } from '../../protocols/mount/types';
-import { createNfsExports } from '../../protocols/nfs3/exports';
 import type { Nfs3Procedure } from '../../protocols/nfs3/procedure';
-import { createNfs3Program } from '../../protocols/nfs3/program';
 import { CREATE } from '../../protocols/nfs3/procs/create';
 import { MKDIR } from '../../protocols/nfs3/procs/mkdir';
 import { READDIRPLUS } from '../../protocols/nfs3/procs/readdirplus';
 import { REMOVE } from '../../protocols/nfs3/procs/remove';
 import { SETATTR } from '../../protocols/nfs3/procs/setattr';
-import { NFS_PROGRAM, NFS_V3, createmode3, nfsstat3, type Nfs3Res } from '../../protocols/nfs3/types';
+import { createmode3, nfsstat3, type Nfs3Res } from '../../protocols/nfs3/types';
 import { emptySattr3 } from '../../protocols/nfs3/xdr';
 import { RpcClient } from '../../protocols/rpc/client';
-import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
+import { nfs3Call, startNfsLoopback, type NfsLoopback } from './nfs-loopback';
 
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 const N = 150;
 
 describe('NFSv3 READDIRPLUS of an unchanged directory (kept pages)', () => {
-  let server: RpcServer;
+  let lo: NfsLoopback;
   let client: RpcClient;
   let dir: Buffer;
 
-  async function nfs<A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A): Promise<Nfs3Res<OK, FAIL>> {
-    const r = await client.call(NFS_PROGRAM, NFS_V3, d.proc, (w) => d.encodeArgs(w, args), { auth });
-    const res = d.decodeRes(r);
-    assert.equal(r.remaining(), 0);
-    return res;
-  }
+  const nfs = <A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A): Promise<Nfs3Res<OK, FAIL>> => nfs3Call(client, auth, d, args);
 
   before(async () => {
-    const configs = [defaultExport('data', 1)];
-    const fs = createMemoryFileSystem(configs);
-    const exports = createNfsExports(configs.map((config) => ({ config, fs })));
-    server = new RpcServer();
-    server.addProgram(createNfs3Program(exports));
-    for (const p of createMountPrograms({ exports })) server.addProgram(p);
-    const port = await server.listenTcp('127.0.0.1', 0);
-    client = await RpcClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
+    lo = await startNfsLoopback();
+    client = lo.client;
     const m = MNT.decodeRes(await client.call(MOUNT_PROGRAM, MOUNT_V3, MNT.proc, (w) => MNT.encodeArgs(w, Buffer.from('/data')), { auth }));
     assert.ok(m.fhs_status === mountstat3.MNT3_OK);
     if (m.fhs_status !== mountstat3.MNT3_OK) return;
@@ -63,8 +46,7 @@ describe('NFSv3 READDIRPLUS of an unchanged directory (kept pages)', () => {
   });
 
   after(async () => {
-    await client.close();
-    await server.close({ graceful: false });
+    await lo.close();
   });
 
   /** name → [mode, fileid, handle hex], in pages of at most 1 KiB, always with an all-zero verifier. */

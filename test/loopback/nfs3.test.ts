@@ -5,14 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { defaultExport } from '../../cluster/vfs/exports';
-import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import { MNT } from '../../protocols/mount/procs/mnt';
-import { createMountPrograms } from '../../protocols/mount/program';
 import { MOUNT_PROGRAM, MOUNT_V3, mountstat3 } from '../../protocols/mount/types';
-import { createNfsExports } from '../../protocols/nfs3/exports';
 import type { Nfs3Procedure } from '../../protocols/nfs3/procedure';
-import { createNfs3Program } from '../../protocols/nfs3/program';
 import { CREATE } from '../../protocols/nfs3/procs/create';
 import { GETATTR } from '../../protocols/nfs3/procs/getattr';
 import { READ } from '../../protocols/nfs3/procs/read';
@@ -23,38 +18,26 @@ import { NFS_PROGRAM, NFS_V3, createmode3, ftype3, nfsstat3, stable_how, type Nf
 import { emptySattr3 } from '../../protocols/nfs3/xdr';
 import { RpcClient, RpcReplyError } from '../../protocols/rpc/client';
 import { GARBAGE_ARGS } from '../../protocols/rpc/message';
-import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
+import { nfs3Call, startNfsLoopback, type NfsLoopback } from './nfs-loopback';
 
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 
 describe('NFSv3 over loopback TCP', () => {
-  let server: RpcServer;
+  let lo: NfsLoopback;
   let client: RpcClient;
   let root: Buffer;
 
   before(async () => {
-    const configs = [defaultExport('data', 1)];
-    const fs = createMemoryFileSystem(configs);
-    const exports = createNfsExports(configs.map((config) => ({ config, fs })));
-    server = new RpcServer();
-    server.addProgram(createNfs3Program(exports));
-    for (const p of createMountPrograms({ exports })) server.addProgram(p);
-    const port = await server.listenTcp('127.0.0.1', 0);
-    client = await RpcClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
+    lo = await startNfsLoopback();
+    client = lo.client;
   });
 
   after(async () => {
-    await client.close();
-    await server.close({ graceful: false });
+    await lo.close();
   });
 
-  async function nfs<A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A, xid?: number): Promise<Nfs3Res<OK, FAIL>> {
-    const r = await client.call(NFS_PROGRAM, NFS_V3, d.proc, (w) => d.encodeArgs(w, args), { auth, ...(xid !== undefined ? { xid } : {}) });
-    const res = d.decodeRes(r);
-    assert.equal(r.remaining(), 0);
-    return res;
-  }
+  const nfs = <A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A, xid?: number): Promise<Nfs3Res<OK, FAIL>> => nfs3Call(client, auth, d, args, xid);
 
   it('MNT /data returns the root handle that GETATTR accepts', async () => {
     const r = await client.call(MOUNT_PROGRAM, MOUNT_V3, MNT.proc, (w) => MNT.encodeArgs(w, Buffer.from('/data')), { auth });

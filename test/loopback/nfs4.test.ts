@@ -6,17 +6,12 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { defaultExport } from '../../cluster/vfs/exports';
-import { createMemoryFileSystem } from '../../cluster/vfs/memory';
-import { createNfsExports } from '../../protocols/nfs3/exports';
-import { createNfs3Program } from '../../protocols/nfs3/program';
 import { decodeCOMPOUND4res, encodeCOMPOUND4args, type ArgOp } from '../../protocols/nfs4/compound';
 import type { CREATE_SESSION4resok } from '../../protocols/nfs4/ops/create-session';
 import type { EXCHANGE_ID4resok } from '../../protocols/nfs4/ops/exchange-id';
 import type { GETFH4resok } from '../../protocols/nfs4/ops/getfh';
 import type { OPEN4resok } from '../../protocols/nfs4/ops/open';
 import type { READ4resok } from '../../protocols/nfs4/ops/read';
-import { createNfs4Program } from '../../protocols/nfs4/program';
 import { CREATE_SESSION4_FLAG_CONN_BACK_CHAN, SEQ4_STATUS_CB_PATH_DOWN, nfsstat4, type COMPOUND4res } from '../../protocols/nfs4/types';
 import type { SEQUENCE4resok } from '../../protocols/nfs4/ops/sequence';
 import { XdrReader } from '../../protocols/xdr/reader';
@@ -25,14 +20,14 @@ import { RpcClient, RpcReplyError } from '../../protocols/rpc/client';
 import { authSysCred } from '../../protocols/rpc/auth/sys';
 import { RecordDecoder, frameRecord } from '../../protocols/rpc/framing';
 import { NULL_AUTH, PROG_MISMATCH, SUCCESS, decodeCallHeader, decodeReplyHeader, encodeAcceptedReply, encodeCallHeader } from '../../protocols/rpc/message';
-import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
 import { DEFAULT_FORE, op } from '../proc/nfs4/harness';
+import { startNfsLoopback, type NfsLoopback } from './nfs-loopback';
 
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 0, gid: 0, gids: [] };
 
 describe('NFSv4.1 over loopback TCP, beside NFSv3', () => {
-  let server: RpcServer;
+  let lo: NfsLoopback;
   let client: RpcClient;
   let port: number;
   let sessionid: Buffer;
@@ -48,19 +43,12 @@ describe('NFSv4.1 over loopback TCP, beside NFSv3', () => {
   const seqOp = (slot: number, cachethis = false, again = false) => op.sequence(sessionid, again ? seq[slot]! : (seq[slot] = seq[slot]! + 1), slot, cachethis);
 
   before(async () => {
-    const configs = [defaultExport('data', 1)];
-    const fs = createMemoryFileSystem(configs);
-    const exports = createNfsExports(configs.map((config) => ({ config, fs })));
-    server = new RpcServer();
-    server.addProgram(createNfs3Program(exports));
-    server.addProgram(createNfs4Program(exports));
-    port = await server.listenTcp('127.0.0.1', 0);
-    client = await RpcClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
+    lo = await startNfsLoopback({ nfs4: true });
+    ({ client, port } = lo);
   });
 
   after(async () => {
-    await client.close();
-    await server.close({ graceful: false });
+    await lo.close();
   });
 
   it('answers NULL and reports versions 3..4 in PROG_MISMATCH', async () => {
