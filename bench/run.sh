@@ -78,7 +78,7 @@ log() { printf '== %s\n' "$*" | tee -a "$OUT/run.log" >&2; }
 FAILED=()
 fail() { FAILED+=("$*"); log "FAILED: $*"; }
 
-REDIS_PID= BRICK_PIDS=() GW_PID= GW_SAMPLER= GA_STARTED=0 GA_SAMPLER= TMP_POLICY= STEP_PID= SERVER_PID=
+REDIS_PID= BRICK_PIDS=() GW_PID= GW_SAMPLER= GA_STARTED=0 GA_PID= GA_SAMPLER= TMP_POLICY= STEP_PID= SERVER_PID=
 export BASE=$WORK/ganesha EXPORT_DIR=$WORK/export-ganesha   # read by servers/ganesha-*.sh
 
 # ---------------------------------------------------------------- processes
@@ -156,6 +156,56 @@ stop_ganesha() {
   if [ -n "$GA_SAMPLER" ]; then kill "$GA_SAMPLER" 2>/dev/null || true; wait "$GA_SAMPLER" 2>/dev/null || true; fi
   cp "$BASE/ganesha.log" "$OUT/ganesha.log" 2>/dev/null || true
   GA_STARTED=0 GA_SAMPLER=
+}
+# start_gateway T LOG "PORT..." CMD...: runs CMD (a gateway) in $ROOT with its output in LOG, samples its
+# RSS into $OUT/T.rss.tsv and waits until every PORT listens; non-zero (gateway stopped) if it does not.
+start_gateway() {
+  local t=$1 gwlog=$2 ports=$3; shift 3
+  echo "$t: (cd $ROOT && $*)" >> "$OUT/commands.txt"
+  (cd "$ROOT" && exec "$@") > "$gwlog" 2>&1 8>&- &
+  GW_PID=$!
+  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GW_SAMPLER=$!
+  # shellcheck disable=SC2086  # PORT... is a word list on purpose
+  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" $ports; then
+    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; return 1
+  fi
+  SERVER_PID=$GW_PID
+}
+# gateway_done T LOG: after the workload: the gateway's peak RSS into $OUT/T.rss.txt (or that it died), then stop it.
+gateway_done() {
+  local t=$1 gwlog=$2
+  SERVER_PID=
+  if alive "$GW_PID"; then
+    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  else
+    fail "$t: gateway died during the benchmark (see $gwlog)"
+    echo "peak_rss_MiB $(peak_rss_mib 0 "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  fi
+  stop_gateway
+}
+# start_ganesha T: the kit's Ganesha (start log $OUT/T-start.log, config copied to $OUT/T.conf) with its RSS
+# sampled into $OUT/T.rss.tsv; sets GA_PID. Non-zero (nothing left running) if it does not start.
+start_ganesha() {
+  local t=$1
+  echo "$t: BASE=$BASE EXPORT_DIR=$EXPORT_DIR $KIT/servers/ganesha-start.sh" >> "$OUT/commands.txt"
+  GA_STARTED=1
+  if ! "$KIT/servers/ganesha-start.sh" > "$OUT/$t-start.log" 2>&1 8>&-; then
+    fail "$t: ganesha-start.sh failed; tail of $OUT/$t-start.log:"; tail -15 "$OUT/$t-start.log" >&2
+    stop_ganesha; return 1
+  fi
+  GA_PID=$(cat "$BASE/ganesha.pid")
+  cp "$BASE/ganesha.conf" "$OUT/$t.conf"
+  rss_sampler "$GA_PID" "$OUT/$t.rss.tsv" 8>&- &
+  GA_SAMPLER=$!
+  SERVER_PID=$GA_PID
+}
+# ganesha_done T: after the workload: Ganesha's peak RSS into $OUT/T.rss.txt (or that it died); leaves it running.
+ganesha_done() {
+  local t=$1
+  SERVER_PID=
+  alive "$GA_PID" || fail "$t: process died during the benchmark (see $OUT/$t.log)"
+  echo "peak_rss_MiB $(peak_rss_mib "$GA_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
 }
 cleanup() {
   local rc=$?
@@ -280,49 +330,22 @@ run_gateway() {
   if ! grep -q -- '--no-portmap' <<<"$help" && grep -q -- '--portmap ' <<<"$help"; then pm=(--portmap off); fi
   local cmd=(node dist/gateway/main.js serve --data "$WORK/gw-data" --listen "$HOST"
              --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" "${pm[@]}" --log-level warn)
-  echo "gateway: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
   log "starting gateway: ${cmd[*]}"
-  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
-  GW_PID=$!
-  rss_sampler "$GW_PID" "$OUT/gateway.rss.tsv" 8>&- &
-  GW_SAMPLER=$!
-  if ! wait_listen "$GW_PID" gateway "$gwlog" "$GW_PORT" "$GW_MPORT"; then
-    fail "gateway: did not start (see $gwlog)"; stop_gateway; return 0
-  fi
+  start_gateway gateway "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 0
   log "gateway pid $GW_PID listening on $HOST:$GW_PORT (mount $GW_MPORT), export $GW_EXPORT"
-  SERVER_PID=$GW_PID
   bench_target gateway "$GW_PORT" "$GW_MPORT" "$GW_EXPORT"
-  SERVER_PID=
-  if alive "$GW_PID"; then
-    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/gateway.rss.tsv")" > "$OUT/gateway.rss.txt"
-  else
-    fail "gateway: process died during the benchmark (see $gwlog)"
-    echo "peak_rss_MiB $(peak_rss_mib 0 "$OUT/gateway.rss.tsv")" > "$OUT/gateway.rss.txt"
-  fi
-  stop_gateway
+  gateway_done gateway "$gwlog"
 }
 
 run_ganesha() {
   ensure_ganesha
   ports_free "$GA_PORT" "$GA_MPORT" || { fail "ganesha: ports $GA_PORT/$GA_MPORT busy"; return 0; }
   mkdir -p "$BASE" "$EXPORT_DIR"
-  echo "ganesha: BASE=$BASE EXPORT_DIR=$EXPORT_DIR $KIT/servers/ganesha-start.sh" >> "$OUT/commands.txt"
   log "starting ganesha (export $GA_EXPORT -> $EXPORT_DIR)"
-  GA_STARTED=1
-  if ! "$KIT/servers/ganesha-start.sh" > "$OUT/ganesha-start.log" 2>&1 8>&-; then
-    fail "ganesha: ganesha-start.sh failed; tail of $OUT/ganesha-start.log:"; tail -15 "$OUT/ganesha-start.log" >&2
-    stop_ganesha; return 0
-  fi
-  local gp; gp=$(cat "$BASE/ganesha.pid")
-  cp "$BASE/ganesha.conf" "$OUT/ganesha.conf"
-  rss_sampler "$gp" "$OUT/ganesha.rss.tsv" 8>&- &
-  GA_SAMPLER=$!
-  log "ganesha pid $gp listening on $HOST:$GA_PORT (mount $GA_MPORT), export $GA_EXPORT"
-  SERVER_PID=$gp
+  start_ganesha ganesha || return 0
+  log "ganesha pid $GA_PID listening on $HOST:$GA_PORT (mount $GA_MPORT), export $GA_EXPORT"
   bench_target ganesha "$GA_PORT" "$GA_MPORT" "$GA_EXPORT"
-  SERVER_PID=
-  alive "$gp" || fail "ganesha: process died during the benchmark (see $OUT/ganesha.log)"
-  echo "peak_rss_MiB $(peak_rss_mib "$gp" "$OUT/ganesha.rss.tsv")" > "$OUT/ganesha.rss.txt"
+  ganesha_done ganesha
   stop_ganesha
 }
 
@@ -348,16 +371,8 @@ run_replica() {  # R
     "$WORK/$t-gw" "$r" "$(IFS=,; echo "${bricks[*]}")" > "$cfg"
   cp "$cfg" "$OUT/$t.json"
   local cmd=(node dist/gateway/main.js serve --config "$cfg" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
-  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
   log "starting $t: 3 bricks on ports ${ports[*]}, gateway ${cmd[*]}"
-  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
-  GW_PID=$!
-  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
-  GW_SAMPLER=$!
-  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
-    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; stop_bricks; return 0
-  fi
-  SERVER_PID=$GW_PID
+  start_gateway "$t" "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || { stop_bricks; return 0; }
   sync; sleep 1
   run_step "$t.seq" "$KIT/seq_nfs.sh" "$HOST" "$GW_PORT" "$GW_MPORT" "$GW_EXPORT" 3 "$SIZE" "$RUNS" || true
   SERVER_PID=
@@ -373,12 +388,7 @@ run_replica() {  # R
     awk -v s="$sent" -v c="$client" 'BEGIN {printf "net_write_bytes_per_client_byte %.2f\n", s / c}'
     awk -v s="$recv" -v c="$client" 'BEGIN {printf "net_read_bytes_per_client_byte %.2f\n", s / c}'
   } > "$OUT/$t.net.txt"
-  if alive "$GW_PID"; then
-    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
-  else
-    fail "$t: gateway died during the benchmark (see $gwlog)"
-  fi
-  stop_gateway
+  gateway_done "$t" "$gwlog"
   stop_bricks
 }
 run_replica1() { run_replica 1; }
@@ -403,26 +413,12 @@ run_redis() {
     "$WORK/redis-gw" "$HOST" "$rport" > "$cfg"
   cp "$cfg" "$OUT/$t.json"
   local cmd=(node dist/gateway/main.js serve --config "$cfg" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
-  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
   log "starting $t: redis-server pid $REDIS_PID on $HOST:$rport, gateway ${cmd[*]}"
-  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
-  GW_PID=$!
-  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
-  GW_SAMPLER=$!
-  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
-    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; stop_redis; return 0
-  fi
-  SERVER_PID=$GW_PID
+  start_gateway "$t" "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || { stop_redis; return 0; }
   sync; sleep 1
   # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
   run_step "$t.meta" "$KIT/meta_nfs.sh" "$HOST" "$GW_PORT" "$GW_MPORT" "$GW_EXPORT" 3 "$META_RUNS" $META_ARGS || true
-  SERVER_PID=
-  if alive "$GW_PID"; then
-    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
-  else
-    fail "$t: gateway died during the benchmark (see $gwlog)"
-  fi
-  stop_gateway
+  gateway_done "$t" "$gwlog"
   stop_redis
 }
 
@@ -455,24 +451,10 @@ run_nfs4() {
   ports_free "$GW_PORT" "$GW_MPORT" || { fail "$t: ports $GW_PORT/$GW_MPORT busy"; return 0; }
   mkdir -p "$WORK/nfs4-data"
   local cmd=(node dist/gateway/main.js serve --data "$WORK/nfs4-data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
-  echo "$t: (cd $ROOT && ${cmd[*]})" >> "$OUT/commands.txt"
   log "starting $t gateway: ${cmd[*]}"
-  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
-  GW_PID=$!
-  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
-  GW_SAMPLER=$!
-  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$GW_PORT" "$GW_MPORT"; then
-    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; return 0
-  fi
-  SERVER_PID=$GW_PID
+  start_gateway "$t" "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 0
   bench_target_v4 "$t" "$GW_PORT" "$GW_EXPORT"
-  SERVER_PID=
-  if alive "$GW_PID"; then
-    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
-  else
-    fail "$t: gateway died during the benchmark (see $gwlog)"
-  fi
-  stop_gateway
+  gateway_done "$t" "$gwlog"
 }
 run_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), NFSv4 workloads
   local t=ganesha4
@@ -480,22 +462,10 @@ run_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), 
   ports_free "$GA_PORT" "$GA_MPORT" || { fail "$t: ports $GA_PORT/$GA_MPORT busy"; return 0; }
   rm -rf "$BASE" "$EXPORT_DIR"; mkdir -p "$BASE" "$EXPORT_DIR"   # fresh, also after the ganesha target
   [ -f "$OUT/ganesha.log" ] && mv "$OUT/ganesha.log" "$OUT/.ganesha-v3.log"   # stop_ganesha writes ganesha.log
-  echo "$t: BASE=$BASE EXPORT_DIR=$EXPORT_DIR $KIT/servers/ganesha-start.sh" >> "$OUT/commands.txt"
   log "starting ganesha for NFSv4 (export $GA_EXPORT -> $EXPORT_DIR)"
-  GA_STARTED=1
-  if ! "$KIT/servers/ganesha-start.sh" > "$OUT/$t-start.log" 2>&1 8>&-; then
-    fail "$t: ganesha-start.sh failed; tail of $OUT/$t-start.log:"; tail -15 "$OUT/$t-start.log" >&2
-    stop_ganesha; return 0
-  fi
-  local gp; gp=$(cat "$BASE/ganesha.pid")
-  cp "$BASE/ganesha.conf" "$OUT/$t.conf"
-  rss_sampler "$gp" "$OUT/$t.rss.tsv" 8>&- &
-  GA_SAMPLER=$!
-  SERVER_PID=$gp
+  start_ganesha "$t" || return 0
   bench_target_v4 "$t" "$GA_PORT" "$GA_EXPORT"
-  SERVER_PID=
-  alive "$gp" || fail "$t: process died during the benchmark (see $OUT/$t.log)"
-  echo "peak_rss_MiB $(peak_rss_mib "$gp" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
+  ganesha_done "$t"
   stop_ganesha
   mv "$OUT/ganesha.log" "$OUT/$t.log" 2>/dev/null || true
   [ -f "$OUT/.ganesha-v3.log" ] && mv "$OUT/.ganesha-v3.log" "$OUT/ganesha.log"

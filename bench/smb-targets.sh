@@ -1,6 +1,6 @@
-# SMB targets of bench/run.sh (sourced by it; uses its helpers: run_step, wait_listen, ports_free, stop_pid,
-# rss_sampler, peak_rss_mib, apt_install, fail, log, and its variables ROOT KIT BW OUT WORK HOST SIZE RUNS
-# META_RUNS GW_PORT GW_MPORT GW_PID GW_SAMPLER SERVER_PID).
+# SMB targets of bench/run.sh (sourced by it; uses its helpers: run_step, start_gateway, gateway_done,
+# wait_listen, ports_free, stop_pid, rss_sampler, peak_rss_mib, apt_install, fail, log, and its variables
+# ROOT KIT BW OUT WORK HOST SIZE RUNS META_RUNS GW_PORT GW_MPORT GW_PID GW_SAMPLER SERVER_PID).
 #
 #   smb:   the gateway (`serve --data`, share `data`, user added with `gateway user add`) on
 #          $BENCH_GW_SMB_PORT (23445)
@@ -48,24 +48,11 @@ run_smb() {
     || { fail "$t: gateway user add failed (see $OUT/smb-user.log)"; return 0; }
   local cmd=(node dist/gateway/main.js serve --data "$data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT"
              --portmap off --smb-port "$SMB_GW_PORT" --log-level warn)
-  echo "$t: (cd $ROOT && node dist/gateway/main.js user add bench --password $SMB_PASS --data $data && ${cmd[*]})" >> "$OUT/commands.txt"
+  echo "$t: (cd $ROOT && node dist/gateway/main.js user add bench --password $SMB_PASS --data $data)" >> "$OUT/commands.txt"
   log "starting $t gateway: ${cmd[*]}"
-  (cd "$ROOT" && exec "${cmd[@]}") > "$gwlog" 2>&1 8>&- &
-  GW_PID=$!
-  rss_sampler "$GW_PID" "$OUT/$t.rss.tsv" 8>&- &
-  GW_SAMPLER=$!
-  if ! wait_listen "$GW_PID" "$t gateway" "$gwlog" "$SMB_GW_PORT"; then
-    fail "$t: gateway did not start (see $gwlog)"; stop_gateway; return 0
-  fi
-  SERVER_PID=$GW_PID
+  start_gateway "$t" "$gwlog" "$SMB_GW_PORT" "${cmd[@]}" || return 0
   bench_smb_target "$t" "$SMB_GW_PORT" data "bench%$SMB_PASS"
-  SERVER_PID=
-  if alive "$GW_PID"; then
-    echo "peak_rss_MiB $(peak_rss_mib "$GW_PID" "$OUT/$t.rss.tsv")" > "$OUT/$t.rss.txt"
-  else
-    fail "$t: gateway died during the benchmark (see $gwlog)"
-  fi
-  stop_gateway
+  gateway_done "$t" "$gwlog"
 }
 
 stop_samba() {
