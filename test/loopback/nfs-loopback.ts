@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
+import type { FileSystem } from '../../cluster/vfs/types';
+import { MNT } from '../../protocols/mount/procs/mnt';
 import { createMountPrograms } from '../../protocols/mount/program';
+import { MOUNT_PROGRAM, MOUNT_V3, mountstat3 } from '../../protocols/mount/types';
 import { createNfsExports } from '../../protocols/nfs3/exports';
 import type { Nfs3Procedure } from '../../protocols/nfs3/procedure';
 import { createNfs3Program } from '../../protocols/nfs3/program';
@@ -22,10 +25,13 @@ export interface NfsLoopback {
   close(): Promise<void>;
 }
 
-/** Export `data` (id 1) of a fresh memory volume over MOUNT + NFSv3 (+ NFSv4 with `nfs4`). */
-export async function startNfsLoopback(opts: { nfs4?: boolean } = {}): Promise<NfsLoopback> {
+/**
+ * Exports `data` (id 1) over MOUNT + NFSv3 (+ NFSv4 with `nfs4`): of `fs` when given (a volume other
+ * protocols share in the test; the caller closes it), else of a fresh memory volume.
+ */
+export async function startNfsLoopback(opts: { nfs4?: boolean; fs?: FileSystem } = {}): Promise<NfsLoopback> {
   const configs = [defaultExport('data', 1)];
-  const fs = createMemoryFileSystem(configs);
+  const fs = opts.fs ?? createMemoryFileSystem(configs);
   const exports = createNfsExports(configs.map((config) => ({ config, fs })));
   const server = new RpcServer();
   server.addProgram(createNfs3Program(exports));
@@ -42,6 +48,13 @@ export async function startNfsLoopback(opts: { nfs4?: boolean } = {}): Promise<N
       await server.close({ graceful: false });
     },
   };
+}
+
+/** MNT of `path`; the mount must succeed. Returns the root handle. */
+export async function mountRoot(client: RpcClient, auth: AuthSys, path = '/data'): Promise<Buffer> {
+  const m = MNT.decodeRes(await client.call(MOUNT_PROGRAM, MOUNT_V3, MNT.proc, (w) => MNT.encodeArgs(w, Buffer.from(path)), { auth }));
+  assert.ok(m.fhs_status === mountstat3.MNT3_OK, `MNT ${path}: status ${m.fhs_status}`);
+  return m.mountinfo.fhandle;
 }
 
 /** One NFSv3 call through the client's codecs; the reply must decode to its last byte. */

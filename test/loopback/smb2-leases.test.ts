@@ -11,15 +11,9 @@ import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import { ROOT_CRED } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
-import { MNT } from '../../protocols/mount/procs/mnt';
-import { createMountPrograms } from '../../protocols/mount/program';
-import { MOUNT_PROGRAM, MOUNT_V3, mountstat3 } from '../../protocols/mount/types';
-import { createNfsExports } from '../../protocols/nfs3/exports';
-import { createNfs3Program } from '../../protocols/nfs3/program';
 import { WRITE } from '../../protocols/nfs3/procs/write';
 import { NFS_PROGRAM, NFS_V3, nfsstat3, stable_how } from '../../protocols/nfs3/types';
 import { RpcClient } from '../../protocols/rpc/client';
-import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
 import { SMB2_FLAGS_ASYNC_COMMAND, SMB2_GLOBAL_CAP_LEASING, Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeCreateContexts } from '../../protocols/smb2/commands/create';
@@ -28,6 +22,7 @@ import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
 import { closeBody, createBody, fileIdOf, readBody, TestSmbClient, writeBody, type Reply } from './smb2-client';
 import { ALL_DIALECTS, diskAndIpc, readyClient, startTestSmb } from './smb2-fixture';
+import { mountRoot, startNfsLoopback, type NfsLoopback } from './nfs-loopback';
 
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 const R = 1;
@@ -103,7 +98,7 @@ describe('loopback: SMB2 oplocks and leases', () => {
   let fs: Volume;
   let smb: SmbServer;
   let off: SmbServer;
-  let rpc: RpcServer;
+  let nfsServer: NfsLoopback;
   let nfsClient: RpcClient;
   let port: number;
   let offPort: number;
@@ -133,20 +128,14 @@ describe('loopback: SMB2 oplocks and leases', () => {
     fs = createMemoryFileSystem(configs);
     ({ server: smb, port } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!), options: { leases: true, oplocks: true, breakTimeoutMs: 1500 } }));
     ({ server: off, port: offPort } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!) }));
-    const exports = createNfsExports(configs.map((config) => ({ config, fs })));
-    rpc = new RpcServer();
-    rpc.addProgram(createNfs3Program(exports));
-    for (const p of createMountPrograms({ exports })) rpc.addProgram(p);
-    const nport = await rpc.listenTcp('127.0.0.1', 0);
-    nfsClient = await RpcClient.connect({ host: '127.0.0.1', port: nport, timeoutMs: 10_000 });
-    const m = MNT.decodeRes(await nfsClient.call(MOUNT_PROGRAM, MOUNT_V3, MNT.proc, (w) => MNT.encodeArgs(w, Buffer.from('/data')), { auth }));
-    assert.ok(m.fhs_status === mountstat3.MNT3_OK);
+    nfsServer = await startNfsLoopback({ fs });
+    nfsClient = nfsServer.client;
+    await mountRoot(nfsClient, auth);
   });
 
   after(async () => {
     for (const c of clients) c.close();
-    await nfsClient.close();
-    await rpc.close({ graceful: false });
+    await nfsServer.close();
     await smb.close();
     await off.close();
     await fs.close();

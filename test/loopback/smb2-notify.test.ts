@@ -9,19 +9,13 @@ import { defaultExport } from '../../cluster/vfs/exports';
 import { createMemoryFileSystem } from '../../cluster/vfs/memory';
 import { ROOT_CRED } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
-import { MNT } from '../../protocols/mount/procs/mnt';
-import { createMountPrograms } from '../../protocols/mount/program';
-import { MOUNT_PROGRAM, MOUNT_V3, mountstat3 } from '../../protocols/mount/types';
-import { createNfsExports } from '../../protocols/nfs3/exports';
 import type { Nfs3Procedure } from '../../protocols/nfs3/procedure';
-import { createNfs3Program } from '../../protocols/nfs3/program';
 import { CREATE } from '../../protocols/nfs3/procs/create';
 import { LOOKUP } from '../../protocols/nfs3/procs/lookup';
 import { WRITE } from '../../protocols/nfs3/procs/write';
-import { NFS_PROGRAM, NFS_V3, createmode3, nfsstat3, stable_how, type Nfs3Res } from '../../protocols/nfs3/types';
+import { createmode3, nfsstat3, stable_how, type Nfs3Res } from '../../protocols/nfs3/types';
 import { emptySattr3 } from '../../protocols/nfs3/xdr';
 import { RpcClient } from '../../protocols/rpc/client';
-import { RpcServer } from '../../protocols/rpc/server';
 import type { AuthSys } from '../../protocols/rpc/types';
 import { SMB2_FLAGS_ASYNC_COMMAND, Smb2Cmd } from '../../protocols/smb2/constants';
 import { decodeHeader } from '../../protocols/smb2/header';
@@ -29,6 +23,7 @@ import { NtStatus } from '../../protocols/smb2/ntstatus';
 import { SmbServer } from '../../protocols/smb2/server';
 import { closeBody, createBody, fileIdOf, TestSmbClient, type Reply } from './smb2-client';
 import { diskAndIpc, readyClient, startTestSmb } from './smb2-fixture';
+import { mountRoot, nfs3Call, startNfsLoopback, type NfsLoopback } from './nfs-loopback';
 
 const auth: AuthSys = { stamp: 1, machineName: 'loopback', uid: 1000, gid: 1000, gids: [] };
 
@@ -72,15 +67,12 @@ function parse(m: Buffer | undefined): Reply {
 describe('loopback: SMB2 CHANGE_NOTIFY fed by NFS and SMB changes', () => {
   let fs: Volume;
   let smb: SmbServer;
-  let rpc: RpcServer;
+  let nfsServer: NfsLoopback;
   let nfsClient: RpcClient;
   let port: number;
   const clients: TestSmbClient[] = [];
 
-  async function nfs<A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A): Promise<Nfs3Res<OK, FAIL>> {
-    const r = await nfsClient.call(NFS_PROGRAM, NFS_V3, d.proc, (w) => d.encodeArgs(w, args), { auth });
-    return d.decodeRes(r);
-  }
+  const nfs = <A, OK, FAIL>(d: Nfs3Procedure<A, OK, FAIL, any>, args: A): Promise<Nfs3Res<OK, FAIL>> => nfs3Call(nfsClient, auth, d, args);
   const nfsCreate = async (dir: Buffer, name: string): Promise<Buffer> => {
     const c = await nfs(CREATE, { where: { dir, name: Buffer.from(name) }, how: { mode: createmode3.GUARDED, obj_attributes: emptySattr3() } });
     assert.ok(c.status === nfsstat3.NFS3_OK && c.resok.obj);
@@ -105,20 +97,14 @@ describe('loopback: SMB2 CHANGE_NOTIFY fed by NFS and SMB changes', () => {
     const configs = [defaultExport('data', 1)];
     fs = createMemoryFileSystem(configs);
     ({ server: smb, port } = await startTestSmb({ shares: diskAndIpc(fs, configs[0]!) }));
-    const exports = createNfsExports(configs.map((config) => ({ config, fs })));
-    rpc = new RpcServer();
-    rpc.addProgram(createNfs3Program(exports));
-    for (const p of createMountPrograms({ exports })) rpc.addProgram(p);
-    const nport = await rpc.listenTcp('127.0.0.1', 0);
-    nfsClient = await RpcClient.connect({ host: '127.0.0.1', port: nport, timeoutMs: 10_000 });
-    const m = MNT.decodeRes(await nfsClient.call(MOUNT_PROGRAM, MOUNT_V3, MNT.proc, (w) => MNT.encodeArgs(w, Buffer.from('/data')), { auth }));
-    assert.ok(m.fhs_status === mountstat3.MNT3_OK);
+    nfsServer = await startNfsLoopback({ fs });
+    nfsClient = nfsServer.client;
+    await mountRoot(nfsClient, auth);
   });
 
   after(async () => {
     for (const c of clients) c.close();
-    await nfsClient.close();
-    await rpc.close({ graceful: false });
+    await nfsServer.close();
     await smb.close();
     await fs.close();
   });
