@@ -61,6 +61,12 @@ export interface DirListPage {
   verifier: Buffer;
   entries: DirListEntry[];
   eof: boolean;
+  /**
+   * Set when every entry came, in order, from the start of one core batch (no '.'/'..'): that batch's
+   * first core entry. The core hands out the same entry objects again only while nothing has changed
+   * (cluster/vfs/listing-pages.ts), so the READDIRPLUS encoder may key encoded bytes on it.
+   */
+  firstCore?: DirEntry;
 }
 
 export function entryDirBytes(nameLen: number): number {
@@ -161,7 +167,10 @@ export async function listDir(ctx: Nfs3Context, req: DirListRequest): Promise<Di
 
   let eof = false;
   let empty = 0;
+  const firstCore = synth.length === 0 ? batch.entries[0] : undefined;
+  let batches = 0;
   while (!full) {
+    batches++;
     for (const c of batch.entries) {
       if (!add(fromCore(c, req.plus))) {
         full = true;
@@ -185,5 +194,7 @@ export async function listDir(ctx: Nfs3Context, req: DirListRequest): Promise<Di
   }
 
   if (full && entries.length === 0) throw new CoreError(Errc.TOOSMALL, `count ${req.maxBytes} too small for one entry`);
-  return { dirAttr, verifier, entries, eof };
+  const page: DirListPage = { dirAttr, verifier, entries, eof };
+  if (firstCore && batches === 1 && entries.length > 0) page.firstCore = firstCore;
+  return page;
 }

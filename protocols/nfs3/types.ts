@@ -317,7 +317,12 @@ export interface entryplus3 {
   name_attributes: post_op_attr;
   name_handle: post_op_fh3;
 }
-export interface dirlistplus3 { entries: entryplus3[]; eof: boolean }
+export interface dirlistplus3 {
+  entries: entryplus3[];
+  eof: boolean;
+  /** Server side: the entries already encoded (each with its value_follows word); replaces `entries`. */
+  encoded?: Buffer;
+}
 export interface READDIRPLUS3resok { dir_attributes: post_op_attr; cookieverf: cookieverf3; reply: dirlistplus3 }
 export interface READDIRPLUS3resfail { dir_attributes: post_op_attr }
 export type READDIRPLUS3res = Nfs3Res<READDIRPLUS3resok, READDIRPLUS3resfail>;

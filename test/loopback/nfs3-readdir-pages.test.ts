@@ -1,6 +1,7 @@
 /**
- * READDIRPLUS of an unchanged directory is answered from kept pages (cluster/vfs/listing-pages.ts). Over
- * loopback with small pages and the all-zero cookie verifier libnfs sends: a listing repeated gives every name once with the same attributes, and
+ * READDIRPLUS of an unchanged directory is answered from kept pages (cluster/vfs/listing-pages.ts) and kept
+ * encoded entries (protocols/nfs3/procs/readdirplus.ts). Over loopback with small pages and the all-zero
+ * cookie verifier libnfs sends: a listing repeated gives every name once with the same attributes, and
  * after a SETATTR, a REMOVE or a CREATE the next listing shows exactly that change.
  */
 import assert from 'node:assert/strict';

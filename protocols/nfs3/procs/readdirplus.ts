@@ -4,9 +4,9 @@
  * `dircount` (../dirlist.ts); too small for one entry → NFS3ERR_TOOSMALL.
  */
 import type { XdrReader } from '../../xdr/reader';
-import type { XdrWriter } from '../../xdr/writer';
+import { XdrWriter } from '../../xdr/writer';
 import { toFattr3 } from '../attrs';
-import { listDir, type DirListEntry } from '../dirlist';
+import { listDir, type DirListEntry, type DirListPage } from '../dirlist';
 import { failPostOp, type Nfs3Procedure } from '../procedure';
 import {
   NFSPROC3,
@@ -57,7 +57,8 @@ export function encodeREADDIRPLUS3res(w: XdrWriter, res: READDIRPLUS3res): void 
     (w, ok) => {
       encodePostOpAttr(w, ok.dir_attributes);
       encodeVerf8(w, ok.cookieverf);
-      encodeEntries(w, ok.reply.entries);
+      if (ok.reply.encoded) w.fixedOpaque(ok.reply.encoded);
+      else encodeEntries(w, ok.reply.entries);
       w.bool(false).bool(ok.reply.eof);
     },
     encodePostOpOnly('dir_attributes'),
@@ -71,8 +72,32 @@ function encodeEntries(w: XdrWriter, entries: readonly entryplus3[]): void {
   }
 }
 
+/**
+ * Encoded entries of a page that came whole from one core batch, keyed by that batch's first core entry
+ * (DirListPage.firstCore): the core hands the same entry objects out again only while the store is
+ * unchanged, so the bytes are exact for as long as the key lives, and go with it.
+ */
+const encodedPages = new WeakMap<object, { count: number; last: bigint; bytes: Buffer }>();
+
 function toEntryplus3(e: DirListEntry): entryplus3 {
   return { fileid: e.fileid, name: e.name, cookie: e.cookie, name_attributes: e.attr ? toFattr3(e.attr) : undefined, name_handle: e.handle };
+}
+
+/** The page's entries, encoded, reusing the bytes of the same page of an unchanged directory. */
+function encodedEntries(page: DirListPage): Buffer | undefined {
+  const key = page.firstCore;
+  if (!key) return undefined;
+  const last = page.entries[page.entries.length - 1]!.cookie;
+  const kept = encodedPages.get(key);
+  if (kept && kept.count === page.entries.length && kept.last === last) return kept.bytes;
+  const w = new XdrWriter(8192);
+  encodeEntries(w, page.entries.map(toEntryplus3));
+  // Memory of its own: it is kept (a slice of a pooled buffer would pin it).
+  const src = w.toBuffer();
+  const bytes = Buffer.allocUnsafeSlow(src.length);
+  src.copy(bytes);
+  encodedPages.set(key, { count: page.entries.length, last, bytes });
+  return bytes;
 }
 
 export function decodeREADDIRPLUS3res(r: XdrReader): READDIRPLUS3res {
@@ -112,10 +137,11 @@ export const READDIRPLUS: Nfs3Procedure<READDIRPLUS3args, READDIRPLUS3resok, REA
       maxDirBytes: a.dircount,
       plus: true,
     });
+    const encoded = encodedEntries(page);
     return {
       dir_attributes: toFattr3(page.dirAttr),
       cookieverf: verf8(page.verifier),
-      reply: { entries: page.entries.map(toEntryplus3), eof: page.eof },
+      reply: encoded ? { entries: [], eof: page.eof, encoded } : { entries: page.entries.map(toEntryplus3), eof: page.eof },
     };
   },
   encodeRes: encodeREADDIRPLUS3res,
