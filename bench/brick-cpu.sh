@@ -5,20 +5,23 @@
 # (utime+stime from /proc/PID/stat, user and system apart). CPU time is what a loaded 2-core machine
 # rations, so it compares builds more steadily than MiB/s.
 #
-# usage: bash bench/brick-cpu.sh [--replicas "1 3"] [--size MiB] [--rounds N] [--perf DIR]
+# usage: bash bench/brick-cpu.sh [--replicas "1 3"] [--size MiB] [--rounds N] [--perf DIR] [--read]
+#   --read: then read the file back once (nfs-cat > /dev/null) and print the same figures for the read
 #   --perf DIR: also `perf record -g` brick 1 and the gateway during each write (DIR/<r>-<round>.*.data)
+#   BRICK_ARGS: extra arguments for the brick command (e.g. "--max-payload 4194304").
 #   Takes $GW_BENCH_DIR/.bench-run.lock like bench/run.sh (one benchmark on the machine at a time).
 #   Ports: NFS 23249, MOUNT 23248, bricks 23201-23203.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BW=${GW_BENCH_DIR:-/var/tmp/gw-bench}
-REPLICAS="1 3" SIZE=256 ROUNDS=1 PERF=
+REPLICAS="1 3" SIZE=256 ROUNDS=1 PERF= READ=
 while [ $# -gt 0 ]; do
   case $1 in
     --replicas) REPLICAS=$2; shift 2;;
     --size) SIZE=$2; shift 2;;
     --rounds) ROUNDS=$2; shift 2;;
     --perf) PERF=$2; mkdir -p "$PERF"; shift 2;;
+    --read) READ=1; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -51,7 +54,7 @@ for round in $(seq "$ROUNDS"); do
     PIDS=() bricks=()
     for i in 1 2 3; do
       mkdir -p "$WORK/b$i"
-      (cd "${BRICK_ROOT:-$ROOT}" && exec node ${BRICK_NODE_ARGS:-} dist/gateway/main.js brick --dir "$WORK/b$i" --listen "$HOST:$((23200 + i))" --log-level warn) > "$WORK/brick$i.log" 2>&1 8>&- &
+      (cd "${BRICK_ROOT:-$ROOT}" && exec node ${BRICK_NODE_ARGS:-} dist/gateway/main.js brick --dir "$WORK/b$i" --listen "$HOST:$((23200 + i))" --log-level warn ${BRICK_ARGS:-}) > "$WORK/brick$i.log" 2>&1 8>&- &
       PIDS+=($!)
       bricks+=("{\"id\":\"b$i\",\"address\":\"$HOST:$((23200 + i))\"}")
     done
@@ -84,6 +87,19 @@ for round in $(seq "$ROUNDS"); do
       line+=" ${names[$k]} $(python3 -c "u=($u1-$u0)*1000/$HZ/$SIZE; s=($s1-$s0)*1000/$HZ/$SIZE; print(f'{u+s:.2f}ms/MiB(u{u:.2f}+s{s:.2f})')")"
     done
     echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+    if [ -n "$READ" ]; then
+      for k in 0 1 2 3; do before[$k]=$(cpu "${PIDS[$k]}"); done
+      t0=$(date +%s.%N)
+      "$BW/libnfs5/bin/nfs-cat" "nfs://$HOST/data/f?nfsport=$NFS&mountport=$MNT&version=3" > /dev/null
+      t1=$(date +%s.%N)
+      for k in 0 1 2 3; do after[$k]=$(cpu "${PIDS[$k]}"); done
+      line="replica$r round$round read MiBps $(python3 -c "print(f'{$SIZE/($t1-$t0):.1f}')")"
+      for k in 0 1 2 3; do
+        read -r u0 s0 <<<"${before[$k]}"; read -r u1 s1 <<<"${after[$k]}"
+        line+=" ${names[$k]} $(python3 -c "u=($u1-$u0)*1000/$HZ/$SIZE; s=($s1-$s0)*1000/$HZ/$SIZE; print(f'{u+s:.2f}ms/MiB(u{u:.2f}+s{s:.2f})')")"
+      done
+      echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+    fi
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     PIDS=()
