@@ -78,11 +78,11 @@ export class AdminServer {
       if (req.method === 'POST' && parts.length === 4 && parts[3] === 'bricks') {
         const b = await body(req);
         if (typeof b.id !== 'string' || typeof b.address !== 'string') throw new CoreError(Errc.INVAL, 'need {"id", "address"}');
-        const layout = await this.cluster(name).addBrick({ id: b.id, address: b.address });
+        const layout = await this.cluster(name).addBrick({ id: b.id, address: b.address }, { force: b.force === true });
         return send(200, { layout });
       }
       if (req.method === 'DELETE' && parts.length === 5 && parts[3] === 'bricks') {
-        const layout = await this.cluster(name).removeBrick(parts[4]!);
+        const layout = await this.cluster(name).removeBrick(parts[4]!, { force: url.searchParams.get('force') === '1' });
         return send(200, { layout });
       }
       if (req.method === 'POST' && parts.length === 4 && parts[3] === 'heal') {

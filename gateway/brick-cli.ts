@@ -20,6 +20,7 @@ interface BrickArgs {
   'max-payload'?: number;
   'max-memory-mb'?: number;
   'grace-seconds'?: number;
+  'boot-id'?: string;
 }
 
 async function runBrick(a: BrickArgs): Promise<void> {
@@ -32,6 +33,7 @@ async function runBrick(a: BrickArgs): Promise<void> {
     brick = await ChecksummedBrick.open(dir, { name: a.listen });
     server = new BrickServer(brick, {
       brickId: brick.brickId,
+      ...(a['boot-id'] ? { instance: `boot:${a['boot-id']}` } : {}),
       maxConnections: a['max-connections'],
       maxInFlight: a['max-in-flight'],
       maxPayload: a['max-payload'],
@@ -39,7 +41,7 @@ async function runBrick(a: BrickArgs): Promise<void> {
       log,
     });
     const addr = await server.listen(host, port);
-    log.info({ role: 'brick', dir, listen: `${addr.address}:${addr.port}`, port: addr.port, brickId: brick.brickId, maxPayload: server.maxPayload }, 'ready');
+    log.info({ role: 'brick', dir, listen: `${addr.address}:${addr.port}`, port: addr.port, brickId: brick.brickId, instance: server.instance, maxPayload: server.maxPayload }, 'ready');
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'brick failed to start');
     process.exit(1);
@@ -76,7 +78,8 @@ export const brickCommand: CommandModule<object, BrickArgs> = {
       .option('max-in-flight', { type: 'number', describe: 'requests in flight per connection (default 64)' })
       .option('max-payload', { type: 'number', describe: 'largest read/write payload per frame in bytes (default 1 MiB)' })
       .option('max-memory-mb', { type: 'number', describe: 'MiB all requests in flight may hold before the brick stops reading (default 256)' })
-      .option('grace-seconds', { type: 'number', describe: 'on SIGTERM, wait this long for requests in flight (default 10)' }) as unknown as Argv<BrickArgs>,
+      .option('grace-seconds', { type: 'number', describe: 'on SIGTERM, wait this long for requests in flight (default 10)' })
+      .option('boot-id', { type: 'string', describe: "override the machine's boot id that gateways watch to learn that un-fsynced writes may be lost (tests simulate a reboot with it)" }) as unknown as Argv<BrickArgs>,
   handler: async (a) => {
     await runBrick(a);
   },

@@ -10,6 +10,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Brick } from '../cluster/bricks/brick';
 import { BrickCluster } from '../cluster/bricks/brick-cluster';
+import { gatewayIdFor } from '../cluster/bricks/gateway-registry';
 import { LocalBrick } from '../cluster/bricks/local-brick';
 import { MemoryBrick } from '../cluster/bricks/memory-brick';
 import { RemoteBrick } from '../cluster/bricks/remote-brick';
@@ -39,6 +40,8 @@ export function openBrickCluster(v: VolumeEntry, kv: Kv, log: Logger): Promise<B
     connect: connectBrick,
     healBytesPerSecond: v.healMiBps * MiB,
     rebalanceBytesPerSecond: v.rebalanceMiBps * MiB,
+    journalRefreshMs: v.healJournalRefreshMs,
+    gatewayId: gatewayIdFor(v.dataDir),
     log: log.child({ volume: v.name, component: 'bricks' }),
   });
 }

@@ -71,6 +71,7 @@ interface VolArgs {
   admin?: string;
   json?: boolean;
   id?: string;
+  force?: boolean;
 }
 
 async function runVolume(a: VolArgs): Promise<void> {
@@ -110,13 +111,13 @@ async function runVolume(a: VolArgs): Promise<void> {
     case 'add-brick': {
       if (!a.name || !a.id) throw new CliError('usage: gateway volume add-brick NAME ID=HOST:PORT --admin HOST:PORT');
       const b = parseBrick(a.id);
-      const r = await call(a.admin, 'POST', `/v1/volumes/${encodeURIComponent(a.name)}/bricks`, b);
+      const r = await call(a.admin, 'POST', `/v1/volumes/${encodeURIComponent(a.name)}/bricks`, { ...b, ...(a.force ? { force: true } : {}) });
       out(`added brick ${b.id} (${b.address}) to ${a.name}; layout epoch ${r.layout.epoch}; rebalance started (gateway volume status ${a.name} shows progress)`);
       return;
     }
     case 'remove-brick': {
       if (!a.name || !a.id) throw new CliError('usage: gateway volume remove-brick NAME ID --admin HOST:PORT');
-      const r = await call(a.admin, 'DELETE', `/v1/volumes/${encodeURIComponent(a.name)}/bricks/${encodeURIComponent(a.id)}`);
+      const r = await call(a.admin, 'DELETE', `/v1/volumes/${encodeURIComponent(a.name)}/bricks/${encodeURIComponent(a.id)}${a.force ? '?force=1' : ''}`);
       out(`removing brick ${a.id} from ${a.name}; layout epoch ${r.layout.epoch}; its objects are moving (gateway volume status ${a.name} shows progress)`);
       return;
     }
@@ -160,7 +161,8 @@ export const volumeCommand: CommandModule<object, VolArgs> = {
       .option('chunk-size', { type: 'number', describe: 'create: bytes per chunk object (power of two, default 4 MiB)' })
       .option('data', { type: 'string', describe: 'create: the volume data directory (embedded metadata store)' })
       .option('admin', { type: 'string', describe: 'HOST:PORT of a running gateway admin endpoint (serve --admin-port)' })
-      .option('json', { type: 'boolean', describe: 'print JSON' }) as unknown as Argv<VolArgs>,
+      .option('json', { type: 'boolean', describe: 'print JSON' })
+      .option('force', { type: 'boolean', describe: 'add-brick/remove-brick: even if other gateways are registered as serving the volume (only after checking they are gone)' }) as unknown as Argv<VolArgs>,
   handler: async (a) => {
     await runVolume(a).catch(fail);
   },

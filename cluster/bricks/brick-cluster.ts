@@ -9,11 +9,13 @@
  * that starts with a stored layout in the middle of a rebalance resumes it. Several gateways on one volume
  * share the layout through the metadata store, but the moves of a rebalance are coordinated inside the
  * gateway running it: change the brick set while one gateway serves the volume (the others pick up the
- * new layout when they start).
+ * new layout when they start). On a shared store this is enforced: gateways register in the store
+ * (gateway-registry.ts) and a change is refused while another one is registered, unless forced.
  */
 import type { Kv } from '../meta/kv';
 import { CoreError, Errc } from '../vfs/errors';
 import type { Brick } from './brick';
+import { listGateways, registerGateway, unregisterGateway } from './gateway-registry';
 import { Healer, type HealStatus } from './heal';
 import { ensureLayout, loadLayout, updateLayout, type VolumeLayout } from './layout';
 import { checkBrickId } from './placement';
@@ -35,6 +37,10 @@ export interface BrickClusterOptions {
   rebalanceBytesPerSecond?: number;
   probeIntervalMs?: number;
   healIntervalMs?: number;
+  /** Background re-read of the heal journal (for the healer's backlog; reads never wait for it). */
+  journalRefreshMs?: number;
+  /** This gateway in the volume's gateway registry (shared stores only; gateway-registry.ts). */
+  gatewayId?: string;
   log?: MiniLog;
 }
 
@@ -47,6 +53,11 @@ export interface BrickStatus {
   /** In the current brick set (false: leaving, during a remove-brick rebalance). */
   member: boolean;
   healBacklog: number;
+  /** A brick node: a connection to it is up right now. */
+  connected?: boolean;
+  /** A brick node: its instance (boot id) from the last handshake, and how often it came back as a new one. */
+  instance?: string;
+  lostWriteEvents?: number;
 }
 
 export interface ClusterStatus {
@@ -56,8 +67,8 @@ export interface ClusterStatus {
   bricks: BrickStatus[];
   heal: HealStatus;
   rebalance: RebalanceStatus;
-  writes: { degraded: number; failed: number; journalMarks: number };
-  reads: { failovers: number; corrupt: number };
+  writes: { degraded: number; failed: number; journalMarks: number; lostWriteEvents: number; lostWriteMarks: number };
+  reads: { failovers: number; corrupt: number; journalStoreChecks: number };
 }
 
 export class BrickCluster {
@@ -82,6 +93,7 @@ export class BrickCluster {
       ...(layout.from ? { from: layout.from } : {}),
       connect: opts.connect,
       ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+      ...(opts.journalRefreshMs !== undefined ? { journalRefreshMs: opts.journalRefreshMs } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     });
     const healer = new Healer(set, {
@@ -96,10 +108,17 @@ export class BrickCluster {
       onFinish: async () => self!.finish(),
     });
     self = new BrickCluster(opts.kv, set, healer, rebalancer, layout);
+    if (set.journal.shared && opts.gatewayId) {
+      await registerGateway(opts.kv, opts.gatewayId);
+      self.gatewayId = opts.gatewayId;
+    }
     if (layout.from) void rebalancer.start();
     if (set.journal.size) void healer.kick();
     return self;
   }
+
+  /** Set while this gateway is in the store's gateway registry. */
+  private gatewayId: string | undefined;
 
   get currentLayout(): VolumeLayout {
     return this.layout;
@@ -113,18 +132,32 @@ export class BrickCluster {
     if (this.layout.from || this.rebalancer.running) throw new CoreError(Errc.DELAY, 'a rebalance is running; wait for it to finish');
   }
 
+  /**
+   * A brick-set change is safe only while this gateway alone serves the volume (see the registry's
+   * header): refused if the registry lists another, unless forced.
+   */
+  private async refuseWhileOthersServe(force: boolean | undefined): Promise<void> {
+    if (force || !this.set.journal.shared) return;
+    const others = (await listGateways(this.kv)).filter((g) => g.id !== this.gatewayId);
+    if (!others.length) return;
+    const list = others.map((g) => `${g.id} (pid ${g.pid}, since ${g.since})`).join(', ');
+    throw new CoreError(Errc.DELAY, `other gateways serve this volume: ${list}. A brick change is only safe while one gateway serves the volume: stop the others (a gateway that crashed leaves its entry: then use --force)`);
+  }
+
   /** Adds a brick and starts the rebalance onto it. Resolves once the layout is stored and the move started. */
-  async addBrick(spec: BrickSpec): Promise<VolumeLayout> {
+  async addBrick(spec: BrickSpec, opts: { force?: boolean } = {}): Promise<VolumeLayout> {
     checkBrickId(spec.id);
     this.refuseWhileRebalancing();
+    await this.refuseWhileOthersServe(opts.force);
     if (this.layout.bricks.some((b) => b.id === spec.id)) throw new CoreError(Errc.EXIST, `brick ${spec.id} is already in the volume`);
     if (this.layout.bricks.some((b) => b.address === spec.address)) throw new CoreError(Errc.EXIST, `a brick at ${spec.address} is already in the volume`);
     return this.change((l) => ({ replica: l.replica, bricks: [...l.bricks, spec], from: l.bricks.map((b) => b.id) }));
   }
 
   /** Removes a brick: its objects move to the others, then it leaves the volume. */
-  async removeBrick(id: string): Promise<VolumeLayout> {
+  async removeBrick(id: string, opts: { force?: boolean } = {}): Promise<VolumeLayout> {
     this.refuseWhileRebalancing();
+    await this.refuseWhileOthersServe(opts.force);
     if (!this.layout.bricks.some((b) => b.id === id)) throw new CoreError(Errc.NOENT, `no brick ${id} in the volume`);
     if (this.layout.bricks.length - 1 < this.layout.replica) throw new CoreError(Errc.INVAL, `replica ${this.layout.replica} needs at least ${this.layout.replica} bricks`);
     return this.change((l) => ({ replica: l.replica, bricks: l.bricks.filter((b) => b.id !== id), from: l.bricks.map((b) => b.id) }));
@@ -154,11 +187,12 @@ export class BrickCluster {
         ...(m.lastError && !m.up ? { lastError: m.lastError } : {}),
         member: inSet.has(m.id),
         healBacklog: backlog.get(m.id) ?? 0,
+        ...nodeState(m.brick),
       })),
       heal: this.healer.status(),
       rebalance: this.rebalancer.status(),
-      writes: { degraded: s.degradedWrites, failed: s.failedWrites, journalMarks: s.journalMarks },
-      reads: { failovers: s.readFailovers, corrupt: s.corruptReads },
+      writes: { degraded: s.degradedWrites, failed: s.failedWrites, journalMarks: s.journalMarks, lostWriteEvents: s.lostWriteEvents, lostWriteMarks: s.lostWriteMarks },
+      reads: { failovers: s.readFailovers, corrupt: s.corruptReads, journalStoreChecks: this.set.journal.storeChecks },
     };
   }
 
@@ -166,7 +200,15 @@ export class BrickCluster {
   async stop(): Promise<void> {
     await this.rebalancer.stop();
     await this.healer.stop();
+    if (this.gatewayId) await unregisterGateway(this.kv, this.gatewayId).catch(() => undefined);
   }
+}
+
+/** Connection state of a brick node client (RemoteBrick), if the brick is one. */
+function nodeState(b: Brick): Pick<BrickStatus, 'connected' | 'instance' | 'lostWriteEvents'> {
+  const r = b as Partial<{ healthy: boolean; instance: string; lostWriteEvents: number }>;
+  if (typeof r.healthy !== 'boolean') return {};
+  return { connected: r.healthy, ...(r.instance !== undefined ? { instance: r.instance } : {}), ...(typeof r.lostWriteEvents === 'number' ? { lostWriteEvents: r.lostWriteEvents } : {}) };
 }
 
 function sameBricks(a: BrickSpec[], b: BrickSpec[]): boolean {

@@ -15,6 +15,8 @@
  * a WRITE's payload lands in a pooled, page-aligned slab (cluster/vfs/buffer-pool.ts), which goes back to
  * the pool once the request has been answered. Without the needed Node internals: 'data' events.
  */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type * as net from 'node:net';
 import { adoptWithUserBuffer } from '../../protocols/transport/user-buffer-socket';
 import { listenTcp } from '../../protocols/transport/tcp-listen';
@@ -38,6 +40,12 @@ export interface BrickServerLog {
 export interface BrickServerOptions {
   /** Identity answered to PING (ChecksummedBrick.brickId). */
   brickId: string;
+  /**
+   * Answered to PING: changes whenever writes this brick acknowledged but had not fsynced may have been
+   * lost, i.e. when its machine restarted (not when only its process did: the page cache keeps those).
+   * Default: the kernel's boot id (bootInstance()). Gateways react to a change (replica-set.ts).
+   */
+  instance?: string;
   /** Largest READ/WRITE payload per frame. Default 1 MiB; RemoteBrick splits larger requests. */
   maxPayload?: number;
   /** Requests running at once per connection before the socket stops reading. Default 64. */
@@ -50,6 +58,24 @@ export interface BrickServerOptions {
    */
   maxBytesInFlight?: number;
   log?: BrickServerLog;
+}
+
+/**
+ * The brick's default instance: the kernel's boot id, which changes at every boot and only then. Writes
+ * a brick acknowledged sit in the page cache until fsynced; they survive the brick process dying (kill -9
+ * included: ChecksummedBrick keeps nothing un-written in memory that a later fsync would need) but not
+ * the machine going down, and a boot is exactly when they can have gone. Without a readable boot id
+ * (not Linux): a random id per process start, which over-reports (every restart looks like a reboot)
+ * but never misses one.
+ */
+export function bootInstance(): string {
+  try {
+    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    if (id) return `boot:${id}`;
+  } catch {
+    // fall through
+  }
+  return `proc:${randomUUID()}`;
 }
 
 /** Reply bytes queued on a socket beyond which the connection stops reading requests until 'drain'. */
@@ -66,6 +92,7 @@ export interface BrickServerStats {
 
 export class BrickServer {
   readonly maxPayload: number;
+  readonly instance: string;
   private readonly maxInFlight: number;
   private readonly maxConnections: number;
   private readonly log: BrickServerLog;
@@ -84,6 +111,7 @@ export class BrickServer {
     readonly opts: BrickServerOptions,
   ) {
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.instance = opts.instance ?? bootInstance();
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 64);
     this.maxConnections = Math.max(1, opts.maxConnections ?? 64);
     this.log = opts.log ?? NO_LOG;
@@ -135,7 +163,7 @@ export class BrickServer {
     };
     switch (req.op) {
       case Op.PING:
-        return { version: PROTOCOL_VERSION, maxPayload: this.maxPayload, brickId: this.opts.brickId };
+        return { version: PROTOCOL_VERSION, maxPayload: this.maxPayload, brickId: this.opts.brickId, instance: this.instance };
       case Op.READ:
         return b.readRange(req.obj, req.offset, Math.min(req.length, Math.max(0, MAX_CHUNK_SIZE - req.offset)));
       case Op.WRITE:

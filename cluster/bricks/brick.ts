@@ -39,6 +39,13 @@ export interface Brick {
   stat(id: ObjectId): Promise<{ size: number } | undefined>;
   capacity(): Promise<BrickCapacity>;
   close(): Promise<void>;
+  /**
+   * Optional: `listener` is called when the brick may have lost writes it acknowledged but had not yet
+   * fsynced (a brick node whose machine restarted), synchronously, before any request runs against the
+   * brick as it is now. The Volume changes its write verifier then (NFS COMMIT must either cover the data
+   * or change the verifier); a replica set also records the affected replicas for heal.
+   */
+  onLostWrites?(listener: () => void): void;
 }
 
 /** One object of a brick listing. */

@@ -16,6 +16,24 @@
  *
  * Reads of the data path consult an in-memory mirror of the journal (loaded at open, updated by every
  * change this process commits, refreshed from the store periodically for other gateways' entries).
+ *
+ * Several gateways on one store (Redis): another gateway's marks must reach this mirror before a read
+ * here could return the copy they condemn, not seconds later. Every mark bumps a journal version in the
+ * same transaction ('h', u64), and the mirror knows the version it is complete up to (`loaded`). Before
+ * a read picks a replica (refreshFor), a gateway on a shared store reads the version: a point read,
+ * which the Redis engine answers from memory while this gateway holds the volume's read lease (no other
+ * gateway can commit then, so nothing can have been marked) and from Redis otherwise, after any commit
+ * another gateway has acknowledged. Equal to `loaded`: the mirror has every mark and is used as is.
+ * Higher: the object's own entries are read from the store (after the version, so they include every
+ * mark it counts) and merged into the mirror, and the mirror is reloaded in the background. So a mark
+ * committed before a read starts is always seen by it, on any gateway. Why this and not the other
+ * options: a per-object version on the bricks needs the expected version from somewhere shared (the
+ * store again) or a read from a quorum of replicas on every READ; a store lookup of the object's marks
+ * on every READ costs a Redis round trip even when nothing changed, where this costs one only without
+ * the lease and a lookup only while marks are being made. Clears do not bump the version: a mirror that
+ * still lists a healed replica only avoids it until the next reload, which is safe. Engines that see
+ * every write of their store themselves (lmdb, memory: `writeEpoch`) skip the check: the mirror is
+ * always complete there.
  */
 import { randomInt } from 'node:crypto';
 import type { Kv, KvTx } from '../meta/kv';
@@ -23,6 +41,24 @@ import { CoreError, Errc } from '../vfs/errors';
 import type { ObjectId } from './brick';
 
 export const TAG_HEAL = 0x48; // 'H'
+/** The journal version: one key, u64, bumped by every transaction that adds a mark. */
+export const TAG_HEAL_VERSION = 0x68; // 'h'
+const VERSION_KEY = Buffer.from([TAG_HEAL_VERSION]);
+/** Least time between two background catch-up reloads (a gateway marking a lot makes the version run). */
+const CATCH_UP_GAP_MS = 200;
+
+function decodeVersion(v: Buffer | undefined): bigint {
+  return v && v.length === 8 ? v.readBigUInt64BE(0) : 0n;
+}
+
+/** Bumps the journal version inside a marking transaction; returns the version it read. */
+async function bumpVersion(tx: KvTx): Promise<bigint> {
+  const cur = decodeVersion(await tx.get(VERSION_KEY));
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(cur + 1n, 0);
+  tx.put(VERSION_KEY, b);
+  return cur;
+}
 export const KIND_OBJECT = 1;
 export const KIND_DROP = 2;
 
@@ -85,7 +121,20 @@ export class HealJournal {
   /** Objects being marked right now: concurrent writers that miss the same replica share one txn. */
   private readonly marking = new Map<string, Promise<void>>();
 
-  constructor(private readonly kv: Kv) {}
+  /** The store may be changed by other processes (other gateways' marks): reads check the version. */
+  readonly shared: boolean;
+  /** Journal version the mirror holds every mark of. */
+  private loaded = 0n;
+  private catchUp: Promise<void> | undefined;
+  private lastCatchUp = 0;
+  /** Reads that found the mirror behind and asked the store about their object (status, tests). */
+  storeChecks = 0;
+  /** markLost entries in the mirror whose durable write is still under way (a reload must keep them). */
+  private readonly pinned = new Set<JournalEntry>();
+
+  constructor(private readonly kv: Kv) {
+    this.shared = kv.writeEpoch?.() === undefined;
+  }
 
   /** Changes this process made while a load() was reading the store (replayed over what it read). */
   private recording: Array<{ add: boolean; e: JournalEntry }> | undefined;
@@ -100,6 +149,9 @@ export class HealJournal {
     if (this.recording) return; // one reload at a time
     this.recording = ops;
     try {
+      // The version first: every mark it counts was committed before the scan below starts, so the scan
+      // sees it (marks are only ever removed by heals, which may make the mirror keep one too long: safe).
+      const version = decodeVersion(await this.kv.get(VERSION_KEY));
       const all: JournalEntry[] = [];
       let after: Buffer | undefined;
       for (;;) {
@@ -116,6 +168,8 @@ export class HealJournal {
       this.drops.clear();
       for (const e of all) this.remember(e);
       for (const op of ops) (op.add ? this.remember(op.e) : this.forget(op.e));
+      for (const e of this.pinned) if (!this.hasObject(e.brick, e)) this.remember(e);
+      if (version > this.loaded) this.loaded = version;
     } finally {
       if (this.recording === ops) this.recording = undefined;
     }
@@ -143,6 +197,45 @@ export class HealJournal {
       if (l.length) this.drops.set(k, l);
       else this.drops.delete(k);
     }
+  }
+
+  /**
+   * Makes the mirror current for one object before its replicas are chosen for a read (or a heal or move
+   * copies from them): see the header. No-op on engines that see every write themselves.
+   */
+  async refreshFor(id: ObjectId, bricks: readonly string[]): Promise<void> {
+    if (!this.shared) return;
+    const v = decodeVersion(await this.kv.get(VERSION_KEY));
+    if (v <= this.loaded) return;
+    this.storeChecks++;
+    const [objs, drops] = await Promise.all([
+      this.kv.getMany(bricks.map((b) => healKey(id.fileId, KIND_OBJECT, id.chunk, b))),
+      this.kv.range({ prefix: healKey(id.fileId, KIND_DROP, 0, '').subarray(0, 10) }),
+    ]);
+    bricks.forEach((b, i) => {
+      const raw = objs[i];
+      if (!raw) return;
+      const e = decodeEntry(healKey(id.fileId, KIND_OBJECT, id.chunk, b), raw);
+      if (e && this.objects.get(objKey(e.brick, e.fileId, e.chunk))?.nonce !== e.nonce) this.remember(e);
+    });
+    for (const { key, value } of drops) {
+      const e = decodeEntry(key, value);
+      if (e && !(this.drops.get(fileKey(e.brick, e.fileId)) ?? []).some((d) => d.chunk === e.chunk && d.nonce === e.nonce)) this.remember(e);
+    }
+    this.catchUpLater();
+  }
+
+  /** One background reload at a time, spaced out, so the mirror catches up with other gateways' marks. */
+  private catchUpLater(): void {
+    if (this.catchUp) return;
+    const wait = Math.max(0, this.lastCatchUp + CATCH_UP_GAP_MS - Date.now());
+    this.catchUp = new Promise<void>((r) => setTimeout(r, wait).unref())
+      .then(() => this.load())
+      .catch(() => undefined)
+      .finally(() => {
+        this.lastCatchUp = Date.now();
+        this.catchUp = undefined;
+      });
   }
 
   /** The replica missed something: it must not be read or written until healed. */
@@ -215,11 +308,13 @@ export class HealJournal {
             const k = healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick);
             if (!(await tx.get(k))) tx.put(k, encodeValue(e.nonce, e.timeMs));
           }
+          return this.bump(tx);
         },
         { durable: true },
       )
-      .then(() => {
+      .then((was) => {
         for (const e of made) if (!this.hasObject(e.brick, e)) this.remember(e);
+        this.advanced(was);
       })
       .finally(() => this.marking.delete(key));
     this.marking.set(key, p);
@@ -239,13 +334,61 @@ export class HealJournal {
   /** Records that `brick` missed a drop of fileId's objects from `firstChunk` on (durable). */
   async markDrop(brick: string, fileId: bigint, firstChunk: number): Promise<void> {
     const e: JournalEntry = { brick, fileId, chunk: firstChunk, kind: KIND_DROP, nonce: randomInt(0x7fffffff), timeMs: Date.now() };
-    await this.kv.txn(
+    const was = await this.kv.txn(
       async (tx) => {
         tx.put(healKey(fileId, KIND_DROP, firstChunk, brick), encodeValue(e.nonce, e.timeMs));
+        return this.bump(tx);
       },
       { durable: true },
     );
     this.remember(e);
+    this.advanced(was);
+  }
+
+  /**
+   * Records replicas that may have lost writes (their brick came back as a new instance): in the mirror at
+   * once, so that no read or write uses them from now on, then durably (a batch per transaction). An
+   * entry already in the store is kept (with its nonce) rather than replaced.
+   */
+  async markLost(missed: Replica[]): Promise<void> {
+    const now = Date.now();
+    const made: JournalEntry[] = missed.map((m) => ({ brick: m.brick, fileId: m.id.fileId, chunk: m.id.chunk, kind: KIND_OBJECT, nonce: randomInt(0x7fffffff), timeMs: now }));
+    for (const e of made) {
+      if (this.hasObject(e.brick, e)) continue;
+      this.remember(e);
+      this.pinned.add(e);
+    }
+    for (let i = 0; i < made.length; i += 256) {
+      const batch = made.slice(i, i + 256);
+      const was = await this.kv.txn(
+        async (tx) => {
+          const kept: JournalEntry[] = [];
+          const keys = batch.map((e) => healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick));
+          const curs = await tx.getMany(keys);
+          batch.forEach((e, i) => {
+            const cur = curs[i];
+            const old = cur ? decodeEntry(keys[i]!, cur) : undefined;
+            if (old) kept.push(old);
+            else tx.put(keys[i]!, encodeValue(e.nonce, e.timeMs));
+          });
+          return { version: await this.bump(tx), kept };
+        },
+        { durable: true },
+      );
+      for (const e of was.kept) this.remember(e);
+      for (const e of batch) this.pinned.delete(e);
+      this.advanced(was.version);
+    }
+  }
+
+  /** Bumps the version in a marking transaction, on a shared store only (a local one needs no version, and its marks then never contend on one key). */
+  private bump(tx: KvTx): Promise<bigint> {
+    return this.shared ? bumpVersion(tx) : Promise.resolve(0n);
+  }
+
+  /** A marking transaction that read version `was` committed: the mirror is complete up to was + 1 if it was up to was. */
+  private advanced(was: bigint): void {
+    if (this.loaded === was) this.loaded = was + 1n;
   }
 
   /** Removes an entry once it is healed, unless a newer mark replaced it meanwhile (durable). */
@@ -261,6 +404,7 @@ export class HealJournal {
       { durable: true },
     );
     this.forget(e);
+    this.pinned.delete(e); // healed: a lost-write mark whose durable write failed is done with too
     return done;
   }
 

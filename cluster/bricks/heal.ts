@@ -169,6 +169,8 @@ export class Healer {
         return;
       }
       const replicas = set.replicaIds(id);
+      // Another gateway may have marked a would-be source stale just now: never copy from it.
+      await set.journal.refreshFor(id, replicas);
       if (!replicas.includes(e.brick)) {
         await target.brick.delete(id);
         await set.journal.clear(e);

@@ -182,6 +182,7 @@ export class Rebalancer {
     return set.locks.exclusive(objKeyOf(id), async () => {
       const mv = set.moveOf(id);
       if (!mv) return true;
+      await set.journal.refreshFor(id, mv.from);
       const adds = mv.to.filter((b) => !mv.from.includes(b));
       const removes = mv.from.filter((b) => !mv.to.includes(b));
       const sources = mv.from

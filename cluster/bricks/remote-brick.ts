@@ -299,6 +299,13 @@ export class RemoteBrick extends EventEmitter implements HealableBrick {
   private upLinks = 0;
   /** The brick's id from its last PING (ChecksummedBrick.brickId). */
   brickId?: string;
+  /**
+   * The brick's instance from its last PING (wire/protocol.ts): a new one means that writes it
+   * acknowledged but had not fsynced may be gone ('lost-writes' event, onLostWrites).
+   */
+  instance?: string;
+  /** How many times the brick came back as a new instance (or another brick answered the address). */
+  lostWriteEvents = 0;
   closed = false;
 
   constructor(opts: RemoteBrickOptions) {
@@ -341,8 +348,18 @@ export class RemoteBrick extends EventEmitter implements HealableBrick {
   linkUp(_l: Link, ping: PingResult): void {
     this.payload = Math.min(this.wantPayload, ping.maxPayload);
     const changed = this.brickId !== undefined && this.brickId !== ping.brickId;
+    // Seen at the handshake, before any request runs on this connection (Link calls this synchronously
+    // after the PING reply and drains its queue only afterwards): listeners react before the brick as it
+    // is now can acknowledge anything, e.g. an fsync of an object that lost its un-fsynced data.
+    const restarted = changed || (this.instance !== undefined && this.instance !== ping.instance);
     this.brickId = ping.brickId;
+    this.instance = ping.instance;
     if (changed) this.log.warn({ brick: this.name, brickId: ping.brickId }, 'a different brick answers at this address');
+    if (restarted) {
+      this.lostWriteEvents++;
+      this.log.warn({ brick: this.name, instance: ping.instance }, 'brick came back as a new instance (machine restart): its un-fsynced writes may be lost');
+      this.emit('lost-writes', ping.instance);
+    }
     if (this.upLinks++ === 0) {
       this.log.info({ brick: this.name, brickId: ping.brickId }, 'brick up');
       this.emit('up', ping);
@@ -453,6 +470,10 @@ export class RemoteBrick extends EventEmitter implements HealableBrick {
 
   checksum(id: ObjectId): Promise<Buffer | undefined> {
     return this.call({ op: Op.CHECKSUM, obj: id });
+  }
+
+  onLostWrites(listener: () => void): void {
+    this.on('lost-writes', listener);
   }
 
   /** Round trip to the brick (health checks): its id, protocol version and payload limit. */

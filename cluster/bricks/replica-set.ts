@@ -30,6 +30,19 @@
  * Bricks: a brick that does not answer is marked down and probed (capacity()) every `probeIntervalMs`;
  * when it answers again it is marked up and an 'up' event lets the healer rebuild what it missed.
  *
+ * Several gateways: a read first makes the journal mirror current for its object (HealJournal.refreshFor),
+ * so a replica another gateway has just marked stale is never read here either.
+ *
+ * Lost un-fsynced writes: a brick node that comes back as a new instance (its machine restarted,
+ * Brick.onLostWrites) may have lost writes it had acknowledged but not yet fsynced, and would otherwise
+ * answer a later fsync of those objects with success. The set remembers which objects took writes (or
+ * truncates) since their last successful fsync (`unsynced`), and when a member comes back as a new
+ * instance, synchronously, before any request runs against it: records those of its replicas for heal in
+ * the mirror (then durably) so that they are neither read nor counted, and tells its own listeners
+ * ('lost-writes': the Volume changes its write verifier, so NFS clients resend what they have not seen
+ * committed). Replication alone would not cover it: the other replicas hold the data, but nothing would
+ * stop the restarted one from being read, and at replica 1 there is no other copy.
+ *
  * Rebalance (rebalance.ts): while the brick set changes, `previous` holds the old placement. An object
  * whose replicas differ between the two is served at its OLD placement until the rebalancer has moved it
  * (under the object's exclusive lock), then at the new one; objects written at the old placement meanwhile
@@ -116,7 +129,14 @@ export class ReplicaSet extends EventEmitter implements Brick {
   private readonly probeMs: number;
   private readonly log: MiniLog;
   /** Counters for status and metrics. */
-  readonly stats = { journalMarks: 0, degradedWrites: 0, failedWrites: 0, readFailovers: 0, corruptReads: 0 };
+  readonly stats = { journalMarks: 0, degradedWrites: 0, failedWrites: 0, readFailovers: 0, corruptReads: 0, lostWriteEvents: 0, lostWriteMarks: 0 };
+  /**
+   * Objects written or truncated since their last successful fsync → a write generation (an fsync
+   * clears the entry only if no write came in meanwhile). Bounded like the Volume's dirty chunks: by the
+   * objects written UNSTABLE and not yet committed.
+   */
+  private readonly unsynced = new Map<bigint, Map<number, number>>();
+  private writeGen = 0;
 
   private constructor(private readonly opts: ReplicaSetOptions) {
     super();
@@ -150,6 +170,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
     if (existing) return existing;
     const m: Member = { ...spec, brick: await this.opts.connect(spec), up: true };
     this.members.set(spec.id, m);
+    m.brick.onLostWrites?.(() => this.lostWrites(m));
     return m;
   }
 
@@ -278,6 +299,47 @@ export class ReplicaSet extends EventEmitter implements Brick {
     if (m) this.markDown(m, new Error('declared down'));
   }
 
+  // ---- lost un-fsynced writes (see the header) --------------------------------------------------------
+
+  /** Called synchronously when a member came back as a new instance. */
+  private lostWrites(m: Member): void {
+    if (this.members.get(m.id) !== m || this.closed) return;
+    this.stats.lostWriteEvents++;
+    const missed: Replica[] = [];
+    for (const [fileId, chunks] of this.unsynced) for (const chunk of chunks.keys()) {
+      const id = { fileId, chunk };
+      const ids = this.replicaIds(id);
+      // Only where another replica can rebuild it (replica 1: the verifier change alone makes clients resend).
+      if (ids.includes(m.id) && ids.some((b) => b !== m.id && !this.journal.isStale(b, id))) missed.push({ brick: m.id, id });
+    }
+    this.log.warn({ brick: m.id, address: m.address, objects: missed.length }, 'brick came back as a new instance: its un-fsynced writes may be lost; recording them for heal');
+    this.emit('lost-writes', m.id);
+    if (!missed.length) return;
+    this.stats.lostWriteMarks += missed.length;
+    this.journal.markLost(missed).then(
+      () => this.emit('stale'),
+      (e: unknown) => this.log.warn({ brick: m.id, err: String(e) }, 'could not record lost writes durably (kept in memory: not read until healed)'),
+    );
+  }
+
+  onLostWrites(listener: () => void): void {
+    this.on('lost-writes', listener);
+  }
+
+  private noteUnsynced(id: ObjectId): void {
+    let m = this.unsynced.get(id.fileId);
+    if (!m) this.unsynced.set(id.fileId, (m = new Map()));
+    m.set(id.chunk, ++this.writeGen);
+  }
+
+  /** After a successful fsync: forgets the object unless it was written again meanwhile (gen changed). */
+  private synced(id: ObjectId, gen: number | undefined): void {
+    const m = this.unsynced.get(id.fileId);
+    if (!m || gen === undefined || m.get(id.chunk) !== gen) return;
+    m.delete(id.chunk);
+    if (!m.size) this.unsynced.delete(id.fileId);
+  }
+
   // ---- writes ----------------------------------------------------------------------------------------
 
   private async mutate(id: ObjectId, op: (b: Brick) => Promise<void>): Promise<void> {
@@ -332,19 +394,24 @@ export class ReplicaSet extends EventEmitter implements Brick {
   }
 
   writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void> {
+    this.noteUnsynced(id);
     return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.writeRange(id, offset, data)));
   }
 
   truncate(id: ObjectId, length: number): Promise<void> {
+    this.noteUnsynced(id);
     return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.truncate(id, length)));
   }
 
   delete(id: ObjectId): Promise<void> {
+    this.synced(id, this.unsynced.get(id.fileId)?.get(id.chunk));
     return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.delete(id)));
   }
 
-  fsync(id: ObjectId): Promise<void> {
-    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.fsync(id)));
+  async fsync(id: ObjectId): Promise<void> {
+    const gen = this.unsynced.get(id.fileId)?.get(id.chunk);
+    await this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.fsync(id)));
+    this.synced(id, gen);
   }
 
   /**
@@ -353,6 +420,11 @@ export class ReplicaSet extends EventEmitter implements Brick {
    * until the drop is replayed on it.
    */
   async dropFrom(fileId: bigint, firstChunk: number): Promise<void> {
+    const un = this.unsynced.get(fileId);
+    if (un) {
+      for (const c of [...un.keys()]) if (c >= firstChunk) un.delete(c);
+      if (!un.size) this.unsynced.delete(fileId);
+    }
     const all = new Set([...this.placement.brickIds, ...(this.previous?.brickIds ?? [])]);
     const ms = [...all].map((id) => this.members.get(id)).filter((m): m is Member => !!m);
     const res = await Promise.allSettled(ms.map((m) => (m.up ? m.brick.dropFrom(fileId, firstChunk) : Promise.reject(new CoreError(Errc.IO, 'down')))));
@@ -387,6 +459,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
   }
 
   private async readFrom<T>(id: ObjectId, fn: (b: Brick) => Promise<T>): Promise<T> {
+    if (this.journal.shared) await this.journal.refreshFor(id, this.replicaIds(id));
     const order = this.readOrder(id);
     if (!order.length) throw new CoreError(Errc.IO, `object ${id.fileId}/${id.chunk}: no up-to-date replica`);
     let last: unknown;

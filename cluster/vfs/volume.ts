@@ -220,6 +220,12 @@ export class Volume implements FileSystem {
     } else {
       this.brick = brick;
     }
+    // A brick that may have lost acknowledged UNSTABLE writes (a brick node's machine restarted) changes
+    // the verifier before any request runs against it again: a COMMIT then either covered the data or
+    // answers a new verifier, and clients resend what they wrote since their last good COMMIT.
+    brick.onLostWrites?.(() => {
+      this.verifier = randomBytes(8);
+    });
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits });
     this.codec = new HandleCodec(ns.vol.secret);
     for (const e of opts.exports) {

@@ -114,6 +114,12 @@ export const VolumeSchema = z.object({
   /** Background copy rate limits (MiB/s, 0 = unlimited) for self-heal and rebalance. */
   healMiBps: z.number().min(0).default(128),
   rebalanceMiBps: z.number().min(0).default(128),
+  /**
+   * How often the heal journal is re-read in the background for other gateways' marks, so that this
+   * gateway's healer works on them too (0 = never). Reads do not depend on it: they check the journal
+   * version in the store first (cluster/bricks/heal-journal.ts).
+   */
+  healJournalRefreshMs: z.number().int().min(0).default(5000),
 });
 
 export const ConfigSchema = z.object({

@@ -21,8 +21,8 @@ export interface BrickProc {
   alive: boolean;
   kill9(): Promise<void>;
   stop(): Promise<void>;
-  /** Starts it again on the same directory and port. */
-  restart(): Promise<void>;
+  /** Starts it again on the same directory and port (extra `gateway brick` arguments, e.g. --boot-id). */
+  restart(extraArgs?: string[]): Promise<void>;
 }
 
 export async function startBrick(id: string, root: string): Promise<BrickProc> {
@@ -46,9 +46,9 @@ export async function startBrick(id: string, root: string): Promise<BrickProc> {
       b.alive = false;
       await node.stop();
     },
-    async restart() {
+    async restart(extraArgs: string[] = []) {
       await b.stop();
-      node = await startBrickNode(dir, port);
+      node = await startBrickNode(dir, port, extraArgs);
       b.proc = node.proc;
       b.alive = true;
     },

@@ -155,11 +155,17 @@ export function encodeReply<O extends Op>(xid: number, op: O, value: ReplyValues
     case Op.PING: {
       const p = value as PingResult;
       const id = Buffer.from(p.brickId, 'utf8').subarray(0, 255);
-      const b = header(HEADER_BYTES + 7 + id.length, xid, Status.OK);
+      // Version 1 had no instance field (kept encodable for the tests of the version check).
+      const inst = p.version >= 2 ? Buffer.from(p.instance, 'utf8').subarray(0, 255) : undefined;
+      const b = header(HEADER_BYTES + 7 + id.length + (inst ? 1 + inst.length : 0), xid, Status.OK);
       b.writeUInt16BE(p.version, 9);
       b.writeUInt32BE(p.maxPayload, 11);
       b.writeUInt8(id.length, 15);
       id.copy(b, 16);
+      if (inst) {
+        b.writeUInt8(inst.length, 16 + id.length);
+        inst.copy(b, 17 + id.length);
+      }
       return [b];
     }
     case Op.STAT: {
@@ -258,9 +264,18 @@ export function decodeReply<O extends Op>(op: O, frame: Buffer): { ok: true; val
       return ok(undefined);
     case Op.PING: {
       if (frame.length < o + 7) throw new WireError('short ping reply');
+      const version = frame.readUInt16BE(o);
       const idLen = frame[o + 6]!;
-      need(frame, o + 7 + idLen, 'ping');
-      return ok({ version: frame.readUInt16BE(o), maxPayload: frame.readUInt32BE(o + 2), brickId: frame.toString('utf8', o + 7) });
+      const maxPayload = frame.readUInt32BE(o + 2);
+      // Version 1 ended after the brick id; decoded so that the caller can refuse it by its version.
+      if (version < 2) {
+        need(frame, o + 7 + idLen, 'ping');
+        return ok({ version, maxPayload, brickId: frame.toString('utf8', o + 7), instance: '' });
+      }
+      if (frame.length < o + 8 + idLen) throw new WireError('short ping reply');
+      const instLen = frame[o + 7 + idLen]!;
+      need(frame, o + 8 + idLen + instLen, 'ping');
+      return ok({ version, maxPayload, brickId: frame.toString('utf8', o + 7, o + 7 + idLen), instance: frame.toString('utf8', o + 8 + idLen) });
     }
     case Op.STAT:
       need(frame, o + 5, 'stat');

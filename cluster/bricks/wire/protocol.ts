@@ -7,7 +7,8 @@
  *   reply   : code = status, body = the op's result (OK) or an error body
  *
  * Ops and bodies (obj = fileId u64 | chunk u32):
- *   PING      -                                      → version u16 | maxPayload u32 | idLen u8 | brickId
+ *   PING      -                                      → version u16 | maxPayload u32 | idLen u8 | brickId |
+ *                                                      instLen u8 | instance (version 2 on)
  *   READ      obj | offset u32 | length u32          → data (short at the object's end; empty if missing)
  *   WRITE     obj | offset u32 | data…               → -
  *   TRUNCATE  obj | length u32                       → -
@@ -25,10 +26,17 @@
  * Many requests are in flight per connection; replies leave in completion order, matched by xid. A frame
  * that breaks these rules (length out of bounds, unknown op, body of the wrong size) closes the connection:
  * the peer is not speaking this protocol and nothing after it can be trusted.
+ *
+ * Version 2 added the PING reply's `instance`: an id that changes whenever the brick may have lost writes
+ * it acknowledged but had not fsynced (its machine restarted: the kernel's boot id). It is not repeated
+ * on every reply: a TCP connection never outlives the brick process, so every reply on a connection comes
+ * from the instance that answered that connection's PING, and the client learns of a new instance at its
+ * handshake, before any request runs on the new connection (remote-brick.ts, replica-set.ts). A v1 brick's
+ * PING reply still decodes (without instance), so the gateway can refuse it with a clear message.
  */
 import type { BrickCapacity, ObjectId, ObjectInfo } from '../brick';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Bytes of the frame header after the length field: xid + code. */
 export const HEADER_BYTES = 5;
 /** Data bytes per READ/WRITE frame unless configured otherwise; larger requests are split by the client. */
@@ -76,6 +84,8 @@ export interface PingResult {
   version: number;
   maxPayload: number;
   brickId: string;
+  /** Changes when the brick may have lost un-fsynced writes (its boot id); '' from a version-1 brick. */
+  instance: string;
 }
 
 /** What a successful reply carries, per op. */

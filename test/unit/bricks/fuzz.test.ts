@@ -24,7 +24,8 @@ const REQUEST_SEEDS = [
 ];
 
 const REPLY_SEEDS: Array<[Op, Buffer]> = [
-  [Op.PING, strip(encodeReply(1, Op.PING, { version: 1, maxPayload: 65536, brickId: 'id' }))],
+  [Op.PING, strip(encodeReply(1, Op.PING, { version: 2, maxPayload: 65536, brickId: 'id', instance: 'boot' }))],
+  [Op.PING, strip(encodeReply(1, Op.PING, { version: 1, maxPayload: 65536, brickId: 'id', instance: '' }))],
   [Op.LIST, strip(encodeReply(1, Op.LIST, [{ id: obj, size: 3 }, { id: obj, size: 4 }]))],
   [Op.STAT, strip(encodeReply(1, Op.STAT, { size: 10 }))],
   [Op.CHECKSUM, strip(encodeReply(1, Op.CHECKSUM, Buffer.alloc(32)))],

@@ -56,7 +56,10 @@ describe('brick wire codec', () => {
 
   test('every reply round-trips; READ data goes out as its own buffer', () => {
     const cases: Array<[Op, unknown]> = [
-      [Op.PING, { version: 1, maxPayload: 1 << 20, brickId: 'a-brick-id' }],
+      [Op.PING, { version: 2, maxPayload: 1 << 20, brickId: 'a-brick-id', instance: '3f2a-boot' }],
+      [Op.PING, { version: 2, maxPayload: 1 << 20, brickId: 'a-brick-id', instance: '' }],
+      // A version-1 brick (no instance field) still decodes, so the gateway can refuse it by version.
+      [Op.PING, { version: 1, maxPayload: 1 << 20, brickId: 'a-brick-id', instance: '' }],
       [Op.READ, Buffer.from('some data')],
       [Op.READ, Buffer.alloc(0)],
       [Op.WRITE, undefined],
