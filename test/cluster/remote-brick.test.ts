@@ -165,8 +165,12 @@ describe('remote brick faults', () => {
         for (let i = off; i < off + len; i++) may[k]![i]! |= 1 << v;
         writes.push(r.writeRange(id, off, Buffer.alloc(len, v)).then(() => ok++, () => undefined));
       }
-      // Kill once the brick is well into the stream, with writes still queued behind.
-      if (!killed && ok >= 24) {
+      // Kill once the brick is well into the stream, with writes still queued behind. On a loaded machine
+      // the acknowledgements can lag the loop by many rounds: by round 16 (64 writes sent) it waits for
+      // 24 of them, so the kill still lands mid-stream, and the rounds after it go to a dead brick.
+      if (!killed && (ok >= 24 || v >= 16)) {
+        const until = Date.now() + 60_000;
+        while (ok < 24 && Date.now() < until) await new Promise((res) => setTimeout(res, 2));
         killed = true;
         await p.kill9();
       } else await new Promise((res) => setTimeout(res, 2));
