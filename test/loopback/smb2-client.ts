@@ -45,6 +45,9 @@ export class TestSmbClient {
   treeId = 0;
   dialect = 0;
   signingKey: Buffer | undefined;
+  /** SMB 3.x keys after login (128-bit ciphers): the client seals with `sealKey`, opens replies with `openKey`. */
+  sealKey: Buffer | undefined;
+  openKey: Buffer | undefined;
   signingAlgo: SigningAlgorithm = HMAC_SHA256;
   sign = false;
   preauth: Buffer = Buffer.alloc(64);
@@ -297,6 +300,8 @@ export class TestSmbClient {
       const s = { preauthHash: ph } as unknown as Session;
       deriveKeys(s, this.dialect, 0, exported);
       this.signingKey = s.signingKey;
+      this.sealKey = s.decryptionKey;
+      this.openKey = s.encryptionKey;
     }
     return r2;
   }

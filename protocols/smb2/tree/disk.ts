@@ -568,6 +568,9 @@ export class DiskShare implements ShareHandler {
     const stable = writeThrough || o.writeThrough ? Stable.FILE_SYNC : Stable.UNSTABLE;
     const max = this.fs.limits.maxWrite;
     // Up to 8 MiB in one SMB WRITE: the core pieces go out together (the core coalesces their metadata).
+    // Pieces of maxWrite (1 MiB) also suit the page cache here: pwrites of 2-4 MiB into new chunk files
+    // (one per chunk, as Samba's 8 MiB ones) cost 1.5-5x the CPU per byte on the bench machine (kernel
+    // 6.18 ext4 large folios in a VM; 512 KiB-1 MiB was cheapest; session-5 report smbio).
     const pieces: Promise<number>[] = [];
     for (let at = 0; at < data.length; at += max) {
       const part = data.subarray(at, Math.min(data.length, at + max));
