@@ -51,6 +51,20 @@ export function isCoreError(e: unknown): e is CoreError {
   return e instanceof CoreError;
 }
 
+/**
+ * NOENT for a name that is not there: an expected answer (every create looks its name up first), so it
+ * is built without a stack trace, whose capture costs several times the lookup itself.
+ */
+export function noEntry(detail?: string): CoreError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new CoreError(Errc.NOENT, detail);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Shorthand for `throw new CoreError(...)` in expression position. */
 export function fail(errc: Errc, detail?: string): never {
   throw new CoreError(errc, detail);

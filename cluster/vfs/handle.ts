@@ -82,6 +82,9 @@ export class HandleCodec {
     // One entry per inode: a handle of the same inode for another export replaces it (rare).
     if (hit) this.minted.delete(key);
     HandleCodec.remember(this.minted, key, h);
+    // A handle just minted comes back at once (NFSv4 OPEN's own open of the file it created, the client's
+    // next PUTFH): it is known good, so its first parse need not compute the MAC again.
+    HandleCodec.remember(this.verified, h.toString('latin1'), Object.freeze({ kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) }));
     return h;
   }
 

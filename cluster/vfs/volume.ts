@@ -21,7 +21,7 @@ import type { Kv } from '../meta/kv';
 import { derivedOf, Namespace, type GcJob, type NewNode } from '../meta/namespace';
 import { buildFoldIndex, foldCandidates, foldName } from '../meta/fold-index';
 import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
-import { CoreError, Errc } from './errors';
+import { CoreError, Errc, noEntry } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
 import { ListingPages } from './listing-pages';
@@ -422,9 +422,9 @@ export class Volume implements FileSystem {
       if (!child) throw new CoreError(Errc.STALE);
     } else {
       const ent = await this.ns.getDirent(d.id, name);
-      if (!ent) throw new CoreError(Errc.NOENT);
+      if (!ent) throw noEntry();
       child = await this.ns.getInode(ent.fileId);
-      if (!child) throw new CoreError(Errc.NOENT); // removed between the two reads
+      if (!child) throw noEntry(); // removed between the two reads
       this.hub.noteName(d.id, name, child.id, child.type === FileType.DIR);
     }
     return { handle: this.mint(f.exportId, child), attr: this.toAttr(child), dirAttr: this.toAttr(d) };

@@ -14,7 +14,9 @@
  *         (NFS4ERR_NOT_ONLY_OP); SEQUENCE anywhere else is NFS4ERR_SEQUENCE_POS (RFC 8881 §2.10.6.1.5, §18.46.3).
  *
  * 4.1+: a reply that would exceed the session's ca_maxresponsesize (RPC header included) ends at the op
- *         that overflows it with NFS4ERR_REP_TOO_BIG (RFC 8881 §2.10.6.4, §15.1.3.3; `ReplyBudget`).
+ *         that overflows it with NFS4ERR_REP_TOO_BIG (RFC 8881 §2.10.6.4, §15.1.3.3; `ReplyBudget`). An op
+ *         that changes something is checked against the bound of its result before it runs, so it is not
+ *         run when the reply could not carry its result; the others are measured once they ran.
  *
  * Operations are decoded one at a time as they run, so a COMPOUND that fails early never decodes the rest.
  * The slot reply cache (SEQUENCE) needs the encoded reply: when the request asked for caching it is encoded
@@ -184,7 +186,9 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
         resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_BADXDR });
         break;
       }
-      if (budget && !budget.fits(8)) {
+      // Under a budget an op that changes something runs only if its result is sure to fit (its bound);
+      // the others run and are measured after.
+      if (budget && !budget.fits(8 + (op.maxResultBytes?.(opArgs) ?? 0) + (i < count - 1 ? 8 : 0))) {
         resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_REP_TOO_BIG });
         break;
       }
@@ -208,8 +212,9 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
       }
       const ok: nfs_resop4 = { resop: opnum, status: nfsstat4.NFS4_OK, res };
       if (i === 0) budget = ReplyBudget.forSession(c, tag);
-      if (budget && !budget.add(ok)) {
-        // The op ran (the same as knfsd when its estimate was short): its result just cannot be sent.
+      if (budget && !budget.add(op, ok, i < count - 1)) {
+        // The op ran (one without side effects, or the same as knfsd when its estimate was short): its
+        // result just cannot be sent.
         resarray.push({ resop: opnum, status: nfsstat4.NFS4ERR_REP_TOO_BIG });
         break;
       }
@@ -291,12 +296,21 @@ class ReplyBudget {
     return bytes <= this.room;
   }
 
-  /** Counts a result; false (nothing counted) when it does not fit. */
-  add(r: nfs_resop4): boolean {
-    const w = new XdrWriter(256);
-    encodeResop(w, r);
-    if (w.length > this.room) return false;
-    this.room -= w.length;
+  /**
+   * Counts a result (op number, status and resok); false (nothing counted) when it does not fit. When more
+   * ops follow, 8 bytes must stay free for the next one's op number and status: a REP_TOO_BIG there must
+   * fit in the reply too.
+   */
+  add(op: AnyNfs4Op, r: nfs_resop4, more: boolean): boolean {
+    let n: number;
+    if (op.resultBytes) n = 8 + op.resultBytes(r.res);
+    else {
+      const w = new XdrWriter(256);
+      encodeResop(w, r);
+      n = w.length;
+    }
+    if (n + (more ? 8 : 0) > this.room) return false;
+    this.room -= n;
     return true;
   }
 }

@@ -5,6 +5,7 @@
  * from the core), and compound.ts turns that into the op's result and stops the COMPOUND.
  */
 import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import type { Errc } from '../../cluster/vfs/errors';
 import { CoreError, Errc as E } from '../../cluster/vfs/errors';
 import type { Logger } from '../rpc/log';
@@ -33,6 +34,18 @@ export interface Nfs4Op<A = any, R = any> {
    * and write nothing; the exceptions (SETATTR's attrsset, LOCK's denied…) say so here.
    */
   encodeFail?(w: XdrWriter, status: nfsstat4, body: unknown): void;
+  /**
+   * The exact number of bytes `encodeOk` writes for `res`, computed without encoding. Sessions whose
+   * ca_maxresponsesize is below the server's reply cap count every result against it (compound.ts
+   * `ReplyBudget`); an op without this is encoded once more just to be measured.
+   */
+  resultBytes?(res: R): number;
+  /**
+   * An upper bound of `resultBytes`, known from the arguments before the op runs. Set on operations that
+   * change something: under a ReplyBudget such an op whose result might not fit is answered
+   * NFS4ERR_REP_TOO_BIG without being run (RFC 8881 §2.10.6.4), as knfsd estimates before it runs one.
+   */
+  maxResultBytes?(args: A): number;
   /** Where the RFC's error list for this op differs from status.ts, the exception, as data. */
   statusOverrides?: Partial<Record<Errc, nfsstat4>>;
   /** Client side (tests, tools). */
@@ -152,7 +165,14 @@ export const voidArgs = {
 export const voidOk = {
   encodeOk: (): void => {},
   decodeOk: (): undefined => undefined,
+  resultBytes: (): number => 0,
+  maxResultBytes: (): number => 0,
 };
+
+/** resultBytes and maxResultBytes of an op whose resok always has `n` bytes. */
+export function fixedResult(n: number): { resultBytes(): number; maxResultBytes(): number } {
+  return { resultBytes: () => n, maxResultBytes: () => n };
+}
 
 /** SEQUENCE found the request in its slot's reply cache: the COMPOUND answers with these bytes. */
 export class SlotReplay extends Error {
@@ -168,7 +188,17 @@ export class SeqidReplay extends Error {
   }
 }
 
-/** Fingerprint of a request's operations for the slot cache: a retry must carry the same ones. */
-export function opsFingerprint(ops: Buffer): string {
-  return createHash('sha1').update(ops.subarray(0, 1024)).update(String(ops.length)).digest('base64');
+/**
+ * Fingerprint of a request's operations for the slot cache: a retry must carry the same ones. It only has
+ * to tell a client's reuse of a slot and sequence id for a different request (SEQ_FALSE_RETRY) from a true
+ * retry, not resist forgery: CRC-32 of the first KiB seeded with the length (a SHA-1 object per COMPOUND
+ * cost several µs).
+ */
+export function opsFingerprint(ops: Buffer): number {
+  const head = ops.length > 1024 ? ops.subarray(0, 1024) : ops;
+  if (zlibCrc32) return zlibCrc32(head, ops.length >>> 0);
+  return createHash('sha1').update(head).update(String(ops.length)).digest().readUInt32BE(0);
 }
+
+/** zlib.crc32 (Node 20.15 and later; engines allows any Node 20, hence the SHA-1 fallback above). */
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;

@@ -3,7 +3,7 @@
  * bits this server can judge (the six RFC 7530 bits); the pseudo root grants READ and LOOKUP only.
  */
 import { ACCESS4_ALL, ACCESS4_DELETE, ACCESS4_EXECUTE, ACCESS4_LOOKUP, ACCESS4_READ, nfs_opnum4 } from '../types';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { FileType } from '../../../cluster/vfs/types';
 
 /** struct ACCESS4args { uint32_t access; }; */
@@ -32,6 +32,7 @@ export const ACCESS: Nfs4Op<ACCESS4args, ACCESS4resok> = {
     const mine = supported & ~meaningless;
     return { supported: mine, access: r.granted & mine };
   },
+  ...fixedResult(8),
   encodeOk: (w, r) => {
     w.uint32(r.supported);
     w.uint32(r.access);

@@ -5,7 +5,7 @@
  * The locks the open's lock-owners hold on the file, and the core open (SMB share modes), end with it.
  */
 import { Nfs4Error } from '../errors';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { INVALID_STATEID, nextSeqid, sequencedState } from '../stateid';
 import { nfs_opnum4, nfsstat4, type stateid4 } from '../types';
 import { decodeStateid4, encodeStateid4 } from '../xdr';
@@ -39,6 +39,7 @@ export const CLOSE: Nfs4Op<CLOSE4args, CLOSE4resok> = {
     c.curStateid = out;
     return { open_stateid: out };
   },
+  ...fixedResult(16),
   encodeOk: (w, r) => encodeStateid4(w, r.open_stateid),
   decodeOk: (r) => ({ open_stateid: decodeStateid4(r) }),
 };

@@ -1,5 +1,5 @@
 /** OP_COMMIT (RFC 8881 §18.3): makes UNSTABLE writes stable; returns the write verifier. */
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { FileType } from '../../../cluster/vfs/types';
 import { Nfs4Error } from '../errors';
 import { nfs_opnum4, nfsstat4 } from '../types';
@@ -33,6 +33,7 @@ export const COMMIT: Nfs4Op<COMMIT4args, COMMIT4resok> = {
     const r = await fh.fs.commit(fh.cred, fh.handle, a.offset, a.count);
     return { writeverf: r.verifier };
   },
+  ...fixedResult(8),
   encodeOk: (w, r) => encodeVerifier4(w, r.writeverf),
   decodeOk: (r) => ({ writeverf: decodeVerifier4(r) }),
 };

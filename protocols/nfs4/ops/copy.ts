@@ -14,7 +14,7 @@ import { FileType } from '../../../cluster/vfs/types';
 import type { XdrReader } from '../../xdr/reader';
 import { Nfs4Error } from '../errors';
 import type { FsFh } from '../fh';
-import type { Nfs4Compound, Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Compound, type Nfs4Op } from '../op';
 import { checkStateid } from '../stateid';
 import { NFS4_OPAQUE_LIMIT, nfs_opnum4, nfsstat4, stable_how4, type stateid4 } from '../types';
 import { decodeStateid4, decodeVerifier4, encodeStateid4, encodeVerifier4 } from '../xdr';
@@ -109,6 +109,8 @@ export const COPY: Nfs4Op<COPY4args, COPY4resok> = {
     const n = await copyRange(sparseHost(d), d.cred, s.handle, a.ca_src_offset, d.handle, a.ca_dst_offset, a.ca_count);
     return { wr_count: n, wr_committed: stable_how4.FILE_SYNC4, wr_writeverf: d.fs.writeVerifier(), cr_consecutive: true, cr_synchronous: true };
   },
+  // wr_callback_id (none), count, committed, verifier, the two requirement flags.
+  ...fixedResult(4 + 8 + 4 + 8 + 4 + 4),
   encodeOk: (w, r) => {
     w.uint32(0); // wr_callback_id<1>: none, the copy is done
     w.uint64(r.wr_count);

@@ -11,6 +11,7 @@ import type { Nfs4Op } from '../op';
 import { NFS4_LINKTEXT_MAX, nfs_ftype4, nfs_opnum4, nfsstat4, type bitmap4, type change_info4, type fattr4, type specdata4 } from '../types';
 import {
   bitmapOf,
+  bitmapSize,
   decodeBitmap4,
   decodeChangeInfo4,
   decodeComponent4,
@@ -92,6 +93,9 @@ export const CREATE: Nfs4Op<CREATE4args, CREATE4resok> = {
     c.curStateid = undefined;
     return { cinfo: changeInfo(before, r.dir.after), attrset: bitmapOf(attrs.ids) };
   },
+  resultBytes: (r) => 20 + bitmapSize(r.attrset),
+  // change_info4, and attrset: settable attributes only, in at most three bitmap words.
+  maxResultBytes: () => 20 + 16,
   encodeOk: (w, r) => {
     encodeChangeInfo4(w, r.cinfo);
     encodeBitmap4(w, r.attrset);

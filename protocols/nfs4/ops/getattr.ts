@@ -5,7 +5,7 @@
 import { buildFattr4, checkReadable } from '../attrs';
 import type { Nfs4Op } from '../op';
 import { nfs_opnum4, type bitmap4, type fattr4 } from '../types';
-import { decodeBitmap4, decodeFattr4, encodeBitmap4, encodeFattr4 } from '../xdr';
+import { bitmapSize, decodeBitmap4, decodeFattr4, encodeBitmap4, encodeFattr4 } from '../xdr';
 
 /** struct GETATTR4args { bitmap4 attr_request; }; */
 export interface GETATTR4args {
@@ -28,6 +28,7 @@ export const GETATTR: Nfs4Op<GETATTR4args, GETATTR4resok> = {
     const src = await c.server.attrSource(fh, a.attr_request);
     return { obj_attributes: buildFattr4(a.attr_request, src, c.minor, c.owners()) };
   },
+  resultBytes: (r) => bitmapSize(r.obj_attributes.attrmask) + 4 + ((r.obj_attributes.attr_vals.length + 3) & ~3),
   encodeOk: (w, r) => encodeFattr4(w, r.obj_attributes),
   decodeOk: (r) => {
     const f = decodeFattr4(r);

@@ -15,6 +15,7 @@ export const GETFH: Nfs4Op<undefined, GETFH4resok> = {
   async handle(c) {
     return { object: c.curFh().handle };
   },
+  resultBytes: (r) => 4 + ((r.object.length + 3) & ~3),
   encodeOk: (w, r) => encodeNfsFh4(w, r.object),
   decodeOk: (r) => ({ object: Buffer.from(decodeNfsFh4(r)) }),
 };

@@ -5,7 +5,7 @@
 import { FileType } from '../../../cluster/vfs/types';
 import { Nfs4Error } from '../errors';
 import { changeBefore, changeInfo, checkComponent } from '../helpers';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
 
@@ -36,6 +36,7 @@ export const LINK: Nfs4Op<LINK4args, LINK4resok> = {
     const r = await dir.fs.link(dir.cred, src.handle, dir.handle, a.newname);
     return { cinfo: changeInfo(before, r.dir.after) };
   },
+  ...fixedResult(20),
   encodeOk: (w, r) => encodeChangeInfo4(w, r.cinfo),
   decodeOk: (r) => ({ cinfo: decodeChangeInfo4(r) }),
 };

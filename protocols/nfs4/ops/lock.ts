@@ -15,7 +15,7 @@ import type { XdrReader } from '../../xdr/reader';
 import type { XdrWriter } from '../../xdr/writer';
 import { isCoreError, Errc } from '../../../cluster/vfs/errors';
 import { Nfs4Error } from '../errors';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { addHeld } from '../state/held-ranges';
 import { lockOwnerOf } from '../state/owners';
 import type { LockStateRec, OpenStateRec } from '../state/stateids';
@@ -119,6 +119,7 @@ export const LOCK: Nfs4Op<LOCK4args, LOCK4resok> = {
     c.curStateid = s;
     return { lock_stateid: s };
   },
+  ...fixedResult(16),
   encodeOk: (w, r) => encodeStateid4(w, r.lock_stateid),
   decodeOk: (r) => ({ lock_stateid: decodeStateid4(r) }),
   encodeFail: (w, status, body) => {

@@ -3,7 +3,7 @@
  * POSIX owners may split a lock). Ordered by the lock-owner's seqid in 4.0; the lock stateid's seqid
  * advances. Unlocking a range that holds no lock is not an error.
  */
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { cutHeld } from '../state/held-ranges';
 import { lockOwnerOf } from '../state/owners';
 import { nextSeqid, sequencedState, stateidOf } from '../stateid';
@@ -49,6 +49,7 @@ export const LOCKU: Nfs4Op<LOCKU4args, LOCKU4resok> = {
     c.curStateid = s;
     return { lock_stateid: s };
   },
+  ...fixedResult(16),
   encodeOk: (w, r) => encodeStateid4(w, r.lock_stateid),
   decodeOk: (r) => ({ lock_stateid: decodeStateid4(r) }),
 };

@@ -3,7 +3,7 @@
  * (anything else is NFS4ERR_INVAL); the stateid's seqid advances.
  */
 import { Nfs4Error } from '../errors';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { nextSeqid, sequencedState, stateidOf } from '../stateid';
 import { coreOpenArgs } from './open';
 import { OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_WANT_DELEG_MASK, OPEN4_SHARE_DENY_BOTH, nfs_opnum4, nfsstat4, type stateid4 } from '../types';
@@ -59,6 +59,7 @@ export const OPEN_DOWNGRADE: Nfs4Op<OPEN_DOWNGRADE4args, OPEN_DOWNGRADE4resok> =
     c.curStateid = s;
     return { open_stateid: { seqid: s.seqid, other: s.other } };
   },
+  ...fixedResult(16),
   encodeOk: (w, r) => encodeStateid4(w, r.open_stateid),
   decodeOk: (r) => ({ open_stateid: decodeStateid4(r) }),
 };

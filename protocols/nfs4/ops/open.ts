@@ -69,6 +69,7 @@ import {
 } from '../types';
 import {
   bitmapOf,
+  bitmapSize,
   decodeBitmap4,
   decodeChangeInfo4,
   decodeComponent4,
@@ -205,6 +206,11 @@ function encodeDelegation(w: XdrWriter, d: open_delegation4): void {
     w.uint32(d.ond_why);
     if (d.ond_why === why_no_delegation4.WND4_CONTENTION || d.ond_why === why_no_delegation4.WND4_RESOURCE) w.bool(d.ond_server_flag ?? false);
   }
+}
+
+function delegationBytes(d: open_delegation4): number {
+  if (d.delegation_type !== open_delegation_type4.OPEN_DELEGATE_NONE_EXT) return 4;
+  return d.ond_why === why_no_delegation4.WND4_CONTENTION || d.ond_why === why_no_delegation4.WND4_RESOURCE ? 12 : 8;
 }
 
 function decodeDelegation(r: XdrReader): open_delegation4 {
@@ -484,6 +490,10 @@ export const OPEN: Nfs4Op<OPEN4args, OPEN4resok> = {
     const rflags = OPEN4_RESULT_LOCKTYPE_POSIX | (c.minor === 0 && !owner.confirmed ? OPEN4_RESULT_CONFIRM : 0);
     return { stateid: { seqid: stateid.seqid, other: stateid.other }, cinfo: t.cinfo, rflags, attrset: t.attrset, delegation: delegationFor(c.minor, a.share_access) };
   },
+  // stateid4, change_info4, rflags, attrset, open_delegation4 (never a delegation: at most 12 bytes).
+  resultBytes: (r) => 16 + 20 + 4 + bitmapSize(r.attrset) + delegationBytes(r.delegation),
+  // attrset names settable attributes only, in at most three bitmap words.
+  maxResultBytes: () => 16 + 20 + 4 + 16 + 12,
   encodeOk: (w, r) => {
     encodeStateid4(w, r.stateid);
     encodeChangeInfo4(w, r.cinfo);

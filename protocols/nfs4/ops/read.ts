@@ -40,6 +40,7 @@ export const READ: Nfs4Op<READ4args, READ4resok> = {
     if (r.release) c.rpc.onReplySent(r.release);
     return { eof: r.eof, data: r.data };
   },
+  resultBytes: (r) => 8 + ((r.data.length + 3) & ~3),
   encodeOk: (w, r) => {
     w.bool(r.eof);
     w.opaqueRef(r.data);

@@ -2,7 +2,7 @@
 import { Errc, isCoreError } from '../../../cluster/vfs/errors';
 import type { DirWcc } from '../../../cluster/vfs/types';
 import { changeBefore, changeInfo, checkComponent } from '../helpers';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
 
@@ -34,6 +34,7 @@ export const REMOVE: Nfs4Op<REMOVE4args, REMOVE4resok> = {
     }
     return { cinfo: changeInfo(before, wcc.after) };
   },
+  ...fixedResult(20),
   encodeOk: (w, r) => encodeChangeInfo4(w, r.cinfo),
   decodeOk: (r) => ({ cinfo: decodeChangeInfo4(r) }),
 };

@@ -4,7 +4,7 @@
  */
 import { Nfs4Error } from '../errors';
 import { changeBefore, changeInfo, checkComponent } from '../helpers';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
 
@@ -44,6 +44,7 @@ export const RENAME: Nfs4Op<RENAME4args, RENAME4resok> = {
     const r = await dst.fs.rename(dst.cred, src.handle, a.oldname, dst.handle, a.newname);
     return { source_cinfo: changeInfo(srcBefore, r.fromDir.after), target_cinfo: changeInfo(dstBefore, r.toDir.after) };
   },
+  ...fixedResult(40),
   encodeOk: (w, r) => {
     encodeChangeInfo4(w, r.source_cinfo);
     encodeChangeInfo4(w, r.target_cinfo);

@@ -17,7 +17,7 @@
  * binds one with BIND_CONN_TO_SESSION.
  */
 import { Nfs4Error } from '../errors';
-import { opsFingerprint, SlotReplay, type Nfs4Op } from '../op';
+import { fixedResult, opsFingerprint, SlotReplay, type Nfs4Op } from '../op';
 import { SEQ4_STATUS_CB_PATH_DOWN, nfs_opnum4, nfsstat4 } from '../types';
 import { decodeSessionid4, encodeSessionid4 } from '../xdr';
 
@@ -94,6 +94,7 @@ export const SEQUENCE: Nfs4Op<SEQUENCE4args, SEQUENCE4resok> = {
       sr_status_flags: c.server.callbackPathDown(s.client) ? SEQ4_STATUS_CB_PATH_DOWN : 0,
     };
   },
+  ...fixedResult(36),
   encodeOk: (w, r) => {
     encodeSessionid4(w, r.sr_sessionid);
     w.uint32(r.sr_sequenceid);

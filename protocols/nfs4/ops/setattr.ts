@@ -8,7 +8,7 @@ import { Nfs4Error } from '../errors';
 import type { Nfs4Op } from '../op';
 import { ANONYMOUS_STATEID, checkStateid, stateidEquals } from '../stateid';
 import { nfs_opnum4, nfsstat4, type bitmap4, type fattr4, type stateid4 } from '../types';
-import { bitmapOf, decodeBitmap4, decodeFattr4, decodeStateid4, encodeBitmap4, encodeFattr4, encodeStateid4 } from '../xdr';
+import { bitmapOf, bitmapSize, decodeBitmap4, decodeFattr4, decodeStateid4, encodeBitmap4, encodeFattr4, encodeStateid4 } from '../xdr';
 
 /** struct SETATTR4args { stateid4 stateid; fattr4 obj_attributes; }; */
 export interface SETATTR4args {
@@ -39,6 +39,9 @@ export const SETATTR: Nfs4Op<SETATTR4args, SETATTR4resok> = {
     if (d.ids.length > 0) await fh.fs.setattr(fh.cred, fh.handle, d.set);
     return { attrsset: bitmapOf(d.ids) };
   },
+  resultBytes: (r) => bitmapSize(r.attrsset),
+  // attrsset names settable attributes only, whose numbers all fit in the first three words.
+  maxResultBytes: () => 16,
   encodeOk: (w, r) => encodeBitmap4(w, r.attrsset),
   encodeFail: (w) => w.uint32(0),
   decodeOk: (r) => ({ attrsset: decodeBitmap4(r) }),

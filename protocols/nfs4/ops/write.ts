@@ -5,7 +5,7 @@
  */
 import { Stable } from '../../../cluster/vfs/types';
 import { XdrError } from '../../xdr/errors';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { checkIoStateid } from '../stateid';
 import { lockOwnerOf } from '../state/owners';
 import { NFS4_DATA_MAX, nfs_opnum4, nfsstat4, stable_how4, type stateid4 } from '../types';
@@ -59,6 +59,7 @@ export const WRITE: Nfs4Op<WRITE4args, WRITE4resok> = {
     const r = await fh.fs.write(fh.cred, fh.handle, a.offset, a.data, a.stable as number as Stable, retain ? { retain } : undefined);
     return { count: r.count, committed: r.committed as number as stable_how4, writeverf: r.verifier };
   },
+  ...fixedResult(16),
   encodeOk: (w, r) => {
     w.uint32(r.count);
     w.uint32(r.committed);

@@ -20,7 +20,7 @@ export interface Slot {
   /** Its encoded COMPOUND4res when it asked to be cached. */
   reply?: Buffer;
   /** Fingerprint of the request's operations, to tell a true retry from a false one. */
-  fingerprint?: string;
+  fingerprint?: number;
 }
 
 export interface Session {
