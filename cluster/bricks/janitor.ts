@@ -70,6 +70,7 @@ export class Janitor {
       if (!batch) return;
       this.inFlight.delete(m.id);
       batch.forEach((it, i) => it.resolve(m.out[i]!));
+      if (this.queue.length > 0) this.flush();
       if (this.inFlight.size === 0) w.unref();
     });
     const fail = (e: unknown): void => {
@@ -77,15 +78,25 @@ export class Janitor {
       const err = e instanceof Error ? e : new Error(`brick janitor stopped: ${String(e)}`);
       for (const batch of this.inFlight.values()) for (const it of batch) it.reject(err);
       this.inFlight.clear();
+      // What waited behind the lost batch goes to a new worker.
+      if (this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
     };
     w.on('error', fail);
     w.on('exit', (codeNo) => fail(new Error(`brick janitor exited with code ${codeNo}`)));
     return w;
   }
 
+  /**
+   * Sends the queued drops, one batch at a time: drops asked for while the worker works on a batch wait
+   * for its answer and then go as one message. Under a burst of REMOVEs that makes the batches grow with
+   * the load instead of one message (a post, a wake-up of the worker, an answer) per event-loop turn.
+   */
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && (this.inFlight.size === 0 || this.closed)) {
       const batch = this.queue.splice(0, MAX_BATCH);
       if (this.closed) {
         for (const it of batch) it.reject(new Error('brick closed'));

@@ -91,6 +91,8 @@ export interface UnlinkOutcome {
   dirBefore: Inode;
   dirAfter: Inode;
   gc?: GcJob;
+  /** A regular file freed without a trim (`Namespace.objectless` said it never had an object). */
+  trimless?: bigint;
 }
 
 export interface RenameOutcome {
@@ -99,6 +101,8 @@ export interface RenameOutcome {
   toBefore: Inode;
   toAfter: Inode;
   gc?: GcJob;
+  /** As in UnlinkOutcome. */
+  trimless?: bigint;
 }
 
 export interface SetattrOutcome {
@@ -127,6 +131,11 @@ const MAX_GC_BATCH = 1024;
 
 function randomU32(): number {
   return randomInt(0, 0x1_0000_0000);
+}
+
+/** The id of `n` if unlinkNode freed it, a regular file, without recording a trim. */
+function trimless(n: Inode, gc: GcJob | undefined): bigint | undefined {
+  return !gc && n.nlink === 0 && n.type === FileType.REG ? n.id : undefined;
 }
 
 function clone(n: Inode): Inode {
@@ -246,6 +255,11 @@ export class Namespace {
   private readonly gcDone: Array<{ job: GcJob; resolve: () => void; reject: (e: unknown) => void }> = [];
   private gcDraining = false;
   private readonly idBlock: bigint;
+  /**
+   * Set by the volume: true when a regular file being freed never had a brick object
+   * (cluster/vfs/fresh-files.ts), so its removal records no trim. Read-only (a transaction may retry).
+   */
+  objectless: ((id: bigint) => boolean) | undefined;
   /**
    * Directory row memos (see listDir), least recently extended first, held weakly (a memo lives as long as
    * its directory version's inode object), and the rows they hold in total.
@@ -528,7 +542,7 @@ export class Namespace {
       return undefined;
     }
     tx.delete(inodeKey(n.id));
-    if (n.type !== FileType.REG) return undefined;
+    if (n.type !== FileType.REG || this.objectless?.(n.id)) return undefined;
     const rec: GcRecord = { length: 0n, freed: true, nonce: randomU32() };
     tx.put(gcKey(n.id), encodeGc(rec));
     return { fileId: n.id, rec };
@@ -647,7 +661,7 @@ export class Namespace {
       touch(dir, now, true);
       putInode(tx, dir);
       const gc = this.unlinkNode(tx, child, now);
-      return { dirBefore, dirAfter: dir, gc };
+      return { dirBefore, dirAfter: dir, gc, trimless: trimless(child, gc) };
     }, this.durable());
   }
 
@@ -689,8 +703,9 @@ export class Namespace {
       const now = nowNs();
       let gc: GcJob | undefined;
       let replacedDir = false;
+      let dst: Inode | undefined;
       if (dstEnt) {
-        const dst = await this.loadEntryNode(tx, dstEnt);
+        dst = await this.loadEntryNode(tx, dstEnt);
         if (!stickyAllows(cred, to, dst)) throw new CoreError(Errc.PERM, 'sticky directory');
         if (isDir) {
           if (dst.type !== FileType.DIR) throw new CoreError(Errc.NOTDIR);
@@ -715,7 +730,7 @@ export class Namespace {
       putInode(tx, src);
       putInode(tx, from);
       if (!same) putInode(tx, to);
-      return { fromBefore, fromAfter: from, toBefore, toAfter: to, gc };
+      return { fromBefore, fromAfter: from, toBefore, toAfter: to, gc, trimless: dst && trimless(dst, gc) };
     }, this.durable());
   }
 

@@ -10,15 +10,17 @@
  *  - shrinking or freeing a file: the metadata transaction records a 'G' trim; the bricks are trimmed
  *    after it and the record dropped; records left by a crash are replayed at open. A trim holds the
  *    file's gate exclusively, so no write's data lands between the size change and the trim.
+ *    A file created here that never had an object is freed without one (fresh-files.ts).
  *
  * atime is not updated by reads (no durable write per READ); it changes only through SETATTR.
  */
 import { randomBytes } from 'node:crypto';
 import type { Brick } from '../bricks/brick';
 import { WriteBehindBrick } from '../bricks/write-behind';
+import { FreshFiles, FreshTrackingBrick } from './fresh-files';
 import { chunkTail, splitRange } from '../bricks/chunks';
 import type { Kv } from '../meta/kv';
-import { derivedOf, Namespace, type GcJob, type NewNode } from '../meta/namespace';
+import { derivedOf, Namespace, type CreateOutcome, type GcJob, type NewNode } from '../meta/namespace';
 import { buildFoldIndex, foldCandidates, foldName } from '../meta/fold-index';
 import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc, noEntry } from './errors';
@@ -157,6 +159,8 @@ export class Volume implements FileSystem {
   /** The brick every data operation goes through (the write-behind queue when enabled). */
   readonly brick: Brick;
   private readonly behind: WriteBehindBrick | undefined;
+  /** Regular files created here that never had a brick object (fresh-files.ts); undefined for shared stores. */
+  private readonly fresh: FreshFiles | undefined;
   private readonly gate = new FileGate();
   /** Opens of every protocol (share modes, delete pending). */
   private readonly opens = new OpenTable<PendingDelete>();
@@ -219,6 +223,13 @@ export class Volume implements FileSystem {
       this.brick = this.behind;
     } else {
       this.brick = brick;
+    }
+    if (kv.writeEpoch?.() !== undefined) {
+      // Removing a file that never had an object skips the trim (fresh-files.ts); one-process stores only.
+      const fresh = new FreshFiles();
+      this.fresh = fresh;
+      this.brick = new FreshTrackingBrick(this.brick, fresh);
+      ns.objectless = (id) => fresh.has(id);
     }
     // A brick that may have lost acknowledged UNSTABLE writes (a brick node's machine restarted) changes
     // the verifier before any request runs against it again: a COMMIT then either covered the data or
@@ -625,6 +636,7 @@ export class Volume implements FileSystem {
   /** Queues every piece of an UNSTABLE write (all or none); false when the queue has no room for it. */
   private queueWrite(behind: WriteBehindBrick, fileId: bigint, pieces: ReturnType<typeof splitRange>, buf: Buffer, retain: () => () => void): boolean {
     if (!behind.hasRoom(buf.length)) return false;
+    this.fresh?.touch(fileId);
     const release = retain();
     let left = pieces.length;
     const done = (): void => {
@@ -679,7 +691,16 @@ export class Volume implements FileSystem {
     const { f, n: d } = await this.resolveDir(dir);
     checkNewName(name, this.limits.maxNameBytes);
     const id = await this.ns.allocId();
-    const out = await this.ns.create(cred, d.id, f.gen, name, spec, id);
+    // Before the create makes the file visible: no request can have written to it yet (fresh-files.ts).
+    if (spec.type === FileType.REG) this.fresh?.add(id);
+    let out: CreateOutcome;
+    try {
+      out = await this.ns.create(cred, d.id, f.gen, name, spec, id);
+    } catch (e) {
+      this.fresh?.take(id);
+      throw e;
+    }
+    if (out.existed) this.fresh?.take(id);
     let node = out.node;
     if (out.existed && spec.createMode === CreateMode.UNCHECKED && spec.attrs?.size !== undefined) {
       // Like Linux nfsd: an UNCHECKED create of an existing file applies only the size (O_TRUNC).
@@ -746,6 +767,7 @@ export class Volume implements FileSystem {
     checkEntryName(name, this.limits.maxNameBytes);
     const ent = this.hub.interested(d.id) ? await this.ns.getDirent(d.id, name) : undefined;
     const out = await this.ns.unlink(cred, d.id, f.gen, name, rmdir);
+    if (out.trimless !== undefined) this.fresh?.take(out.trimless);
     this.gcLater(out.gc);
     if (ent) this.hub.emit({ action: 'removed', dirId: d.id, name, fileId: ent.fileId, isDir: ent.type === FileType.DIR });
     return this.dirWcc(out.dirBefore, out.dirAfter);
@@ -758,6 +780,7 @@ export class Volume implements FileSystem {
     checkEntryName(fromName, this.limits.maxNameBytes);
     checkEntryName(toName, this.limits.maxNameBytes);
     const out = await this.ns.rename(cred, a.n.id, a.f.gen, fromName, b.n.id, b.f.gen, toName);
+    if (out.trimless !== undefined) this.fresh?.take(out.trimless);
     this.gcLater(out.gc);
     if (this.hub.interested(a.n.id) || this.hub.interested(b.n.id)) {
       const ent = await this.ns.getDirent(b.n.id, toName);

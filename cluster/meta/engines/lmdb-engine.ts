@@ -79,6 +79,8 @@ export class LmdbKv extends LocalKv {
   private readonly overlay = new SortedMap<Pending>();
   private seq = 0;
   private last: Promise<void> = Promise.resolve();
+  /** Resolves once the last transaction handed to LMDB (and every earlier one) is on disk. */
+  private lastFlushed: PromiseLike<unknown> = Promise.resolve();
   /**
    * Committed values of recent point reads (null: known absent), by key; bounded, oldest out first.
    * A point read through lmdb-js costs about a microsecond (call into the native side, B-tree search,
@@ -113,6 +115,8 @@ export class LmdbKv extends LocalKv {
       keyEncoder: BYTES_KEY_ENCODER,
       cache: false,
       noMemInit: true,
+      // Each write promise carries the flush of its own LMDB transaction (see `commit`).
+      separateFlushed: true,
     });
   }
 
@@ -246,7 +250,11 @@ export class LmdbKv extends LocalKv {
     }
     const done = this.commit(list);
     if (!durable) return Promise.resolve();
-    return done.then(() => this.flushed());
+    // This transaction's own flush. (lmdb-js's `db.flushed`, asked once the commit has resolved, is the
+    // flush of the newest transaction by then: under load, one that other requests queued meanwhile,
+    // a whole commit+fsync cycle later.)
+    const flushed = this.lastFlushed;
+    return done.then(() => flushed).then(() => undefined);
   }
 
   /**
@@ -285,6 +293,9 @@ export class LmdbKv extends LocalKv {
       },
     );
     this.last = done.catch(() => undefined);
+    // With separateFlushed, lmdb-js puts the flush of the transaction holding these writes on the batch
+    // promise; overlapping syncs complete in order, so it covers every earlier transaction too.
+    this.lastFlushed = (p as Promise<unknown> & { flushed?: PromiseLike<unknown> }).flushed ?? this.db.flushed;
     return done;
   }
 

@@ -11,6 +11,7 @@
  */
 import { CoreError, Errc } from '../../vfs/errors';
 import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
+import { BodyTurns } from './body-turns';
 import { Mutex, sameValue } from './engine-util';
 import { SortedMap } from './sorted-map';
 
@@ -111,6 +112,8 @@ class LocalTx implements KvTx {
 
 export abstract class LocalKv implements Kv {
   private readonly retryMutex = new Mutex();
+  /** One transaction body at a time while bodies do not wait for I/O (body-turns.ts). */
+  private readonly turns = new BodyTurns();
   protected counters: KvStats = { commits: 0, conflicts: 0, durableCommits: 0 };
   protected closed = false;
   /** A failed commit leaves memory ahead of the disk: refuse further work. */
@@ -204,28 +207,47 @@ export abstract class LocalKv implements Kv {
       for (let attempt = 1; ; attempt++) {
         if (!release && this.retryMutex.locked) await this.retryMutex.idle();
         this.check();
+        const turn = this.turns.take();
+        const token = typeof turn === 'number' ? turn : await turn;
         const tx = new LocalTx(this);
         let out: T | undefined;
         let err: unknown;
         let threw = false;
+        let valid: boolean;
         try {
           out = await fn(tx);
         } catch (e) {
           threw = true;
           err = e;
         }
-        this.check();
-        if (!this.validate(tx)) {
+        try {
+          this.check();
+          valid = this.validate(tx);
+        } catch (e) {
+          this.turns.release(token);
+          throw e;
+        }
+        if (!valid) {
+          this.turns.release(token);
           this.counters.conflicts++;
           if (attempt >= maxAttempts) throw new CoreError(Errc.DELAY, 'metadata transaction kept conflicting');
           if (!release) release = await this.retryMutex.acquire();
           else await new Promise<void>((r) => setImmediate(r));
           continue;
         }
-        if (threw) throw err;
-        if (tx.writes.size === 0) return out as T;
+        if (threw || tx.writes.size === 0) {
+          this.turns.release(token);
+          if (threw) throw err;
+          return out as T;
+        }
         this.epoch++;
-        const committed = this.apply(tx.writes, durable);
+        let committed: Promise<void>;
+        try {
+          committed = this.apply(tx.writes, durable);
+        } finally {
+          // Before waiting for the commit: the next body may run while this one is being made durable.
+          this.turns.release(token);
+        }
         this.counters.commits++;
         if (durable) this.counters.durableCommits++;
         release?.();
