@@ -46,6 +46,16 @@ listening() { ss -Hltn "( sport = :$1 )" | grep -q .; }
 wait_port() { local i; for i in $(seq 150); do listening "$1" && return 0; sleep 0.2; done; echo "port $1 not listening" >&2; return 1; }
 cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }   # utime stime in clock ticks
 HZ=$(getconf CLK_TCK)
+# One figure line: wall MiB/s from t0/t1, CPU ms per client MiB per process from the before/after samples.
+report() {
+  local line k u0 s0 u1 s1
+  line="$1 MiBps $(python3 -c "print(f'{$SIZE/($t1-$t0):.1f}')")"
+  for k in 0 1 2 3; do
+    read -r u0 s0 <<<"${before[$k]}"; read -r u1 s1 <<<"${after[$k]}"
+    line+=" ${names[$k]} $(python3 -c "u=($u1-$u0)*1000/$HZ/$SIZE; s=($s1-$s0)*1000/$HZ/$SIZE; print(f'{u+s:.2f}ms/MiB(u{u:.2f}+s{s:.2f})')")"
+  done
+  echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+}
 
 for round in $(seq "$ROUNDS"); do
   for r in $REPLICAS; do
@@ -81,24 +91,14 @@ for round in $(seq "$ROUNDS"); do
     for k in 0 1 2 3; do after[$k]=$(cpu "${PIDS[$k]}"); done
     for p in "${perfpids[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     [ -n "${DEBUG:-}" ] && { declare -p before after; echo "${PIDS[*]}"; }
-    line="replica$r round$round MiBps $(python3 -c "print(f'{$SIZE/($t1-$t0):.1f}')")"
-    for k in 0 1 2 3; do
-      read -r u0 s0 <<<"${before[$k]}"; read -r u1 s1 <<<"${after[$k]}"
-      line+=" ${names[$k]} $(python3 -c "u=($u1-$u0)*1000/$HZ/$SIZE; s=($s1-$s0)*1000/$HZ/$SIZE; print(f'{u+s:.2f}ms/MiB(u{u:.2f}+s{s:.2f})')")"
-    done
-    echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+    report "replica$r round$round"
     if [ -n "$READ" ]; then
       for k in 0 1 2 3; do before[$k]=$(cpu "${PIDS[$k]}"); done
       t0=$(date +%s.%N)
       "$BW/libnfs5/bin/nfs-cat" "nfs://$HOST/data/f?nfsport=$NFS&mountport=$MNT&version=3" > /dev/null
       t1=$(date +%s.%N)
       for k in 0 1 2 3; do after[$k]=$(cpu "${PIDS[$k]}"); done
-      line="replica$r round$round read MiBps $(python3 -c "print(f'{$SIZE/($t1-$t0):.1f}')")"
-      for k in 0 1 2 3; do
-        read -r u0 s0 <<<"${before[$k]}"; read -r u1 s1 <<<"${after[$k]}"
-        line+=" ${names[$k]} $(python3 -c "u=($u1-$u0)*1000/$HZ/$SIZE; s=($s1-$s0)*1000/$HZ/$SIZE; print(f'{u+s:.2f}ms/MiB(u{u:.2f}+s{s:.2f})')")"
-      done
-      echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+      report "replica$r round$round read"
     fi
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
