@@ -21,6 +21,7 @@ interface BrickArgs {
   'max-memory-mb'?: number;
   'grace-seconds'?: number;
   'boot-id'?: string;
+  'direct-writes'?: boolean;
 }
 
 async function runBrick(a: BrickArgs): Promise<void> {
@@ -30,7 +31,7 @@ async function runBrick(a: BrickArgs): Promise<void> {
   const dir = path.resolve(a.dir);
   try {
     const { host, port } = parseAddress(a.listen, true);
-    brick = await ChecksummedBrick.open(dir, { name: a.listen });
+    brick = await ChecksummedBrick.open(dir, { name: a.listen, directWrites: a['direct-writes'] !== false });
     server = new BrickServer(brick, {
       brickId: brick.brickId,
       ...(a['boot-id'] ? { instance: `boot:${a['boot-id']}` } : {}),
@@ -77,6 +78,10 @@ export const brickCommand: CommandModule<object, BrickArgs> = {
       .option('max-connections', { type: 'number', describe: 'connections at once (default 64)' })
       .option('max-in-flight', { type: 'number', describe: 'requests in flight per connection (default 64)' })
       .option('max-payload', { type: 'number', describe: 'largest read/write payload per frame in bytes (default 1 MiB)' })
+      .option('direct-writes', {
+        type: 'boolean',
+        describe: 'write copies the gateway marks cold (replicas it does not read from) with O_DIRECT, past the page cache (default on; --direct-writes false to turn off)',
+      })
       .option('max-memory-mb', { type: 'number', describe: 'MiB all requests in flight may hold before the brick stops reading (default 256)' })
       .option('grace-seconds', { type: 'number', describe: 'on SIGTERM, wait this long for requests in flight (default 10)' })
       .option('boot-id', { type: 'string', describe: "override the machine's boot id that gateways watch to learn that un-fsynced writes may be lost (tests simulate a reboot with it)" }) as unknown as Argv<BrickArgs>,

@@ -22,12 +22,14 @@ import { adoptWithUserBuffer } from '../../protocols/transport/user-buffer-socke
 import { listenTcp } from '../../protocols/transport/tcp-listen';
 import { bulkPool } from '../vfs/buffer-pool';
 import { CoreError, Errc } from '../vfs/errors';
-import type { HealableBrick } from './brick';
+import type { HealableBrick, WriteHint } from './brick';
 import { BrickFault } from './brick-fault';
 import { MAX_CHUNK_SIZE } from './chunks';
 import { decodeRequest, encodeErrorReply, encodeReply } from './wire/codec';
 import { FrameDecoder } from './wire/frame-decoder';
 import { DEFAULT_MAX_PAYLOAD, FRAME_OVERHEAD, OP_NAMES, Op, PROTOCOL_VERSION, Status, WireError, type BrickRequest, type ReplyError, type ReplyValues } from './wire/protocol';
+
+const COLD: WriteHint = { cold: true };
 
 /** The log calls the server makes (gateway/log.ts's Logger fits). */
 export interface BrickServerLog {
@@ -168,7 +170,7 @@ export class BrickServer {
         return b.readRange(req.obj, req.offset, Math.min(req.length, Math.max(0, MAX_CHUNK_SIZE - req.offset)));
       case Op.WRITE:
         inChunk(req.offset, req.data.length);
-        return b.writeRange(req.obj, req.offset, req.data);
+        return b.writeRange(req.obj, req.offset, req.data, req.cold ? COLD : undefined);
       case Op.TRUNCATE:
         inChunk(req.length, 0);
         return b.truncate(req.obj, req.length);

@@ -17,9 +17,20 @@ export interface BrickCapacity {
   freeFiles: bigint;
 }
 
+/**
+ * What the writer knows about a copy it writes. `cold`: this copy will not be read back soon (a replica
+ * that is not its chunk's preferred reader), so a brick node may keep it out of its page cache.
+ */
+export interface WriteHint {
+  cold?: boolean;
+}
+
 export interface Brick {
-  /** Writes `data` at `offset` inside the object, creating it (sparse) if needed. */
-  writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void>;
+  /**
+   * Writes `data` at `offset` inside the object, creating it (sparse) if needed. `hint` may say how the
+   * copy will be used; a brick is free to ignore it (the bytes and their durability are the same).
+   */
+  writeRange(id: ObjectId, offset: number, data: Buffer, hint?: WriteHint): Promise<void>;
   /** Up to `length` bytes from `offset`; holes read as zeros; short (or empty) at the object's end. */
   readRange(id: ObjectId, offset: number, length: number): Promise<Buffer>;
   /**

@@ -36,7 +36,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { CoreError, Errc } from '../vfs/errors';
-import type { BrickCapacity, HealableBrick, ObjectId, ObjectInfo } from './brick';
+import type { BrickCapacity, HealableBrick, ObjectId, ObjectInfo, WriteHint } from './brick';
 import { BrickFault } from './brick-fault';
 import { toCoreError } from './errno';
 import { LocalBrick, type LocalBrickOptions } from './local-brick';
@@ -226,7 +226,7 @@ export class ChecksummedBrick implements HealableBrick {
 
   // ---- Brick -----------------------------------------------------------------------------------------
 
-  async writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void> {
+  async writeRange(id: ObjectId, offset: number, data: Buffer, hint?: WriteHint): Promise<void> {
     const release = await this.lock(id, true);
     try {
       if (data.length === 0) {
@@ -271,7 +271,8 @@ export class ChecksummedBrick implements HealableBrick {
       }
       this.noteWritten(this.key(id));
       await this.sums.writeRange(id, first * ENTRY, entries);
-      await this.data.writeRange(id, offset, data);
+      // The hint is the data's: the checksums stay cached (every read of the object needs them).
+      await this.data.writeRange(id, offset, data, hint);
       this.noteSize(this.key(id), Math.max(size, end));
     } catch (e) {
       this.sizes.delete(this.key(id));

@@ -18,11 +18,11 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { CoreError, Errc } from '../vfs/errors';
-import type { BrickCapacity, HealableBrick, ObjectId, ObjectInfo } from './brick';
+import type { BrickCapacity, HealableBrick, ObjectId, ObjectInfo, WriteHint } from './brick';
 import { BrickFault } from './brick-fault';
 import { decodeReply, encodeRequest, replyHead } from './wire/codec';
 import { FrameDecoder } from './wire/frame-decoder';
-import { DEFAULT_MAX_PAYLOAD, FRAME_OVERHEAD, MAX_LIST_LIMIT, OP_NAMES, Op, PROTOCOL_VERSION, Status, WireError, type BrickRequest, type PingResult, type ReplyError, type ReplyValues } from './wire/protocol';
+import { DEFAULT_MAX_PAYLOAD, FRAME_OVERHEAD, MAX_LIST_LIMIT, OP_NAMES, Op, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Status, WireError, type BrickRequest, type PingResult, type ReplyError, type ReplyValues } from './wire/protocol';
 
 export interface RemoteBrickLog {
   debug(obj: object, msg?: string): void;
@@ -81,6 +81,8 @@ export function parseAddress(address: string, listen = false): { host: string; p
 /** One TCP connection to the brick, reconnecting by itself until the brick is closed. */
 class Link {
   state: 'connecting' | 'up' | 'down' = 'down';
+  /** The brick speaks WRITE_COLD (protocol version 3 on; set at the handshake). */
+  private coldWrites = false;
   private socket?: net.Socket;
   private readonly pending = new Map<number, Pending>();
   private readonly queue: Queued[] = [];
@@ -138,13 +140,14 @@ class Link {
       this.send({ op: Op.PING }, true).then(
         (v) => {
           const ping = v as PingResult;
-          const bad = ping.version !== PROTOCOL_VERSION ? `protocol version ${ping.version}, this gateway speaks ${PROTOCOL_VERSION}`
+          const bad = ping.version < MIN_PROTOCOL_VERSION || ping.version > PROTOCOL_VERSION ? `protocol version ${ping.version}, this gateway speaks ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`
             : this.brick.expectBrickId && ping.brickId !== this.brick.expectBrickId ? `brick id ${ping.brickId}, expected ${this.brick.expectBrickId}` : undefined;
           if (bad) {
             this.brick.log.warn({ brick: this.brick.name, err: bad }, 'brick refused');
             socket.destroy(new Error(bad));
             return;
           }
+          this.coldWrites = ping.version >= 3;
           this.state = 'up';
           this.backoff = this.brick.backoffMinMs;
           settle();
@@ -193,7 +196,9 @@ class Link {
     const xid = this.nextXid;
     let bufs: Buffer[];
     try {
-      bufs = encodeRequest(xid, q.req);
+      // A brick older than WRITE_COLD gets the plain WRITE (the hint is only a hint).
+      const req = q.req.op === Op.WRITE && q.req.cold && !this.coldWrites ? { ...q.req, cold: false } : q.req;
+      bufs = encodeRequest(xid, req);
     } catch (e) {
       // Arguments out of range (a caller bug): fail this call only.
       q.done = true;
@@ -408,11 +413,12 @@ export class RemoteBrick extends EventEmitter implements HealableBrick {
 
   // ---- Brick -----------------------------------------------------------------------------------------
 
-  async writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void> {
+  async writeRange(id: ObjectId, offset: number, data: Buffer, hint?: WriteHint): Promise<void> {
     const max = this.payload;
-    if (data.length <= max) return this.call({ op: Op.WRITE, obj: id, offset, data });
+    const cold = hint?.cold === true;
+    if (data.length <= max) return this.call({ op: Op.WRITE, obj: id, offset, data, cold });
     const parts: Array<Promise<void>> = [];
-    for (let p = 0; p < data.length; p += max) parts.push(this.call({ op: Op.WRITE, obj: id, offset: offset + p, data: data.subarray(p, p + max) }));
+    for (let p = 0; p < data.length; p += max) parts.push(this.call({ op: Op.WRITE, obj: id, offset: offset + p, data: data.subarray(p, p + max), cold }));
     await Promise.all(parts);
   }
 

@@ -51,7 +51,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kv } from '../meta/kv';
 import { CoreError, Errc } from '../vfs/errors';
-import type { Brick, BrickCapacity, ObjectId } from './brick';
+import type { Brick, BrickCapacity, ObjectId, WriteHint } from './brick';
 import { isBrickDown, isBrickFault } from './brick-fault';
 import { HealJournal, type JournalEntry, type Replica } from './heal-journal';
 import { ObjectLock } from './object-lock';
@@ -103,6 +103,8 @@ const COPY_PIECE = 1024 * 1024;
 export const objKeyOf = (id: ObjectId): string => `${id.fileId}:${id.chunk}`;
 
 /** Where reads of an object start among its n up-to-date replicas (spreads a file's chunks over them). */
+const COLD: WriteHint = { cold: true };
+
 export function readRotation(id: ObjectId, n: number): number {
   return (id.chunk + Number(id.fileId & 0xffffn)) % n;
 }
@@ -393,9 +395,12 @@ export class ReplicaSet extends EventEmitter implements Brick {
     if (missed.length) this.stats.degradedWrites++;
   }
 
-  writeRange(id: ObjectId, offset: number, data: Buffer): Promise<void> {
+  writeRange(id: ObjectId, offset: number, data: Buffer, hint?: WriteHint): Promise<void> {
     this.noteUnsynced(id);
-    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.writeRange(id, offset, data)));
+    // Reads of this chunk go to one replica (readOrder's first); the other copies are read only on
+    // failover or to heal, so they are written cold (brick nodes keep them out of their page cache).
+    const reader = this.replica > 1 ? this.readOrder(id)[0]?.brick : undefined;
+    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.writeRange(id, offset, data, reader && b !== reader ? COLD : hint)));
   }
 
   truncate(id: ObjectId, length: number): Promise<void> {

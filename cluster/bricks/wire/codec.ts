@@ -6,7 +6,7 @@
  * with one writev (socket cork/uncork).
  */
 import type { BrickCapacity, ObjectId, ObjectInfo } from '../brick';
-import { HEADER_BYTES, MAX_LIST_LIMIT, MAX_MESSAGE_BYTES, Op, Status, WireError, type BrickRequest, type PingResult, type ReplyError, type ReplyValues } from './protocol';
+import { HEADER_BYTES, MAX_LIST_LIMIT, MAX_MESSAGE_BYTES, Op, Status, WireError, WRITE_COLD_CODE, type BrickRequest, type PingResult, type ReplyError, type ReplyValues } from './protocol';
 
 const OBJ = 12;
 const U32_MAX = 0xffff_ffff;
@@ -56,7 +56,8 @@ function getObj(b: Buffer, off: number): ObjectId {
 export function encodeRequest(xid: number, req: BrickRequest): Buffer[] {
   const fixed = REQUEST_FIXED[req.op];
   const dataLen = req.op === Op.WRITE ? req.data.length : 0;
-  const b = header(HEADER_BYTES + fixed + dataLen, xid, req.op, 9 + fixed);
+  const code = req.op === Op.WRITE && req.cold ? WRITE_COLD_CODE : req.op;
+  const b = header(HEADER_BYTES + fixed + dataLen, xid, code, 9 + fixed);
   b.fill(0, 9);
   const o = 9;
   switch (req.op) {
@@ -99,7 +100,8 @@ export function encodeRequest(xid: number, req: BrickRequest): Buffer[] {
 export function decodeRequest(frame: Buffer, maxPayload: number): { xid: number; req: BrickRequest } {
   if (frame.length < HEADER_BYTES) throw new WireError(`frame of ${frame.length} bytes`);
   const xid = frame.readUInt32BE(0);
-  const op = frame[4]! as Op;
+  const cold = frame[4] === WRITE_COLD_CODE;
+  const op = (cold ? Op.WRITE : frame[4]!) as Op;
   const fixed = REQUEST_FIXED[op];
   if (fixed === undefined) throw new WireError(`unknown op ${op}`);
   const bodyLen = frame.length - HEADER_BYTES;
@@ -116,7 +118,7 @@ export function decodeRequest(frame: Buffer, maxPayload: number): { xid: number;
       return { xid, req: { op, obj: getObj(frame, o), offset: frame.readUInt32BE(o + OBJ), length } };
     }
     case Op.WRITE:
-      return { xid, req: { op, obj: getObj(frame, o), offset: frame.readUInt32BE(o + OBJ), data: frame.subarray(o + fixed) } };
+      return { xid, req: { op, obj: getObj(frame, o), offset: frame.readUInt32BE(o + OBJ), data: frame.subarray(o + fixed), ...(cold ? { cold } : {}) } };
     case Op.TRUNCATE:
       return { xid, req: { op, obj: getObj(frame, o), length: frame.readUInt32BE(o + OBJ) } };
     case Op.DELETE:

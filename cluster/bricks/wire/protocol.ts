@@ -11,6 +11,9 @@
  *                                                      instLen u8 | instance (version 2 on)
  *   READ      obj | offset u32 | length u32          → data (short at the object's end; empty if missing)
  *   WRITE     obj | offset u32 | data…               → -
+ *   WRITE_COLD (code 12, version 3 on) the same as WRITE, sent for a copy the sender will not read back
+ *             soon (WriteHint.cold): the brick may keep it out of its page cache. Decoded as a WRITE
+ *             with `cold` set; sent only to bricks whose PING says version 3 or later.
  *   TRUNCATE  obj | length u32                       → -
  *   DELETE    obj                                    → -
  *   DROP_FROM fileId u64 | firstChunk u32            → -
@@ -33,10 +36,16 @@
  * from the instance that answered that connection's PING, and the client learns of a new instance at its
  * handshake, before any request runs on the new connection (remote-brick.ts, replica-set.ts). A v1 brick's
  * PING reply still decodes (without instance), so the gateway can refuse it with a clear message.
+ * Version 3 added WRITE_COLD. A version-3 gateway still serves version-2 bricks (it sends them plain
+ * WRITEs); a version-2 gateway refuses a version-3 brick, as it refuses any version but its own.
  */
 import type { BrickCapacity, ObjectId, ObjectInfo } from '../brick';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** The oldest brick protocol version this gateway talks to. */
+export const MIN_PROTOCOL_VERSION = 2;
+/** Wire code of a WRITE marked cold (see above); not an Op of its own, so every op table stays as it is. */
+export const WRITE_COLD_CODE = 12;
 /** Bytes of the frame header after the length field: xid + code. */
 export const HEADER_BYTES = 5;
 /** Data bytes per READ/WRITE frame unless configured otherwise; larger requests are split by the client. */
@@ -70,7 +79,7 @@ export enum Status {
 export type BrickRequest =
   | { op: Op.PING }
   | { op: Op.READ; obj: ObjectId; offset: number; length: number }
-  | { op: Op.WRITE; obj: ObjectId; offset: number; data: Buffer }
+  | { op: Op.WRITE; obj: ObjectId; offset: number; data: Buffer; cold?: boolean }
   | { op: Op.TRUNCATE; obj: ObjectId; length: number }
   | { op: Op.DELETE; obj: ObjectId }
   | { op: Op.DROP_FROM; fileId: bigint; firstChunk: number }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeReply, decodeRequest, encodeErrorReply, encodeReply, encodeRequest } from '../../../cluster/bricks/wire/codec';
 import { FrameDecoder } from '../../../cluster/bricks/wire/frame-decoder';
-import { MAX_LIST_LIMIT, Op, Status, WireError, type BrickRequest } from '../../../cluster/bricks/wire/protocol';
+import { MAX_LIST_LIMIT, Op, PROTOCOL_VERSION, Status, WireError, WRITE_COLD_CODE, type BrickRequest } from '../../../cluster/bricks/wire/protocol';
 
 const obj = { fileId: 0xfedc_ba98_7654_3210n, chunk: 0x1234_5678 };
 
@@ -16,6 +16,7 @@ const REQUESTS: BrickRequest[] = [
   { op: Op.READ, obj, offset: 4096, length: 65536 },
   { op: Op.WRITE, obj, offset: 7, data: Buffer.from('payload bytes') },
   { op: Op.WRITE, obj, offset: 0, data: Buffer.alloc(0) },
+  { op: Op.WRITE, obj, offset: 1 << 20, data: Buffer.from('a cold copy'), cold: true },
   { op: Op.TRUNCATE, obj, length: 123 },
   { op: Op.DELETE, obj },
   { op: Op.DROP_FROM, fileId: 42n, firstChunk: 3 },
@@ -41,6 +42,14 @@ describe('brick wire codec', () => {
       assert.equal(got.xid, 1000 + i);
       assert.deepEqual(got.req, req);
     }
+  });
+
+  test('a cold WRITE has a wire code of its own (protocol version 3); a plain one keeps code 3', () => {
+    const data = Buffer.alloc(64, 1);
+    assert.equal(encodeRequest(1, { op: Op.WRITE, obj, offset: 0, data, cold: true })[0]![8], WRITE_COLD_CODE);
+    assert.equal(encodeRequest(1, { op: Op.WRITE, obj, offset: 0, data, cold: false })[0]![8], Op.WRITE);
+    assert.equal(encodeRequest(1, { op: Op.WRITE, obj, offset: 0, data })[0]![8], Op.WRITE);
+    assert.equal(PROTOCOL_VERSION, 3);
   });
 
   test('WRITE data travels by reference: a separate buffer when encoding, a subarray when decoding', () => {
