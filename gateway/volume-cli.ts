@@ -162,7 +162,7 @@ export const volumeCommand: CommandModule<object, VolArgs> = {
       .option('data', { type: 'string', describe: 'create: the volume data directory (embedded metadata store)' })
       .option('admin', { type: 'string', describe: 'HOST:PORT of a running gateway admin endpoint (serve --admin-port)' })
       .option('json', { type: 'boolean', describe: 'print JSON' })
-      .option('force', { type: 'boolean', describe: 'add-brick/remove-brick: even if other gateways are registered as serving the volume (only after checking they are gone)' }) as unknown as Argv<VolArgs>,
+      .option('force', { type: 'boolean', describe: 'add-brick/remove-brick: do not wait for other registered gateways to switch to the new layout (only for a gateway known to be gone: one still running could lose writes)' }) as unknown as Argv<VolArgs>,
   handler: async (a) => {
     await runVolume(a).catch(fail);
   },

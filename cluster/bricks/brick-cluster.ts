@@ -6,19 +6,26 @@
  *
  * Layout changes are made by the gateway that is asked (add-brick/remove-brick) and it runs the
  * rebalance; one change at a time (a second one while a rebalance runs is refused with DELAY). A gateway
- * that starts with a stored layout in the middle of a rebalance resumes it. Several gateways on one volume
- * share the layout through the metadata store, but the moves of a rebalance are coordinated inside the
- * gateway running it: change the brick set while one gateway serves the volume (the others pick up the
- * new layout when they start). On a shared store this is enforced: gateways register in the store
- * (gateway-registry.ts) and a change is refused while another one is registered, unless forced.
+ * that starts with a stored layout in the middle of a rebalance resumes it (on a shared store: if it is
+ * the one that ran it, `mover`).
+ *
+ * Several gateways on one shared store (Redis): each registers in the store (gateway-registry.ts) and
+ * watches the layout record (a point read every `layoutPollMs`). On a new epoch it switches its
+ * placement, waits for the data operations it started under the old one, and acknowledges the epoch in
+ * its registry record. The mover copies nothing before every registered gateway has acknowledged the
+ * rebalance's layout; objects move under the store's per-object move state (move-state.ts); the end of
+ * the rebalance is a layout that keeps the old brick set as `retired`, and the old copies are deleted
+ * only once every gateway has acknowledged it; a last epoch drops `retired`. `force` on a change skips
+ * waiting for the other gateways' acknowledgements: only for a registered gateway known to be gone.
  */
 import type { Kv } from '../meta/kv';
 import { CoreError, Errc } from '../vfs/errors';
 import type { Brick } from './brick';
-import { listGateways, registerGateway, unregisterGateway } from './gateway-registry';
+import { ackEpoch, listGateways, registerGateway, unregisterGateway } from './gateway-registry';
 import { Healer, type HealStatus } from './heal';
 import { ensureLayout, loadLayout, updateLayout, type VolumeLayout } from './layout';
 import { checkBrickId } from './placement';
+import { MoveStore } from './move-state';
 import { Rebalancer, type RebalanceStatus } from './rebalance';
 import { ReplicaSet, type BrickSpec } from './replica-set';
 
@@ -41,6 +48,8 @@ export interface BrickClusterOptions {
   journalRefreshMs?: number;
   /** This gateway in the volume's gateway registry (shared stores only; gateway-registry.ts). */
   gatewayId?: string;
+  /** Shared stores: how often the layout record is read for changes made through other gateways. Default 1000. */
+  layoutPollMs?: number;
   log?: MiniLog;
 }
 
@@ -69,7 +78,13 @@ export interface ClusterStatus {
   rebalance: RebalanceStatus;
   writes: { degraded: number; failed: number; journalMarks: number; lostWriteEvents: number; lostWriteMarks: number };
   reads: { failovers: number; corrupt: number; journalStoreChecks: number };
+  /** Shared stores: the gateway running the current rebalance, and other gateways it waits for. */
+  mover?: string;
+  waitingFor?: string[];
 }
+
+/** Thrown inside the transaction that would end a rebalance while an object is left at its old placement. */
+class ObjectsLeft extends Error {}
 
 export class BrickCluster {
   private constructor(
@@ -102,53 +117,183 @@ export class BrickCluster {
       ...(opts.log ? { log: opts.log } : {}),
     });
     let self: BrickCluster | undefined;
+    set.layoutEpoch = layout.epoch;
     const rebalancer = new Rebalancer(opts.kv, set, {
       ...(opts.rebalanceBytesPerSecond !== undefined ? { bytesPerSecond: opts.rebalanceBytesPerSecond } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       onFinish: async () => self!.finish(),
+      ...(set.moves ? { waitForGateways: (epoch: number) => self!.waitForGateways(epoch) } : {}),
     });
     self = new BrickCluster(opts.kv, set, healer, rebalancer, layout);
-    if (set.journal.shared && opts.gatewayId) {
-      await registerGateway(opts.kv, opts.gatewayId);
-      self.gatewayId = opts.gatewayId;
+    self.log = opts.log;
+    set.retiring = !!layout.retired;
+    if (set.moves) {
+      if (opts.gatewayId) {
+        const seen = await registerGateway(opts.kv, opts.gatewayId);
+        self.gatewayId = opts.gatewayId;
+        self.acked = seen;
+        // A change stored between loading the layout and registering: use it before serving anything.
+        if (seen !== layout.epoch) await self.poll();
+      }
+      self.watch = setInterval(() => void self!.poll().catch((e: unknown) => opts.log?.warn({ err: String(e) }, 'layout check failed')), opts.layoutPollMs ?? 1000);
+      self.watch.unref();
     }
-    if (layout.from) void rebalancer.start();
+    const l = self.layout;
+    const mine = !set.moves || !l.mover || l.mover === self.gatewayId;
+    if (l.from && mine) void rebalancer.start();
+    else if (l.retired && set.moves && mine) void self.cleanUp(l);
     if (set.journal.size) void healer.kick();
     return self;
   }
 
   /** Set while this gateway is in the store's gateway registry. */
   private gatewayId: string | undefined;
+  private log: MiniLog | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  /** A layout change or switch of this gateway is under way (the watcher leaves it alone meanwhile). */
+  private busy: Promise<unknown> = Promise.resolve();
+  /** The last change was forced: do not wait for other gateways' acknowledgements. */
+  private forced = false;
+  private waitingFor: string[] = [];
+
+  /** Runs `fn` after any change or switch under way (one at a time). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.busy.then(fn, fn);
+    this.busy = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Shared stores: reads the layout record; a newer epoch (a change made through another gateway) is
+   * switched to: new placement, wait for this gateway's operations under the old one, acknowledge.
+   */
+  private poll(): Promise<void> {
+    return this.serial(async () => {
+      const l = await loadLayout(this.kv);
+      if (!l || l.epoch <= this.layout.epoch) {
+        // A switch whose acknowledgement failed (store unreachable), or a layout this gateway stored itself:
+        // acknowledged (after the same drain), since a mover may be waiting for it.
+        if (this.gatewayId && this.acked < this.layout.epoch) {
+          const epoch = this.layout.epoch;
+          await this.set.drain();
+          if (this.layout.from) await this.set.countRecent();
+          await this.ack(epoch);
+        }
+        return;
+      }
+      await this.set.setLayout(l.bricks, l.from, l.epoch);
+      this.set.retiring = !!l.retired;
+      this.layout = l;
+      await this.set.drain();
+      if (l.from) await this.set.countRecent();
+      else await this.set.finishRebalance();
+      await this.ack(l.epoch);
+      this.log?.info({ epoch: l.epoch, bricks: l.bricks.map((b) => b.id), from: l.from }, 'switched to a new brick layout');
+    });
+  }
+
+  /** The last epoch this gateway acknowledged in the registry. */
+  private acked = 0;
+
+  private async ack(epoch: number): Promise<void> {
+    if (!this.gatewayId) return;
+    await ackEpoch(this.kv, this.gatewayId, epoch);
+    if (epoch > this.acked) this.acked = epoch;
+  }
+
+  /** Resolves once every other registered gateway has acknowledged layout `epoch` (or the change was forced). */
+  private async waitForGateways(epoch: number): Promise<void> {
+    await this.set.drain();
+    await this.set.countRecent();
+    await this.ack(epoch);
+    for (;;) {
+      if (this.stopping) throw new CoreError(Errc.IO, 'gateway stopping');
+      const behind = (await listGateways(this.kv)).filter((g) => g.id !== this.gatewayId && g.epoch < epoch);
+      this.waitingFor = this.forced ? [] : behind.map((g) => g.id);
+      if (!this.waitingFor.length) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Shared stores, after every object moved: the old copies are deleted once every gateway has switched
+   * to the layout that ended the rebalance; then a last epoch drops `retired` (and the mover).
+   */
+  private async cleanUp(l: VolumeLayout, rethrow = false): Promise<void> {
+    try {
+      await this.waitForGateways(l.epoch);
+      await this.rebalancer.cleanUp(l.retired ?? []);
+      await this.serial(async () => {
+        this.layout = await updateLayout(this.kv, this.layout.epoch, (x) => ({ replica: x.replica, bricks: x.bricks }));
+        await this.set.setLayout(this.layout.bricks, undefined, this.layout.epoch);
+        this.set.retiring = false;
+        await this.set.finishRebalance();
+        await this.ack(this.layout.epoch);
+      });
+      this.forced = false;
+      this.log?.info({ epoch: this.layout.epoch }, 'rebalance clean-up done');
+    } catch (e) {
+      this.log?.warn({ err: String(e) }, 'rebalance clean-up failed (it resumes when this gateway restarts)');
+      if (rethrow) throw e; // the rebalance's status then shows it failed
+    }
+  }
 
   get currentLayout(): VolumeLayout {
     return this.layout;
   }
 
-  private async finish(): Promise<void> {
-    this.layout = await updateLayout(this.kv, this.layout.epoch, (l) => ({ replica: l.replica, bricks: l.bricks }));
+  private async finish(): Promise<boolean> {
+    if (!this.set.moves) {
+      this.layout = await updateLayout(this.kv, this.layout.epoch, (l) => ({ replica: l.replica, bricks: l.bricks }));
+      return true;
+    }
+    // Shared store: the end is stored only if no object is left at its old placement (checked in the
+    // same transaction, so a change another gateway counts meanwhile either is seen or sees the end).
+    let ended: VolumeLayout;
+    try {
+      ended = await this.serial(async () => {
+        const l = await updateLayout(
+          this.kv,
+          this.layout.epoch,
+          (x) => ({ replica: x.replica, bricks: x.bricks, ...(x.mover ? { mover: x.mover } : {}), retired: x.from ?? [] }),
+          async (tx) => {
+            if (!(await MoveStore.noneLeftIn(tx))) throw new ObjectsLeft();
+          },
+        );
+        await this.set.setLayout(l.bricks, undefined, l.epoch);
+        this.set.retiring = true;
+        this.layout = l;
+        return l;
+      });
+    } catch (e) {
+      if (e instanceof ObjectsLeft) return false;
+      throw e;
+    }
+    await this.cleanUp(ended, true);
+    return true;
   }
 
   private refuseWhileRebalancing(): void {
-    if (this.layout.from || this.rebalancer.running) throw new CoreError(Errc.DELAY, 'a rebalance is running; wait for it to finish');
+    if (this.layout.from || this.layout.retired || this.rebalancer.running) throw new CoreError(Errc.DELAY, 'a rebalance is running; wait for it to finish');
   }
 
   /**
-   * A brick-set change is safe only while this gateway alone serves the volume (see the registry's
-   * header): refused if the registry lists another, unless forced.
+   * The same change repeated with force while this gateway's rebalance waits for other gateways (one
+   * that crashed and left its registry record): stop waiting for them.
    */
-  private async refuseWhileOthersServe(force: boolean | undefined): Promise<void> {
-    if (force || !this.set.journal.shared) return;
-    const others = (await listGateways(this.kv)).filter((g) => g.id !== this.gatewayId);
-    if (!others.length) return;
-    const list = others.map((g) => `${g.id} (pid ${g.pid}, since ${g.since})`).join(', ');
-    throw new CoreError(Errc.DELAY, `other gateways serve this volume: ${list}. A brick change is only safe while one gateway serves the volume: stop the others (a gateway that crashed leaves its entry: then use --force)`);
+  private stopWaiting(sameChange: boolean): boolean {
+    if (!sameChange || !this.waitingFor.length) return false;
+    this.log?.warn({ gateways: this.waitingFor }, 'forced: no longer waiting for these gateways to switch layouts');
+    this.forced = true;
+    return true;
   }
 
   /** Adds a brick and starts the rebalance onto it. Resolves once the layout is stored and the move started. */
   async addBrick(spec: BrickSpec, opts: { force?: boolean } = {}): Promise<VolumeLayout> {
     checkBrickId(spec.id);
+    if (opts.force && this.stopWaiting(this.layout.bricks.some((b) => b.id === spec.id))) return this.layout;
     this.refuseWhileRebalancing();
-    await this.refuseWhileOthersServe(opts.force);
+    this.forced = !!opts.force;
     if (this.layout.bricks.some((b) => b.id === spec.id)) throw new CoreError(Errc.EXIST, `brick ${spec.id} is already in the volume`);
     if (this.layout.bricks.some((b) => b.address === spec.address)) throw new CoreError(Errc.EXIST, `a brick at ${spec.address} is already in the volume`);
     return this.change((l) => ({ replica: l.replica, bricks: [...l.bricks, spec], from: l.bricks.map((b) => b.id) }));
@@ -156,17 +301,24 @@ export class BrickCluster {
 
   /** Removes a brick: its objects move to the others, then it leaves the volume. */
   async removeBrick(id: string, opts: { force?: boolean } = {}): Promise<VolumeLayout> {
+    if (opts.force && this.stopWaiting(!this.layout.bricks.some((b) => b.id === id))) return this.layout;
     this.refuseWhileRebalancing();
-    await this.refuseWhileOthersServe(opts.force);
+    this.forced = !!opts.force;
     if (!this.layout.bricks.some((b) => b.id === id)) throw new CoreError(Errc.NOENT, `no brick ${id} in the volume`);
     if (this.layout.bricks.length - 1 < this.layout.replica) throw new CoreError(Errc.INVAL, `replica ${this.layout.replica} needs at least ${this.layout.replica} bricks`);
     return this.change((l) => ({ replica: l.replica, bricks: l.bricks.filter((b) => b.id !== id), from: l.bricks.map((b) => b.id) }));
   }
 
   private async change(fn: (l: VolumeLayout) => Omit<VolumeLayout, 'epoch'>): Promise<VolumeLayout> {
-    const next = await updateLayout(this.kv, this.layout.epoch, fn);
-    await this.set.setLayout(next.bricks, next.from);
-    this.layout = next;
+    const next = await this.serial(async () => {
+      const mover = this.set.moves ? this.gatewayId : undefined;
+      // Shared store: a clean-up left by an earlier rebalance that did not finish would confuse this one.
+      if (this.set.moves && (await this.set.moves.any())) throw new CoreError(Errc.DELAY, 'the store still holds move records of an earlier rebalance (its gateway resumes the clean-up when it restarts)');
+      const l = await updateLayout(this.kv, this.layout.epoch, (x) => ({ ...fn(x), ...(mover ? { mover } : {}) }));
+      await this.set.setLayout(l.bricks, l.from, l.epoch);
+      this.layout = l;
+      return l;
+    });
     void this.rebalancer.start();
     return next;
   }
@@ -193,11 +345,17 @@ export class BrickCluster {
       rebalance: this.rebalancer.status(),
       writes: { degraded: s.degradedWrites, failed: s.failedWrites, journalMarks: s.journalMarks, lostWriteEvents: s.lostWriteEvents, lostWriteMarks: s.lostWriteMarks },
       reads: { failovers: s.readFailovers, corrupt: s.corruptReads, journalStoreChecks: this.set.journal.storeChecks },
+      ...(this.layout.mover ? { mover: this.layout.mover } : {}),
+      ...(this.waitingFor.length ? { waitingFor: this.waitingFor } : {}),
     };
   }
 
   /** Stops background work; the replica set (the Volume's brick) is closed by the Volume. */
+  private stopping = false;
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.watch) clearInterval(this.watch);
     await this.rebalancer.stop();
     await this.healer.stop();
     if (this.gatewayId) await unregisterGateway(this.kv, this.gatewayId).catch(() => undefined);

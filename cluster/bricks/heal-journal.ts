@@ -44,6 +44,7 @@ export const TAG_HEAL = 0x48; // 'H'
 /** The journal version: one key, u64, bumped by every transaction that adds a mark. */
 export const TAG_HEAL_VERSION = 0x68; // 'h'
 const VERSION_KEY = Buffer.from([TAG_HEAL_VERSION]);
+const VERSION_STR = VERSION_KEY.toString('latin1');
 /** Least time between two background catch-up reloads (a gateway marking a lot makes the version run). */
 const CATCH_UP_GAP_MS = 200;
 
@@ -129,6 +130,8 @@ export class HealJournal {
   private lastCatchUp = 0;
   /** Reads that found the mirror behind and asked the store about their object (status, tests). */
   storeChecks = 0;
+  /** Reads that knew the mirror current with no wait at all (`currentNow`; status, tests). */
+  currentHits = 0;
   /** markLost entries in the mirror whose durable write is still under way (a reload must keep them). */
   private readonly pinned = new Set<JournalEntry>();
 
@@ -197,6 +200,20 @@ export class HealJournal {
       if (l.length) this.drops.set(k, l);
       else this.drops.delete(k);
     }
+  }
+
+  /**
+   * The synchronous fast path of refreshFor: true when the store's read cache answers the journal version
+   * at once (Redis, while this gateway holds the read lease: no other gateway can commit meanwhile, the
+   * same rule as the cache's answer to a get) and the mirror holds every mark it counts. The read then
+   * chooses its replica without awaiting anything. Otherwise the caller awaits refreshFor.
+   */
+  currentNow(): boolean {
+    if (!this.shared) return true;
+    const c = (this.kv as Partial<{ cached(s: string): { v: Buffer | undefined } | undefined }>).cached?.(VERSION_STR);
+    if (!c || decodeVersion(c.v) > this.loaded) return false;
+    this.currentHits++;
+    return true;
   }
 
   /**

@@ -168,11 +168,14 @@ export class Healer {
         this.st.deferred++;
         return;
       }
-      const replicas = set.replicaIds(id);
+      // During a rebalance on a shared store, where the object is now for every gateway (move-state.ts).
+      const replicas = await set.freshReplicaIds(id);
       // Another gateway may have marked a would-be source stale just now: never copy from it.
       await set.journal.refreshFor(id, replicas);
       if (!replicas.includes(e.brick)) {
-        await target.brick.delete(id);
+        // Not a replica (any more). During a rebalance with several gateways, another one may still be
+        // reading that copy: the rebalance's clean-up deletes it once every gateway has switched.
+        if (!(set.moves && (set.rebalancing || set.retiring))) await target.brick.delete(id);
         await set.journal.clear(e);
         return;
       }

@@ -8,7 +8,7 @@
  * create`); afterwards the stored layout wins, and `gateway volume add-brick|remove-brick` change it.
  * `epoch` increases with every change; a change is a compare-and-set on it.
  */
-import type { Kv } from '../meta/kv';
+import type { Kv, KvTx } from '../meta/kv';
 import { CoreError, Errc } from '../vfs/errors';
 import { checkBrickId } from './placement';
 import type { BrickSpec } from './replica-set';
@@ -22,6 +22,12 @@ export interface VolumeLayout {
   /** Brick ids of the previous layout while a rebalance is under way. */
   from?: string[];
   epoch: number;
+  /**
+   * Shared stores (several gateways): the gateway that runs the rebalance (only it moves objects), and
+   * after the moves the old brick set whose leftover copies it is deleting (no longer a placement).
+   */
+  mover?: string;
+  retired?: string[];
 }
 
 export function checkLayout(l: VolumeLayout): VolumeLayout {
@@ -38,7 +44,7 @@ export function checkLayout(l: VolumeLayout): VolumeLayout {
 }
 
 export function encodeLayout(l: VolumeLayout): Buffer {
-  return Buffer.from(JSON.stringify({ v: 1, replica: l.replica, bricks: l.bricks.map((b) => ({ id: b.id, address: b.address })), ...(l.from ? { from: l.from } : {}), epoch: l.epoch }), 'utf8');
+  return Buffer.from(JSON.stringify({ v: 1, replica: l.replica, bricks: l.bricks.map((b) => ({ id: b.id, address: b.address })), ...(l.from ? { from: l.from } : {}), ...(l.mover ? { mover: l.mover } : {}), ...(l.retired ? { retired: l.retired } : {}), epoch: l.epoch }), 'utf8');
 }
 
 export function decodeLayout(b: Buffer): VolumeLayout {
@@ -51,6 +57,8 @@ export function decodeLayout(b: Buffer): VolumeLayout {
   if (!o || o.v !== 1 || !Array.isArray(o.bricks)) throw new CoreError(Errc.IO, 'corrupt layout record');
   const l: VolumeLayout = { replica: o.replica, bricks: o.bricks.map((x: any) => ({ id: String(x.id), address: String(x.address) })), epoch: Number(o.epoch) || 0 };
   if (Array.isArray(o.from)) l.from = o.from.map(String);
+  if (typeof o.mover === 'string') l.mover = o.mover;
+  if (Array.isArray(o.retired)) l.retired = o.retired.map(String);
   return l;
 }
 
@@ -75,9 +83,10 @@ export async function ensureLayout(kv: Kv, initial: Omit<VolumeLayout, 'epoch'>)
 }
 
 /** Applies `change` to the stored layout if its epoch is still `epoch` (durable); returns the new one. */
-export async function updateLayout(kv: Kv, epoch: number, change: (l: VolumeLayout) => Omit<VolumeLayout, 'epoch'>): Promise<VolumeLayout> {
+export async function updateLayout(kv: Kv, epoch: number, change: (l: VolumeLayout) => Omit<VolumeLayout, 'epoch'>, guard?: (tx: KvTx) => Promise<void>): Promise<VolumeLayout> {
   return kv.txn(
     async (tx) => {
+      if (guard) await guard(tx);
       const cur = await tx.get(layoutKey());
       if (!cur) throw new CoreError(Errc.INVAL, 'volume has no brick layout');
       const l = decodeLayout(cur);

@@ -13,19 +13,33 @@
  *
  * Scanning the inode table rather than the bricks' listings means a rebalance needs no brick to be up
  * just to learn what exists, and costs nothing for holes (a missing object is skipped at the source).
+ *
+ * On a shared store (several gateways, move-state.ts) the walk first waits until every gateway serving
+ * the volume has switched to the new layout (`waitForGateways`), a move commits in the store only if no
+ * other gateway changed the object during its copy (else it is copied again), objects that other
+ * gateways changed at their old placement are found in the store, and old copies are not deleted per
+ * move: `onFinish` stores the end of the rebalance (refused while an object is left), and `cleanUp` then
+ * deletes the old copies once every gateway has switched to that layout.
  */
 import type { Kv } from '../meta/kv';
 import { decodeInode, decodeVolume, idFromKey, TAG_INODE, volumeKey } from '../meta/records';
 import { FileType } from '../vfs/types';
 import type { ObjectId } from './brick';
 import { objKeyOf, type Member, type ReplicaSet } from './replica-set';
+import { Placement } from './placement';
 import { Throttle } from './throttle';
 
 export interface RebalanceOptions {
   bytesPerSecond?: number;
   concurrency?: number;
-  /** Called once every object is at the new placement (persist the layout without `from`). */
-  onFinish: () => Promise<void>;
+  /**
+   * Called once every object is at the new placement (persist the layout without `from`). Shared
+   * stores: resolves false if the store still lists an object at its old placement (moved first, then
+   * called again).
+   */
+  onFinish: () => Promise<boolean | void>;
+  /** Shared stores: resolves once every gateway serving the volume has switched to layout `epoch`. */
+  waitForGateways?: (epoch: number) => Promise<void>;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   /** Pause between retries of objects that could not move. Default 1 s. */
   retryMs?: number;
@@ -33,6 +47,14 @@ export interface RebalanceOptions {
 
 export interface RebalanceStatus {
   state: 'idle' | 'running' | 'done' | 'failed';
+  /** Shared stores: waiting for other gateways to switch layouts, copying, or deleting old copies. */
+  phase?: 'waiting' | 'moving' | 'cleaning';
+  /** Moves copied again because another gateway changed the object during the copy. */
+  raced?: number;
+  /** Old copies deleted by the clean-up. */
+  removedCopies?: number;
+  /** Copies moved of objects the walk did not count (written at their old placement after it passed). */
+  lateCopies?: number;
   from?: string[];
   to?: string[];
   scannedFiles: number;
@@ -43,7 +65,10 @@ export interface RebalanceStatus {
   /** Copies written to new replicas. */
   movedCopies: number;
   movedBytes: number;
-  /** movedCopies / (scannedObjects × replica): the share of stored copies that changed place. */
+  /**
+   * (movedCopies − lateCopies) / (scannedObjects × replica): the share of the copies stored when the
+   * walk ran that changed place.
+   */
   fraction: number;
   pending: number;
   deferred: number;
@@ -96,8 +121,15 @@ export class Rebalancer {
     const set = this.set;
     if (!set.rebalancing) return;
     this.st = { ...blank('running'), from: set.previousIds!, to: set.brickIds, startedAt: new Date().toISOString() };
+    this.late.clear();
     this.opts.log?.info({ from: this.st.from, to: this.st.to }, 'rebalance started');
     try {
+      if (set.moves && this.opts.waitForGateways) {
+        this.st.phase = 'waiting';
+        await this.opts.waitForGateways(set.layoutEpoch);
+        this.st.phase = 'moving';
+        this.st.raced = 0;
+      }
       const volRec = await this.kv.get(volumeKey());
       if (!volRec) throw new Error('volume record missing');
       const cs = BigInt(decodeVolume(volRec).chunkSize);
@@ -126,23 +158,33 @@ export class Rebalancer {
         this.updateFraction();
         if (page.length < PAGE) break;
       }
-      // Objects written at the old placement during the walk, then those that could not move yet.
-      for (;;) {
+      // Objects written at the old placement during the walk, then those that could not move yet. On a
+      // shared store the end is stored only if the store lists no object left at its old placement
+      // (another gateway may have written one since this loop looked): else round again.
+      for (let ended = false; !ended; ) {
+        for (;;) {
+          if (this.stopped || this.restart) return;
+          const late = [...set.pendingMoves.values(), ...(set.moves ? await set.moves.pending() : [])].filter((id) => !deferred.has(objKeyOf(id)));
+          for (const id of late) this.late.add(objKeyOf(id));
+          const queued = [...deferred.values(), ...late];
+          deferred.clear();
+          this.st.pending = queued.length;
+          if (!queued.length) break;
+          await this.moveAll(queued, deferred);
+          this.updateFraction();
+          if (deferred.size) {
+            this.st.deferred = deferred.size;
+            await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 1000));
+          }
+        }
         if (this.stopped || this.restart) return;
-        const queued = [...set.pendingMoves.values(), ...deferred.values()];
-        deferred.clear();
-        this.st.pending = queued.length;
-        if (!queued.length) break;
-        await this.moveAll(queued, deferred);
-        this.updateFraction();
-        if (deferred.size) {
-          this.st.deferred = deferred.size;
-          await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 1000));
+        if (set.moves) ended = (await this.opts.onFinish()) !== false;
+        else {
+          await set.finishRebalance();
+          await this.opts.onFinish();
+          ended = true;
         }
       }
-      if (this.stopped || this.restart) return;
-      await set.finishRebalance();
-      await this.opts.onFinish();
       this.st.state = 'done';
       this.st.pending = 0;
       this.st.deferred = 0;
@@ -155,9 +197,12 @@ export class Rebalancer {
     }
   }
 
+  /** Objects queued after the walk (counted apart: the walk's share is what `fraction` measures). */
+  private readonly late = new Set<string>();
+
   private updateFraction(): void {
     const total = this.st.scannedObjects * this.set.replica;
-    this.st.fraction = total ? this.st.movedCopies / total : 0;
+    this.st.fraction = total ? (this.st.movedCopies - (this.st.lateCopies ?? 0)) / total : 0;
   }
 
   private async moveAll(ids: ObjectId[], deferred: Map<string, ObjectId>): Promise<void> {
@@ -182,6 +227,11 @@ export class Rebalancer {
     return set.locks.exclusive(objKeyOf(id), async () => {
       const mv = set.moveOf(id);
       if (!mv) return true;
+      const seen = set.moves ? await set.moves.counts(id) : undefined;
+      if (seen?.moved) {
+        set.markMoved(id);
+        return true;
+      }
       await set.journal.refreshFor(id, mv.from);
       const adds = mv.to.filter((b) => !mv.from.includes(b));
       const removes = mv.from.filter((b) => !mv.to.includes(b));
@@ -193,17 +243,28 @@ export class Rebalancer {
       const targets = adds.map((b) => set.member(b));
       if (targets.some((m) => !m || !m.up)) return false;
       let missing = false;
+      let copies = 0;
+      let bytes = 0;
       for (const t of targets as Member[]) {
         const r = await set.copyObject(id, sources, t, (n) => this.throttle.take(n));
         missing = r.missing;
         if (!r.missing) {
-          this.st.movedCopies++;
-          this.st.movedBytes += r.bytes;
+          copies++;
+          bytes += r.bytes;
         }
       }
+      if (seen && !(await set.moves!.commitMove(id, seen, set.layoutEpoch))) {
+        // Another gateway changed the object (or dropped its file) during the copy: copy it again.
+        this.st.raced = (this.st.raced ?? 0) + 1;
+        return false;
+      }
+      this.st.movedCopies += copies;
+      this.st.movedBytes += bytes;
+      if (this.late.delete(objKeyOf(id))) this.st.lateCopies = (this.st.lateCopies ?? 0) + copies;
       set.markMoved(id);
       this.st.changedObjects++;
-      if (!missing) {
+      // Shared store: other gateways may still read the old copies until they switch layouts (cleanUp).
+      if (!missing && !set.moves) {
         for (const b of removes) {
           const m = set.member(b);
           if (m?.up) await m.brick.delete(id).catch(() => undefined);
@@ -211,6 +272,39 @@ export class Rebalancer {
       }
       return true;
     });
+  }
+
+  /**
+   * Shared stores, after the end of the rebalance is stored and every gateway has switched to it: deletes
+   * the copies that moved objects left on bricks of the old set (`from`), then the move records.
+   */
+  async cleanUp(from: string[]): Promise<void> {
+    const set = this.set;
+    const moves = set.moves;
+    if (!moves) return;
+    this.st.phase = 'cleaning';
+    this.st.removedCopies = 0;
+    const old = new Placement(from);
+    let after: Buffer | undefined;
+    for (;;) {
+      if (this.stopped) return;
+      const { ids, keys } = await moves.movedPage(after, 256);
+      if (!keys.length) break;
+      for (const id of ids) {
+        const now = set.placementOf(id);
+        for (const b of old.replicas(id, set.replica)) {
+          if (now.includes(b)) continue;
+          const m = set.member(b);
+          if (!m?.up) continue;
+          await set.locks.exclusive(objKeyOf(id), () => m.brick.delete(id)).then(
+            () => (this.st.removedCopies = (this.st.removedCopies ?? 0) + 1),
+            () => undefined,
+          );
+        }
+      }
+      await moves.remove(keys);
+    }
+    this.st.phase = undefined;
   }
 
   status(): RebalanceStatus {

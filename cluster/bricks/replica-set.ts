@@ -47,6 +47,14 @@
  * whose replicas differ between the two is served at its OLD placement until the rebalancer has moved it
  * (under the object's exclusive lock), then at the new one; objects written at the old placement meanwhile
  * are queued for a move, so the rebalance can finish with everything at the new placement.
+ *
+ * Rebalance with several gateways (a shared store: Redis): which objects have moved is kept in the store
+ * (move-state.ts), not in this process. An object that moves and is not known here to have moved is
+ * read at the placement its store record names, and a change to it at the old placement is counted in
+ * the store afterwards (or repeated at the new placement if it moved meanwhile), so the mover's copy,
+ * which commits only if the count did not change, never loses it. Every data operation is counted per
+ * layout generation, so that a new layout can be acknowledged once nothing runs under the old one
+ * (`drain`).
  */
 import { EventEmitter } from 'node:events';
 import type { Kv } from '../meta/kv';
@@ -55,6 +63,7 @@ import type { Brick, BrickCapacity, ObjectId, WriteHint } from './brick';
 import { isBrickDown, isBrickFault } from './brick-fault';
 import { HealJournal, type JournalEntry, type Replica } from './heal-journal';
 import { ObjectLock } from './object-lock';
+import { MoveStore } from './move-state';
 import { Placement } from './placement';
 
 export interface BrickSpec {
@@ -99,6 +108,9 @@ export interface CopyResult {
 }
 
 const COPY_PIECE = 1024 * 1024;
+/** How long, and how many, changed objects a rebalance start counts (`countRecent`). */
+const RECENT_MS = 10_000;
+const RECENT_MAX = 16_384;
 
 export const objKeyOf = (id: ObjectId): string => `${id.fileId}:${id.chunk}`;
 
@@ -139,6 +151,21 @@ export class ReplicaSet extends EventEmitter implements Brick {
    */
   private readonly unsynced = new Map<bigint, Map<number, number>>();
   private writeGen = 0;
+  /** Shared stores: the per-object move state of a rebalance (see the header). */
+  readonly moves: MoveStore | undefined;
+  /** Shared stores: the old copies of a finished rebalance are not deleted yet (only its clean-up deletes them). */
+  retiring = false;
+  /** The layout epoch this set serves (the move state's writes are valid only under it). */
+  layoutEpoch = 0;
+  /** Data operations in flight per layout generation (shared stores; `drain`). */
+  private opGen = 0;
+  private readonly inflight = new Map<number, number>();
+  /**
+   * Shared stores: objects this process changed lately (insertion order = time order, bounded). When a
+   * rebalance starts, those that move are counted in the store's move state, so the mover moves them
+   * even if the inode walk read their file's size before the change that grew it was stored.
+   */
+  private readonly recent = new Map<string, { id: ObjectId; t: number }>();
 
   private constructor(private readonly opts: ReplicaSetOptions) {
     super();
@@ -146,6 +173,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
     this.replica = opts.replica;
     this.quorum = quorumOf(opts.replica);
     this.journal = new HealJournal(opts.kv);
+    if (this.journal.shared) this.moves = new MoveStore(opts.kv);
     this.placement = new Placement(opts.bricks.map((b) => b.id));
     if (opts.from) this.previous = new Placement(opts.from);
     this.probeMs = opts.probeIntervalMs ?? 1000;
@@ -200,7 +228,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
    * Switches to a new brick set; `from` (the old ids) keeps the old placement in force for objects not
    * yet moved. New members are connected first.
    */
-  async setLayout(bricks: BrickSpec[], from: string[] | undefined): Promise<void> {
+  async setLayout(bricks: BrickSpec[], from: string[] | undefined, epoch?: number): Promise<void> {
     if (bricks.length < this.replica) throw new CoreError(Errc.INVAL, `replica ${this.replica} needs at least ${this.replica} bricks`);
     for (const b of bricks) {
       const m = this.members.get(b.id);
@@ -211,6 +239,82 @@ export class ReplicaSet extends EventEmitter implements Brick {
     this.pendingMoves.clear();
     this.placement = new Placement(bricks.map((b) => b.id));
     this.previous = from ? new Placement(from) : undefined;
+    if (epoch !== undefined) this.layoutEpoch = epoch;
+    this.opGen++;
+  }
+
+  /**
+   * Resolves once every data operation that started before the last setLayout has finished (shared
+   * stores; elsewhere nothing is counted). Then no operation of this process uses the old layout.
+   */
+  async drain(): Promise<void> {
+    const gen = this.opGen;
+    for (;;) {
+      let busy = 0;
+      for (const [g, n] of this.inflight) if (g < gen) busy += n;
+      if (!busy) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** Runs a data operation counted in its layout generation (shared stores only). */
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.moves) return fn();
+    const g = this.opGen;
+    this.inflight.set(g, (this.inflight.get(g) ?? 0) + 1);
+    const done = (): void => {
+      const n = (this.inflight.get(g) ?? 1) - 1;
+      if (n) this.inflight.set(g, n);
+      else this.inflight.delete(g);
+    };
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      done();
+      throw e;
+    }
+    return p.finally(done);
+  }
+
+  /**
+   * Replica ids of an object as they are now for every gateway: during a rebalance on a shared store,
+   * an object that moves and is not known here to have moved is looked up in the store's move state.
+   */
+  async freshReplicaIds(id: ObjectId): Promise<string[]> {
+    if (!this.moves || !this.previous) return this.replicaIds(id);
+    const mv = this.moveOf(id);
+    if (!mv) return this.replicaIds(id);
+    if ((await this.moves.placementFor(id, this.layoutEpoch)) === 'new') {
+      this.moved.add(objKeyOf(id));
+      return mv.to;
+    }
+    return mv.from;
+  }
+
+  private noteRecent(id: ObjectId): void {
+    const k = objKeyOf(id);
+    this.recent.delete(k);
+    this.recent.set(k, { id: { fileId: id.fileId, chunk: id.chunk }, t: Date.now() });
+    if (this.recent.size > RECENT_MAX) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /**
+   * At the start of a rebalance, after `drain`: counts in the store's move state the objects this process
+   * changed in the last RECENT_MS that move (see `recent`). The mover waits for this gateway's
+   * acknowledgement, so it moves them.
+   */
+  async countRecent(): Promise<void> {
+    if (!this.moves || !this.previous) return;
+    const since = Date.now() - RECENT_MS;
+    const ids: ObjectId[] = [];
+    for (const { id, t } of this.recent.values()) if (t >= since && this.moveOf(id)) ids.push(id);
+    for (const id of ids) await this.moves.noteChange(id, this.layoutEpoch);
+  }
+
+  /** Whether a change to the object must be counted in the store's move state (made at its old placement). */
+  private countsChange(id: ObjectId): boolean {
+    return !!this.moves && !!this.previous && !this.moved.has(objKeyOf(id)) && this.moveOf(id) !== undefined;
   }
 
   /** Ends a rebalance: everything is at the new placement; bricks no longer in the set are closed. */
@@ -344,9 +448,21 @@ export class ReplicaSet extends EventEmitter implements Brick {
 
   // ---- writes ----------------------------------------------------------------------------------------
 
-  private async mutate(id: ObjectId, op: (b: Brick) => Promise<void>): Promise<void> {
+  private async mutate(id: ObjectId, op: (b: Brick) => Promise<void>, change = true): Promise<void> {
+    if (!change || !this.countsChange(id)) return this.mutateOn(id, op);
+    const epoch = this.layoutEpoch;
+    await this.mutateOn(id, op);
+    // Made at the old placement: counted, so the mover copies again, unless the object moved meanwhile
+    // (or the rebalance ended): then the copy may lack it, and it is repeated at the new placement.
+    if ((await this.moves!.noteChange(id, epoch)) === 'counted') return;
+    this.moved.add(objKeyOf(id));
+    await this.mutateOn(id, op);
+  }
+
+  private async mutateOn(id: ObjectId, op: (b: Brick) => Promise<void>): Promise<void> {
+    if (this.moves) this.noteRecent(id);
     const ids = this.replicaIds(id);
-    if (this.previous && !this.moved.has(objKeyOf(id))) {
+    if (!this.moves && this.previous && !this.moved.has(objKeyOf(id))) {
       const mv = this.moveOf(id);
       if (mv) this.pendingMoves.set(objKeyOf(id), { fileId: id.fileId, chunk: id.chunk });
     }
@@ -399,23 +515,25 @@ export class ReplicaSet extends EventEmitter implements Brick {
     this.noteUnsynced(id);
     // Reads of this chunk go to one replica (readOrder's first); the other copies are read only on
     // failover or to heal, so they are written cold (brick nodes keep them out of their page cache).
-    const reader = this.replica > 1 ? this.readOrder(id)[0]?.brick : undefined;
-    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.writeRange(id, offset, data, reader && b !== reader ? COLD : hint)));
+    const reader = this.replica > 1 ? this.readOrder(id, this.replicaIds(id))[0]?.brick : undefined;
+    return this.track(() => this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.writeRange(id, offset, data, reader && b !== reader ? COLD : hint))));
   }
 
   truncate(id: ObjectId, length: number): Promise<void> {
     this.noteUnsynced(id);
-    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.truncate(id, length)));
+    return this.track(() => this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.truncate(id, length))));
   }
 
   delete(id: ObjectId): Promise<void> {
     this.synced(id, this.unsynced.get(id.fileId)?.get(id.chunk));
-    return this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.delete(id)));
+    return this.track(() => this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.delete(id))));
   }
 
   async fsync(id: ObjectId): Promise<void> {
     const gen = this.unsynced.get(id.fileId)?.get(id.chunk);
-    await this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.fsync(id)));
+    // Not a change: an object the mover copied was fsynced on its new bricks by the mover, and changes
+    // this process made at the old placement are fsynced there (the copy includes them).
+    await this.track(() => this.locks.shared(objKeyOf(id), () => this.mutate(id, (b) => b.fsync(id), false)));
     this.synced(id, gen);
   }
 
@@ -430,6 +548,19 @@ export class ReplicaSet extends EventEmitter implements Brick {
       for (const c of [...un.keys()]) if (c >= firstChunk) un.delete(c);
       if (!un.size) this.unsynced.delete(fileId);
     }
+    return this.track(async () => {
+      if (!this.moves || !this.previous) return this.dropOnce(fileId, firstChunk);
+      // During a rebalance on a shared store: a move's copy running meanwhile may write back what was just
+      // dropped. The drop is counted (a copy that has not committed yet starts again), then repeated
+      // (removing what a copy that committed before the count wrote).
+      const epoch = this.layoutEpoch;
+      await this.dropOnce(fileId, firstChunk);
+      await this.moves.noteDrop(fileId, epoch);
+      await this.dropOnce(fileId, firstChunk);
+    });
+  }
+
+  private async dropOnce(fileId: bigint, firstChunk: number): Promise<void> {
     const all = new Set([...this.placement.brickIds, ...(this.previous?.brickIds ?? [])]);
     const ms = [...all].map((id) => this.members.get(id)).filter((m): m is Member => !!m);
     const res = await Promise.allSettled(ms.map((m) => (m.up ? m.brick.dropFrom(fileId, firstChunk) : Promise.reject(new CoreError(Errc.IO, 'down')))));
@@ -453,8 +584,8 @@ export class ReplicaSet extends EventEmitter implements Brick {
   // ---- reads -----------------------------------------------------------------------------------------
 
   /** Up-to-date replicas, up ones first, rotated by chunk so readers of a file spread over the bricks. */
-  private readOrder(id: ObjectId): Member[] {
-    const ids = this.replicaIds(id).filter((b) => !this.journal.isStale(b, id));
+  private readOrder(id: ObjectId, replicas: string[]): Member[] {
+    const ids = replicas.filter((b) => !this.journal.isStale(b, id));
     const ms = ids.map((b) => this.members.get(b)).filter((m): m is Member => !!m);
     const n = ms.length;
     if (n <= 1) return ms;
@@ -464,8 +595,9 @@ export class ReplicaSet extends EventEmitter implements Brick {
   }
 
   private async readFrom<T>(id: ObjectId, fn: (b: Brick) => Promise<T>): Promise<T> {
-    if (this.journal.shared) await this.journal.refreshFor(id, this.replicaIds(id));
-    const order = this.readOrder(id);
+    const replicas = this.moves && this.previous ? await this.freshReplicaIds(id) : this.replicaIds(id);
+    if (this.journal.shared && !this.journal.currentNow()) await this.journal.refreshFor(id, replicas);
+    const order = this.readOrder(id, replicas);
     if (!order.length) throw new CoreError(Errc.IO, `object ${id.fileId}/${id.chunk}: no up-to-date replica`);
     let last: unknown;
     for (let i = 0; i < order.length; i++) {
@@ -492,15 +624,15 @@ export class ReplicaSet extends EventEmitter implements Brick {
   }
 
   readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
-    return this.withReadLock(id, () => this.readFrom(id, (b) => b.readInto(id, offset, target)));
+    return this.track(() => this.withReadLock(id, () => this.readFrom(id, (b) => b.readInto(id, offset, target))));
   }
 
   readRange(id: ObjectId, offset: number, length: number): Promise<Buffer> {
-    return this.withReadLock(id, () => this.readFrom(id, (b) => b.readRange(id, offset, length)));
+    return this.track(() => this.withReadLock(id, () => this.readFrom(id, (b) => b.readRange(id, offset, length))));
   }
 
   stat(id: ObjectId): Promise<{ size: number } | undefined> {
-    return this.withReadLock(id, () => this.readFrom(id, (b) => b.stat(id)));
+    return this.track(() => this.withReadLock(id, () => this.readFrom(id, (b) => b.stat(id))));
   }
 
   /** A corrupt copy: mark it stale (so it is not read again) and let the healer rebuild it. */

@@ -127,6 +127,21 @@ describe('heal journal: marks of another gateway on one Redis', () => {
     assert.equal((await g1.readRange(id, 0, 1)).toString(), 'y');
     assert.ok(g1.journal.isStale('b2', id));
   });
+
+  it('a gateway holding the read lease chooses replicas without waiting: the version comes from its read cache', async () => {
+    const kv = await RedisKv.open({ url: redis.url, keyPrefix: redis.prefix() });
+    closers.push(() => kv.close());
+    assert.equal(kv.cacheStats().held, true, 'the only gateway of a fresh key space takes the lease');
+    const bricks = new Map(SPECS.map((s) => [s.id, new View(new MemoryBrick(1n << 40n, s.id))]));
+    const g = await openSet(kv, bricks);
+    closers.push(() => g.close());
+    const id = { fileId: 90n, chunk: 0 };
+    await g.writeRange(id, 0, Buffer.from('fast'));
+    assert.equal((await g.readRange(id, 0, 4)).toString(), 'fast'); // fills the cache with the version
+    const hits = g.journal.currentHits;
+    for (let i = 0; i < 3; i++) assert.equal((await g.readRange(id, 0, 4)).toString(), 'fast');
+    assert.equal(g.journal.currentHits, hits + 3, 'every read knew the mirror current with no store round trip');
+  });
 });
 
 describe('replica set: a brick that may have lost un-fsynced writes', () => {

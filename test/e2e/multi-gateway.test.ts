@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { startRedis, type RedisProc } from '../cluster/redis-server';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { waitFor } from './cluster-harness';
+import { writeVolumeConfig } from './gateway-set';
 import { freePorts, ROOT, run, startGateway, type GatewayProc } from './harness';
 import { Nfs3TestClient } from './nfs3-client';
 
@@ -68,24 +69,7 @@ describe('e2e: two gateways on one Redis and one brick', () => {
     for (const n of [1, 2]) {
       const dataDir = path.join(work, `gw${n}`);
       const configFile = path.join(work, `gw${n}.json`);
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          volumes: [
-            {
-              name: 'data',
-              dataDir,
-              engine: 'redis',
-              redis: { url: redis.url, keyPrefix: 'e2e:{data}:', commandTimeoutMs: 3000 },
-              bricks: [{ id: 'b1', address: brick.address }],
-              replica: 1,
-              rootMode: 0o1777,
-            },
-          ],
-          exports: [{ name: 'data', volume: 'data' }],
-          smb: { enabled: false },
-        }),
-      );
+      writeVolumeConfig(configFile, dataDir, { redisUrl: redis.url, keyPrefix: 'e2e:{data}:', bricks: [{ id: 'b1', address: brick.address }], replica: 1 });
       gws.push(await startGateway({ config: configFile, dataDir }));
     }
   });
