@@ -13,6 +13,7 @@
  * The secret lives in the metadata store, so handles survive restarts and are valid on every gateway.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BoundedMap } from './bounded-map';
 import { CoreError, Errc } from './errors';
 import type { FileType, Handle } from './types';
 
@@ -47,10 +48,10 @@ const CACHE_ENTRIES = 65536;
 
 export class HandleCodec {
   // The MAC is a pure function of (secret, bytes 0..19), so a handle once minted or verified can be
-  // remembered instead of recomputed. Both maps are bounded (oldest dropped first). Minted handles are
-  // shared Buffers: callers treat handles as immutable.
-  private readonly minted = new Map<number | string, Handle>();
-  private readonly verified = new Map<string, HandleFields>();
+  // remembered instead of recomputed. Both caches are bounded with O(1) eviction (bounded-map.ts).
+  // Minted handles are shared Buffers: callers treat handles as immutable.
+  private readonly minted = new BoundedMap<number | string, Handle>(CACHE_ENTRIES);
+  private readonly verified = new BoundedMap<string, HandleFields>(CACHE_ENTRIES);
 
   constructor(private readonly secret: Buffer) {}
 
@@ -58,18 +59,22 @@ export class HandleCodec {
     return createHmac('sha256', this.secret).update(h.subarray(0, MAC_OFF)).digest().subarray(0, HANDLE_SIZE - MAC_OFF);
   }
 
-  private static remember<K, V>(m: Map<K, V>, k: K, v: V): void {
-    if (m.size >= CACHE_ENTRIES) m.delete(m.keys().next().value as K);
-    m.set(k, v);
-  }
-
-  mint(f: HandleFields): Handle {
+  /**
+   * The handle of `f`. With `known`, it is also remembered as verified, so its first parse skips the MAC:
+   * for a file just created, whose handle comes straight back (NFSv4 OPEN opens the file it created, the
+   * client's next PUTFH). Not for every mint: a listing mints one per entry, and remembering them all
+   * would push out the handles clients are actually sending.
+   */
+  mint(f: HandleFields, known = false): Handle {
     // Keyed by the inode number alone when it is a safe integer (always, in practice: numbers count up
     // from 2), so a hit costs no string building; the other fields are checked against the cached bytes.
     const num = Number(f.fileId);
     const key: number | string = Number.isSafeInteger(num) ? num : `${f.fileId}`;
     const hit = this.minted.get(key);
-    if (hit && hit[1] === f.kind && hit.readUInt32BE(4) === f.exportId >>> 0 && hit.readUInt32BE(16) === f.gen >>> 0) return hit;
+    if (hit && hit[1] === f.kind && hit.readUInt32BE(4) === f.exportId >>> 0 && hit.readUInt32BE(16) === f.gen >>> 0) {
+      if (known) this.markVerified(hit);
+      return hit;
+    }
     // Its own memory, not a slice of Node's shared pool: minted handles are kept (cache), and a kept
     // slice would pin a whole 8 KiB pool block.
     const h = Buffer.alloc(HANDLE_SIZE);
@@ -80,12 +85,14 @@ export class HandleCodec {
     h.writeUInt32BE(f.gen >>> 0, 16);
     this.mac(h).copy(h, MAC_OFF);
     // One entry per inode: a handle of the same inode for another export replaces it (rare).
-    if (hit) this.minted.delete(key);
-    HandleCodec.remember(this.minted, key, h);
-    // A handle just minted comes back at once (NFSv4 OPEN's own open of the file it created, the client's
-    // next PUTFH): it is known good, so its first parse need not compute the MAC again.
-    HandleCodec.remember(this.verified, h.toString('latin1'), Object.freeze({ kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) }));
+    this.minted.set(key, h);
+    if (known) this.markVerified(h);
     return h;
+  }
+
+  private markVerified(h: Handle): void {
+    const key = h.toString('latin1');
+    if (!this.verified.has(key)) this.verified.set(key, fieldsOf(h));
   }
 
   /** Malformed or forged → BADHANDLE. Whether the inode still exists is the caller's check (→ STALE). */
@@ -97,8 +104,12 @@ export class HandleCodec {
     const hit = this.verified.get(key);
     if (hit) return hit;
     if (!timingSafeEqual(this.mac(h), h.subarray(MAC_OFF))) throw new CoreError(Errc.BADHANDLE, 'handle signature mismatch');
-    const f: HandleFields = Object.freeze({ kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) });
-    HandleCodec.remember(this.verified, key, f);
+    const f = fieldsOf(h);
+    this.verified.set(key, f);
     return f;
   }
+}
+
+function fieldsOf(h: Handle): HandleFields {
+  return Object.freeze({ kind: h[1] as FileType, exportId: h.readUInt32BE(4), fileId: h.readBigUInt64BE(8), gen: h.readUInt32BE(16) });
 }

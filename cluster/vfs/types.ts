@@ -101,6 +101,11 @@ export interface WccAttr {
   size: bigint;
   mtime: NsTime;
   ctime: NsTime;
+  /**
+   * The change attribute before the operation, read in the same transaction as the change itself, so
+   * NFSv4 change_info4 can say atomic (RFC 8881 §3.3.6) without a separate read before the operation.
+   */
+  change: bigint;
 }
 
 /** What a mutating directory operation returns: the directory's before/after state. */

@@ -136,7 +136,7 @@ function changedBy(a: SetAttrs, before: Inode, after: Inode): FsChanged {
 }
 
 function wcc(n: Inode): WccAttr {
-  return { size: n.size, mtime: n.mtime, ctime: n.ctime };
+  return { size: n.size, mtime: n.mtime, ctime: n.ctime, change: n.change };
 }
 
 /** Waits for every promise; then rethrows the first failure, if any. */
@@ -262,11 +262,12 @@ export class Volume implements FileSystem {
 
   // ---- handles and attributes ------------------------------------------------------------------------
 
-  private mint(exportId: number, n: Inode): Handle {
+  /** `known`: the handle of a file just created, which comes straight back (HandleCodec.mint). */
+  private mint(exportId: number, n: Inode, known = false): Handle {
     const v = this.sharedView(n);
-    if (!v) return this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
-    if (v.handle === undefined || v.exportId !== exportId) {
-      v.handle = this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen });
+    if (!v) return this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen }, known);
+    if (v.handle === undefined || v.exportId !== exportId || known) {
+      v.handle = this.codec.mint({ kind: n.type, exportId, fileId: n.id, gen: n.gen }, known);
       v.exportId = exportId;
     }
     return v.handle;
@@ -709,7 +710,7 @@ export class Volume implements FileSystem {
       node = (await this.ns.getInode(node.id)) ?? node;
     }
     if (!out.existed) this.hub.emit({ action: 'added', dirId: d.id, name, fileId: node.id, isDir: node.type === FileType.DIR });
-    return { handle: this.mint(f.exportId, node), attr: this.toAttr(node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
+    return { handle: this.mint(f.exportId, node, true), attr: this.toAttr(node), dir: this.dirWcc(out.dirBefore, out.dirAfter) };
   }
 
   async create(cred: Cred, dir: Handle, name: Buffer, args: CreateArgs): Promise<NodeResult> {

@@ -2,9 +2,9 @@
  * Small pieces several operations share: component4 name rules, change_info4 for directory changes,
  * the pseudo root's LOOKUP, and a failure-free "attributes of this filehandle".
  */
-import { FileType, type Attr } from '../../cluster/vfs/types';
+import { FileType, type DirWcc } from '../../cluster/vfs/types';
 import { Nfs4Error } from './errors';
-import type { Fh, FsFh } from './fh';
+import type { Fh } from './fh';
 import type { Nfs4Compound } from './op';
 import { nfsstat4, type change_info4 } from './types';
 
@@ -22,16 +22,17 @@ export function checkComponent(name: Buffer, maxNameBytes: number): void {
 }
 
 /**
- * The directory's change attribute before a namespace operation. The core's wcc data carries no change
- * attribute, so it is read separately and the change_info4 is reported non-atomic (RFC 8881 §3.3.6):
- * clients then revalidate the directory instead of trusting before/after.
+ * change_info4 of a namespace operation from the core's wcc data: the directory's change attribute before
+ * and after, both read in the operation's own transaction, so atomic (RFC 8881 §3.3.6) and a client whose
+ * cached change attribute equals `before` may keep its cache of the directory. No separate read before
+ * the operation. Without wcc data (no file system in this gateway omits it), non-atomic: clients then
+ * revalidate the directory.
  */
-export async function changeBefore(dir: FsFh): Promise<bigint> {
-  return (await dir.fs.getattr(dir.cred, dir.handle)).change;
-}
-
-export function changeInfo(before: bigint, after: Attr | undefined): change_info4 {
-  return { atomic: false, before, after: after ? after.change : before };
+export function changeInfo(wcc: DirWcc): change_info4 {
+  const after = wcc.after?.change;
+  const before = wcc.before?.change;
+  if (before !== undefined && after !== undefined) return { atomic: true, before, after };
+  return { atomic: false, before: 0n, after: after ?? 0n };
 }
 
 /** A directory filehandle, or NOTDIR (SYMLINK for a symlink, as RFC 8881 §18.13.4 / §18.15.4 say). */

@@ -6,7 +6,7 @@
 import { FileType, type NodeResult } from '../../../cluster/vfs/types';
 import { decodeSetAttrs } from '../attrs';
 import { Nfs4Error } from '../errors';
-import { changeBefore, changeInfo, checkComponent } from '../helpers';
+import { changeInfo, checkComponent } from '../helpers';
 import type { Nfs4Op } from '../op';
 import { NFS4_LINKTEXT_MAX, nfs_ftype4, nfs_opnum4, nfsstat4, type bitmap4, type change_info4, type fattr4, type specdata4 } from '../types';
 import {
@@ -80,7 +80,6 @@ export const CREATE: Nfs4Op<CREATE4args, CREATE4resok> = {
     }
     checkComponent(a.objname, dir.fs.limits.maxNameBytes);
     const attrs = decodeSetAttrs(a.createattrs, c.minor, c.server.idmap);
-    const before = await changeBefore(dir);
     const { fs, cred } = dir;
     let r: NodeResult;
     if (t.type === nfs_ftype4.NF4DIR) r = await fs.mkdir(cred, dir.handle, a.objname, attrs.set);
@@ -91,7 +90,7 @@ export const CREATE: Nfs4Op<CREATE4args, CREATE4resok> = {
     }
     c.cur = { ...dir, handle: r.handle };
     c.curStateid = undefined;
-    return { cinfo: changeInfo(before, r.dir.after), attrset: bitmapOf(attrs.ids) };
+    return { cinfo: changeInfo(r.dir), attrset: bitmapOf(attrs.ids) };
   },
   resultBytes: (r) => 20 + bitmapSize(r.attrset),
   // change_info4, and attrset: settable attributes only, in at most three bitmap words.

@@ -4,7 +4,7 @@
  */
 import { FileType } from '../../../cluster/vfs/types';
 import { Nfs4Error } from '../errors';
-import { changeBefore, changeInfo, checkComponent } from '../helpers';
+import { changeInfo, checkComponent } from '../helpers';
 import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
@@ -32,9 +32,8 @@ export const LINK: Nfs4Op<LINK4args, LINK4resok> = {
     c.writable(dir);
     checkComponent(a.newname, dir.fs.limits.maxNameBytes);
     if ((await src.fs.getattr(src.cred, src.handle)).type === FileType.DIR) throw new Nfs4Error(nfsstat4.NFS4ERR_ISDIR);
-    const before = await changeBefore(dir);
     const r = await dir.fs.link(dir.cred, src.handle, dir.handle, a.newname);
-    return { cinfo: changeInfo(before, r.dir.after) };
+    return { cinfo: changeInfo(r.dir) };
   },
   ...fixedResult(20),
   encodeOk: (w, r) => encodeChangeInfo4(w, r.cinfo),

@@ -36,7 +36,7 @@ import type { XdrWriter } from '../../xdr/writer';
 import { decodeSetAttrs, FATTR4_SIZE, type DecodedSetAttrs } from '../attrs';
 import { Nfs4Error } from '../errors';
 import type { FsFh } from '../fh';
-import { changeBefore, changeInfo, checkComponent } from '../helpers';
+import { changeInfo, checkComponent } from '../helpers';
 import type { Nfs4Compound, Nfs4Op } from '../op';
 import { nextSeqid, stateidOf } from '../stateid';
 import {
@@ -320,7 +320,6 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
   // An UNCHECKED4 OPEN of an existing file ignores the attributes, except a size of 0 (O_TRUNC).
   if (found && how.mode === createmode4.UNCHECKED4) attrs = { set: attrs.set.size === 0n ? { size: 0n } : {}, ids: attrs.set.size === 0n ? [FATTR4_SIZE] : [] };
   else if (how.mode === createmode4.EXCLUSIVE4_1) attrs = decodeSetAttrs(how.cva_attrs, c.minor, c.server.idmap);
-  const before = await changeBefore(dir);
   const r: NodeResult = await dir.fs.create(dir.cred, dir.handle, name, createArgsOf(how, attrs));
   checkType(c.minor, r.attr.type);
   const created = !found;
@@ -328,7 +327,7 @@ async function claimNull(c: Nfs4Compound, a: OPEN4args, name: Buffer, access: nu
   if (created) attrset = how.mode === createmode4.EXCLUSIVE4 ? [] : bitmapOf(attrs.ids);
   else if (how.mode === createmode4.UNCHECKED4 && attrs.set.size !== undefined) attrset = bitmapOf([FATTR4_SIZE]);
   else if (how.mode === createmode4.EXCLUSIVE4_1) attrset = bitmapOf(attrs.ids);
-  return { fh: { ...dir, handle: r.handle }, attr: r.attr, cinfo: changeInfo(before, r.dir.after), created, attrset };
+  return { fh: { ...dir, handle: r.handle }, attr: r.attr, cinfo: changeInfo(r.dir), created, attrset };
 }
 
 /**

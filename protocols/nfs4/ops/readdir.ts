@@ -244,6 +244,12 @@ export const READDIR: Nfs4Op<READDIR4args, READDIR4resok> = {
     w.bool(false);
     w.bool(r.eof);
   },
+  // The sizes Page counted while it filled the reply: sessions with a reply budget need not encode it twice.
+  resultBytes: (r) => {
+    let n = FIXED_BYTES;
+    for (const e of r.entries) n += entrySize(e);
+    return n;
+  },
   decodeOk: (r) => {
     const cookieverf = decodeVerifier4(r);
     const entries: entry4[] = [];

@@ -3,6 +3,7 @@ import { Errc } from '../../../cluster/vfs/errors';
 import type { Nfs4Op } from '../op';
 import { voidArgs } from '../op';
 import { NFS4_LINKTEXT_MAX, nfs_opnum4, nfsstat4 } from '../types';
+import { pad4 } from '../xdr';
 
 /** struct READLINK4resok { linktext4 link; }; */
 export interface READLINK4resok {
@@ -19,5 +20,6 @@ export const READLINK: Nfs4Op<undefined, READLINK4resok> = {
     return { link: (await fh.fs.readlink(fh.cred, fh.handle)).target };
   },
   encodeOk: (w, r) => w.opaque(r.link),
+  resultBytes: (r) => 4 + pad4(r.link.length),
   decodeOk: (r) => ({ link: Buffer.from(r.opaque(NFS4_LINKTEXT_MAX)) }),
 };

@@ -1,7 +1,7 @@
 /** OP_REMOVE (RFC 8881 §18.25): removes a non-directory or an empty directory from the current directory. */
 import { Errc, isCoreError } from '../../../cluster/vfs/errors';
 import type { DirWcc } from '../../../cluster/vfs/types';
-import { changeBefore, changeInfo, checkComponent } from '../helpers';
+import { changeInfo, checkComponent } from '../helpers';
 import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
@@ -24,7 +24,6 @@ export const REMOVE: Nfs4Op<REMOVE4args, REMOVE4resok> = {
   async handle(c, a) {
     const dir = c.writable(c.curFs(nfsstat4.NFS4ERR_ROFS));
     checkComponent(a.target, dir.fs.limits.maxNameBytes);
-    const before = await changeBefore(dir);
     let wcc: DirWcc;
     try {
       wcc = await dir.fs.remove(dir.cred, dir.handle, a.target);
@@ -32,7 +31,7 @@ export const REMOVE: Nfs4Op<REMOVE4args, REMOVE4resok> = {
       if (!isCoreError(e) || e.errc !== Errc.ISDIR) throw e;
       wcc = await dir.fs.rmdir(dir.cred, dir.handle, a.target);
     }
-    return { cinfo: changeInfo(before, wcc.after) };
+    return { cinfo: changeInfo(wcc) };
   },
   ...fixedResult(20),
   encodeOk: (w, r) => encodeChangeInfo4(w, r.cinfo),

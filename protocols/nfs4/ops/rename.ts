@@ -3,7 +3,7 @@
  * of different exports (or the pseudo root and an export) are NFS4ERR_XDEV.
  */
 import { Nfs4Error } from '../errors';
-import { changeBefore, changeInfo, checkComponent } from '../helpers';
+import { changeInfo, checkComponent } from '../helpers';
 import { fixedResult, type Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, type change_info4 } from '../types';
 import { decodeChangeInfo4, decodeComponent4, encodeChangeInfo4, encodeComponent4 } from '../xdr';
@@ -39,10 +39,8 @@ export const RENAME: Nfs4Op<RENAME4args, RENAME4resok> = {
     c.writable(dst);
     checkComponent(a.oldname, src.fs.limits.maxNameBytes);
     checkComponent(a.newname, dst.fs.limits.maxNameBytes);
-    const srcBefore = await changeBefore(src);
-    const dstBefore = src.handle.equals(dst.handle) ? srcBefore : await changeBefore(dst);
     const r = await dst.fs.rename(dst.cred, src.handle, a.oldname, dst.handle, a.newname);
-    return { source_cinfo: changeInfo(srcBefore, r.fromDir.after), target_cinfo: changeInfo(dstBefore, r.toDir.after) };
+    return { source_cinfo: changeInfo(r.fromDir), target_cinfo: changeInfo(r.toDir) };
   },
   ...fixedResult(40),
   encodeOk: (w, r) => {

@@ -7,6 +7,7 @@ import type { XdrReader } from '../../xdr/reader';
 import type { XdrWriter } from '../../xdr/writer';
 import { AUTH_SYS, RPCSEC_GSS } from '../../rpc/types';
 import { NFS4_LIST_MAX } from '../types';
+import { pad4 } from '../xdr';
 
 /** union secinfo4 switch (uint32_t flavor) { case RPCSEC_GSS: rpcsec_gss_info flavor_info; default: void; }; */
 export interface secinfo4 {
@@ -17,6 +18,13 @@ export interface secinfo4 {
 export type SECINFO4resok = secinfo4[];
 
 export const SERVER_FLAVORS: SECINFO4resok = [{ flavor: AUTH_SYS }];
+
+/** The encoded size of `list` (Nfs4Op.resultBytes). */
+export function secinfo4resokBytes(list: SECINFO4resok): number {
+  let n = 4;
+  for (const s of list) n += s.flavor === RPCSEC_GSS && s.flavor_info ? 4 + 4 + pad4(s.flavor_info.oid.length) + 8 : 4;
+  return n;
+}
 
 export function encodeSecinfo4resok(w: XdrWriter, list: SECINFO4resok): void {
   w.uint32(list.length);

@@ -7,7 +7,7 @@ import { XdrError } from '../../xdr/errors';
 import { Nfs4Error } from '../errors';
 import type { Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4, secinfo_style4 } from '../types';
-import { SERVER_FLAVORS, decodeSecinfo4resok, encodeSecinfo4resok, type SECINFO4resok } from './secinfo-common';
+import { SERVER_FLAVORS, decodeSecinfo4resok, encodeSecinfo4resok, secinfo4resokBytes, type SECINFO4resok } from './secinfo-common';
 
 export const SECINFO_NO_NAME: Nfs4Op<secinfo_style4, SECINFO4resok> = {
   opnum: nfs_opnum4.OP_SECINFO_NO_NAME,
@@ -29,5 +29,6 @@ export const SECINFO_NO_NAME: Nfs4Op<secinfo_style4, SECINFO4resok> = {
     return SERVER_FLAVORS;
   },
   encodeOk: encodeSecinfo4resok,
+  resultBytes: secinfo4resokBytes,
   decodeOk: decodeSecinfo4resok,
 };

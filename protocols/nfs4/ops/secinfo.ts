@@ -7,7 +7,7 @@ import { checkComponent, lookupPseudo, requireDir } from '../helpers';
 import type { Nfs4Op } from '../op';
 import { nfs_opnum4, nfsstat4 } from '../types';
 import { decodeComponent4, encodeComponent4 } from '../xdr';
-import { SERVER_FLAVORS, decodeSecinfo4resok, encodeSecinfo4resok, type SECINFO4resok } from './secinfo-common';
+import { SERVER_FLAVORS, decodeSecinfo4resok, encodeSecinfo4resok, secinfo4resokBytes, type SECINFO4resok } from './secinfo-common';
 
 /** struct SECINFO4args { component4 name; }; */
 export interface SECINFO4args {
@@ -35,5 +35,6 @@ export const SECINFO: Nfs4Op<SECINFO4args, SECINFO4resok> = {
     return SERVER_FLAVORS;
   },
   encodeOk: encodeSecinfo4resok,
+  resultBytes: secinfo4resokBytes,
   decodeOk: decodeSecinfo4resok,
 };

@@ -6,7 +6,7 @@
 import { seek } from '../../../cluster/vfs/sparse';
 import { XdrError } from '../../xdr/errors';
 import { Nfs4Error } from '../errors';
-import type { Nfs4Op } from '../op';
+import { fixedResult, type Nfs4Op } from '../op';
 import { checkStateid } from '../stateid';
 import { nfs_opnum4, nfsstat4, type stateid4 } from '../types';
 import { decodeStateid4, encodeStateid4 } from '../xdr';
@@ -53,6 +53,8 @@ export const SEEK: Nfs4Op<SEEK4args, SEEK4resok> = {
     if (a.sa_offset >= r.size || r.none) throw new Nfs4Error(nfsstat4.NFS4ERR_NXIO, r.none ? 'no data after the offset' : 'offset past the end of the file');
     return { sr_eof: r.offset >= r.size, sr_offset: r.offset };
   },
+  // seek_res4: sr_eof, sr_offset.
+  ...fixedResult(12),
   encodeOk: (w, r) => {
     w.bool(r.sr_eof);
     w.uint64(r.sr_offset);

@@ -43,6 +43,7 @@ export const TEST_STATEID: Nfs4Op<TEST_STATEID4args, TEST_STATEID4resok> = {
     });
     return { tsr_status_codes: codes };
   },
+  resultBytes: (r) => 4 + 4 * r.tsr_status_codes.length,
   encodeOk: (w, r) => {
     w.uint32(r.tsr_status_codes.length);
     for (const s of r.tsr_status_codes) w.uint32(s);

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeSetAttrs, FATTR4_CHANGE, FATTR4_FILEHANDLE, FATTR4_MODE, FATTR4_OWNER, FATTR4_SIZE, FATTR4_SUPPORTED_ATTRS, FATTR4_TYPE } from '../../../protocols/nfs4/attrs';
 import type { OPEN4resok } from '../../../protocols/nfs4/ops/open';
+import { SECINFO } from '../../../protocols/nfs4/ops/secinfo';
+import { data_content4, SEEK } from '../../../protocols/nfs4/ops/seek';
 import { NFS4_OPS } from '../../../protocols/nfs4/table';
 import { createmode4, nfsstat4, type COMPOUND4res } from '../../../protocols/nfs4/types';
 import { XdrWriter } from '../../../protocols/xdr/writer';
@@ -67,6 +69,45 @@ describe('NFSv4.1 reply budget', () => {
     for (const name of ['SEQUENCE', 'PUTFH', 'OPEN', 'GETFH', 'GETATTR', 'ACCESS', 'WRITE', 'COMMIT', 'READ', 'SETATTR', 'OPEN_DOWNGRADE', 'CLOSE', 'CREATE', 'SAVEFH', 'RENAME', 'LINK', 'REMOVE']) {
       assert.ok(seen.has(name), `${name} was checked`);
     }
+  });
+
+  it('the read-only ops declare their exact result size too (READDIR, READLINK, SECINFO, SEEK, TEST_STATEID)', async () => {
+    const h = new Nfs4Harness();
+    const s = await h.session({ minor: 2 });
+    const root = await s.exportRoot();
+    const seen = new Set<string>();
+    let checked = 0;
+    const run = async (ops: ArgOp[]): Promise<void> => {
+      const res = await s.run(ops, { minor: 2 });
+      expectStatus(res, nfsstat4.NFS4_OK);
+      checked += checkDeclared(res, ops);
+      for (const r of res.resarray) seen.add(NFS4_OPS.get(r.resop)!.name);
+    };
+    const f = await s.createFile(root, 'data');
+    await s.ok([op.putfh(f.fh), op.write(f.stateid, 0n, Buffer.alloc(3000, 1))], { minor: 2 });
+    for (let i = 0; i < 40; i++) await s.ok([op.putfh(root), op.createUnchecked(`entry-with-a-longer-name-${i}`, undefined, `o${i}`)], { minor: 2 });
+    await run([op.putfh(root), op.symlink('ln', 'a/target/of/odd/length')]);
+    const [, , lnfh] = await s.ok([op.putfh(root), op.lookup('ln'), op.getfh()], { minor: 2 });
+    const seekOp = { op: SEEK, args: { sa_stateid: f.stateid, sa_offset: 0n, sa_what: data_content4.NFS4_CONTENT_DATA } };
+    await run([
+      op.putfh(root),
+      op.readdir(0n, Buffer.alloc(8), 32768, [FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_MODE, FATTR4_OWNER]),
+      op.readdir(0n, Buffer.alloc(8), 600),
+      { op: SECINFO, args: { name: Buffer.from('data') } },
+      op.putfh(root),
+      op.secinfoNoName(),
+      op.putfh((lnfh as { object: Buffer }).object),
+      op.readlink(),
+      op.putfh(f.fh),
+      seekOp,
+      op.testStateid(f.stateid, f.stateid),
+    ]);
+    for (const name of ['READDIR', 'SECINFO', 'SECINFO_NO_NAME', 'READLINK', 'SEEK', 'TEST_STATEID']) {
+      assert.ok(seen.has(name), `${name} was checked`);
+      const o = [...NFS4_OPS.values()].find((x) => x.name === name)!;
+      assert.equal(typeof o.resultBytes, 'function', `${name} declares resultBytes`);
+    }
+    assert.ok(checked >= 12, `${checked} results checked`);
   });
 
   it('an op that changes something is not run when its result might not fit: REP_TOO_BIG, nothing removed', async () => {
