@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { inBounds, keyStr, rangeBounds, strKey, type KvEntry, type KvRange, type StrBounds } from '../kv';
 import { LocalKv, type WriteSet } from './local-kv';
 import { SortedMap } from './sorted-map';
+import { BoundedMap } from '../../vfs/bounded-map';
 
 interface Pending {
   v: Buffer | null;
@@ -87,9 +88,12 @@ export class LmdbKv extends LocalKv {
    * copy), several times a Map hit, and every NFS call reads a few inodes and entries. Coherent because
    * one process owns the store and all its writes pass through `apply`, which drops the written keys
    * here before anything can read them. (A shared engine such as Redis cannot cache this way; it is
-   * specific to this engine.) Cached Buffers are shared: readers must not modify them (kv.ts).
+   * specific to this engine.) Cached Buffers are shared: readers must not modify them (kv.ts). A
+   * BoundedMap, not a Map trimmed by deleting its first key: that trim walks the holes earlier deletes
+   * left at the front of the table, up to the whole size per insertion once the cache is full (a metadata
+   * workload over more inodes than the cache holds paid it on every miss; bounded-map.ts).
    */
-  private readonly cache = new Map<string, Buffer | null>();
+  private readonly cache: BoundedMap<string, Buffer | null>;
   private readonly cacheMax: number;
   /**
    * Non-durable write sets not yet handed to LMDB, latest value per key (they are in the overlay too).
@@ -107,6 +111,7 @@ export class LmdbKv extends LocalKv {
   constructor(opts: LmdbKvOptions) {
     super();
     this.cacheMax = Math.max(0, opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+    this.cache = new BoundedMap(Math.max(2, this.cacheMax));
     this.deferMs = Math.max(0, opts.deferMs ?? 100);
     mkdirSync(opts.path, { recursive: true });
     this.db = open<Buffer, Buffer>({
@@ -137,7 +142,6 @@ export class LmdbKv extends LocalKv {
       v = Buffer.allocUnsafeSlow(raw.length);
       v.set(raw.subarray(0, raw.length));
     }
-    if (this.cache.size >= this.cacheMax) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(k, v ?? null);
     return v;
   }

@@ -28,8 +28,9 @@
  * connection's commands in order, so every commit sent before the read is reflected in its answer and
  * every commit sent after it is still pending when it arrives) and the lease epoch is the one the read
  * was sent in. Losing the lease, a dropped connection, or an unclear commit outcome empties the cache
- * and starts a new epoch. The cache is bounded (entries, FIFO eviction).
+ * and starts a new epoch. The cache is bounded (entries; two generations, bounded-map.ts).
  */
+import { BoundedMap } from '../../vfs/bounded-map';
 
 /** One cached value: undefined = the key is known to be absent. */
 export interface CachedValue {
@@ -45,14 +46,17 @@ export interface LeaseCacheOptions {
 
 /** Lease state and the cache it guards (no I/O here: redis-engine.ts sends the scripts). */
 export class LeaseCache {
-  private readonly map = new Map<string, CachedValue>();
+  /** O(1) bounded (bounded-map.ts: a Map trimmed by deleting its first key costs up to its size per insertion once full). */
+  private readonly map: BoundedMap<string, CachedValue>;
   /** Bumped whenever the cache is emptied: answers to reads/commits sent earlier must not fill. */
   epoch = 0;
   /** Local deadline of the lease (ms since epoch, Date.now clock); 0 = not held. */
   private validUntil = 0;
   hits = 0;
 
-  constructor(readonly opts: LeaseCacheOptions) {}
+  constructor(readonly opts: LeaseCacheOptions) {
+    this.map = new BoundedMap(Math.max(2, opts.maxEntries));
+  }
 
   get enabled(): boolean {
     return this.opts.maxEntries > 0;
@@ -99,11 +103,6 @@ export class LeaseCache {
   /** A value Redis answered (or a commit wrote) in epoch `epoch`; ignored if the epoch has ended. */
   set(s: string, v: Buffer | undefined | null, epoch: number): void {
     if (epoch !== this.epoch || !this.held) return;
-    this.map.delete(s);
-    if (this.map.size >= this.opts.maxEntries) {
-      const oldest = this.map.keys().next().value as string | undefined;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
     let own: Buffer | undefined;
     if (v) {
       // Memory of its own: reply parsers and writers hand out slices of larger buffers, and a kept slice
