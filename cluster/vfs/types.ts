@@ -8,6 +8,7 @@
 import type { IoProbe, LockConflict, LockOwner, LockRequest, UnlockRequest, WaitOptions as LockWaitOptions } from '../locks/byte-range';
 
 export type { IoProbe, LockConflict, LockOwner, LockRequest, UnlockRequest, LockWaitOptions };
+import type { TieredBufferPool } from './buffer-pool';
 import type { FsEvent, FsEvents } from './events';
 export type { FsEvent, FsEvents };
 
@@ -320,7 +321,11 @@ export interface FileSystem {
   /** Returns the subset of `wanted` the caller is granted. */
   access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
   readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;
-  read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult>;
+  /**
+   * `pool`: where the data buffer comes from (default the process's bulkPool); SMB passes the shared one
+   * so a worker thread can seal the data in place (buffer-pool.ts).
+   */
+  read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, pool?: TieredBufferPool): Promise<ReadResult>;
   write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult>;
   /** Make everything written to [offset, offset+count) (count 0 = to EOF) stable. */
   commit(cred: Cred, h: Handle, offset: bigint, count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }>;

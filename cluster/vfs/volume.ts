@@ -33,7 +33,7 @@ import { OpenTable, type OpenEntry } from '../locks/open-table';
 import { ByteRangeLocks, type IoProbe, type LockConflict, type LockOwner, type LockRequest, type UnlockRequest, type WaitOptions } from '../locks/byte-range';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
-import { bulkPool } from './buffer-pool';
+import { bulkPool, type TieredBufferPool } from './buffer-pool';
 import { accessBits, permits, requireDataPerm, requirePerm, stickyAllows, R, W, X } from './perm';
 import {
   ATTR_MEMO,
@@ -506,7 +506,7 @@ export class Volume implements FileSystem {
     return r;
   }
 
-  async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal): Promise<ReadResult> {
+  async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, pool: TieredBufferPool = bulkPool): Promise<ReadResult> {
     const { n } = await this.regular(h);
     requireDataPerm(cred, n, R);
     if (this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'read', cred);
@@ -519,7 +519,7 @@ export class Volume implements FileSystem {
     if (signal?.aborted) throw new CoreError(Errc.IO, 'aborted');
     // Pooled memory: READ-sized buffers churned per request would otherwise keep the GC busy. Every byte
     // of it is written below (data or zeros), so no stale bytes of another file can leak.
-    const data = bulkPool.take(len);
+    const data = pool.take(len);
     try {
       await Promise.all(
         pieces.map(async (p) => {
@@ -529,10 +529,10 @@ export class Volume implements FileSystem {
         }),
       );
     } catch (e) {
-      bulkPool.give(data);
+      pool.give(data);
       throw e;
     }
-    return { data, eof: end >= n.size, attr: this.toAttr(n), release: () => bulkPool.give(data) };
+    return { data, eof: end >= n.size, attr: this.toAttr(n), release: () => pool.give(data) };
   }
 
   async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult> {

@@ -38,6 +38,7 @@ import { decodeHeader, decodeTransformHeader, encodeHeader, HeaderError, type SM
 import { isNtError, NtStatus, ntStatusName } from './ntstatus';
 import type { SmbServerContext } from './server-context';
 import { decryptMessage, DecryptError, encryptMessage } from './session/encryption';
+import { OFFLOAD_MIN, type Sealed } from './session/seal-offload';
 import { signMessage, verifySignature } from './session/signing';
 import { smb2StatusOf } from './status';
 import type { ConnectionState, Session, TreeConnect } from './state';
@@ -248,8 +249,38 @@ export class SmbConnection {
       asyncId: 0n,
       sessionId,
     });
-    if (encryptWith?.encryptionKey) this.send(encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, [h, body], this.server.nonces));
-    else this.send([h, body]);
+    if (encryptWith?.encryptionKey) this.post(encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, [h, body], this.server.nonces));
+    else this.post([h, body]);
+  }
+
+  /** Messages being sealed in the worker (seal-offload.ts) or queued behind one; `sendTail` ends the queue. */
+  private sealing = 0;
+  private sendTail: Promise<void> = Promise.resolve();
+
+  /** Sends `parts` now, or behind the messages still being sealed before it: responses keep their order. */
+  private post(parts: Buffer[], written?: () => void): void {
+    if (this.sealing === 0) this.send(parts, written);
+    else void this.enqueue(Promise.resolve({ parts, release: written ?? ((): void => undefined) }));
+  }
+
+  /** Sends a message once it is sealed and everything queued before it has been sent. */
+  private enqueue(ready: Promise<Sealed>): Promise<void> {
+    this.sealing++;
+    const prev = this.sendTail;
+    const done = (async (): Promise<void> => {
+      let r: Sealed | undefined;
+      try {
+        r = await ready;
+      } catch (e) {
+        // A reply that cannot be sealed cannot be sent, and the client would wait for it: end here.
+        this.log.error({ conn: this.id, client: this.state.clientAddress, ...errInfo(e) }, 'smb: sealing failed, closing connection');
+        this.socket.destroy();
+      }
+      await prev;
+      if (r) this.send(r.parts, r.release);
+    })().finally(() => this.sealing--);
+    this.sendTail = done;
+    return done;
   }
 
   /** Writes one message; `written` runs once the socket is done with its buffers (or never will be). */
@@ -275,13 +306,26 @@ export class SmbConnection {
     const proto = frame.readUInt32LE(0);
     if (proto === SMB1_PROTOCOL_ID) return this.smb1Negotiate(frame);
     if (proto === SMB2_TRANSFORM_PROTOCOL_ID) {
+      // Messages start in arrival order even when a large one is opened in the worker and a small one
+      // after it inline: each waits for the ones before it (`opening`).
+      const before = this.opening;
+      const job = this.decrypt(frame);
+      const gate: Promise<void> = job.then(
+        () => before,
+        () => before,
+      );
+      this.opening = gate;
+      void gate.then(() => {
+        if (this.opening === gate) this.opening = undefined;
+      });
       let opened: { plain: Buffer; session: Session };
       try {
-        opened = this.decrypt(frame);
+        opened = await job;
       } finally {
         // Decryption copied everything out of the sealed message.
         this.server.messagePool.give(frame);
       }
+      await before;
       try {
         return await this.processChain(opened.plain, opened.session, slot);
       } finally {
@@ -290,6 +334,7 @@ export class SmbConnection {
     }
     if (proto === SMB2_PROTOCOL_ID) {
       try {
+        if (this.opening) await this.opening;
         return await this.processChain(frame, undefined, slot, arriving);
       } catch (e) {
         // The rest of such a message is not waited for: the connection ends now (the caller logs why).
@@ -335,17 +380,47 @@ export class SmbConnection {
       sessionId: 0n,
     });
     this.log.debug({ conn: this.id, dialect: DIALECT_NAMES[d] }, 'smb: SMB1 negotiate upgraded');
-    this.send([h, body]);
+    this.post([h, body]);
   }
 
-  private decrypt(frame: Buffer): { plain: Buffer; session: Session } {
+  /** The transform messages being opened (their processing waits for the ones before): see processFrame. */
+  private opening: Promise<void> | undefined;
+
+  private async decrypt(frame: Buffer): Promise<{ plain: Buffer; session: Session }> {
     const c = this.state;
     if (!isSmb3(c.dialect) || !c.cipherId) throw new DisconnectError('encrypted message on a connection without encryption');
     if (frame.length < SMB2_TRANSFORM_HEADER_SIZE + SMB2_HEADER_SIZE) throw new DisconnectError('transform message too short');
     const th = decodeTransformHeader(frame);
     const s = c.sessions.get(th.sessionId);
     if (!s || !s.decryptionKey || s.state !== 'valid') throw new DisconnectError('encrypted message for an unknown session');
+    this.server.sealer.warm();
     try {
+      // Large messages are opened in the worker thread, straight into a pooled (shared) buffer; the
+      // plaintext is looked at only once the worker has verified the tag.
+      const bodyLen = frame.length - SMB2_TRANSFORM_HEADER_SIZE;
+      if (bodyLen >= OFFLOAD_MIN) {
+        const dst = this.server.messagePool.take(bodyLen);
+        let off: Promise<void> | undefined;
+        try {
+          off = this.server.sealer.open(c.cipherId, s.decryptionKey, frame, dst);
+        } finally {
+          if (!off) this.server.messagePool.give(dst);
+        }
+        if (off) {
+          try {
+            await off;
+          } catch (e) {
+            this.server.messagePool.give(dst);
+            throw e;
+          }
+          if (dst.readUInt32LE(0) !== SMB2_PROTOCOL_ID) {
+            this.server.messagePool.give(dst);
+            throw new DisconnectError('decrypted message is not SMB2');
+          }
+          return { plain: dst, session: s };
+        }
+        // not offloaded (small, pool exhausted, no worker): inline below
+      }
       const plain = decryptMessage(c.cipherId, s.decryptionKey, frame, (len) => (len >= POOLED_MESSAGE_MIN ? this.server.messagePool.take(len) : Buffer.allocUnsafe(len)));
       if (plain.length < 4 || plain.readUInt32LE(0) !== SMB2_PROTOCOL_ID) throw new DisconnectError('decrypted message is not SMB2');
       return { plain, session: s };
@@ -417,7 +492,8 @@ export class SmbConnection {
     // A message taken early is answered once it has arrived whole (even when it failed before its payload
     // was needed): the client never sees a response to a request it is still sending.
     if (arriving) await arriving.until(frame.length);
-    this.flush(out, encryptWith, disconnect);
+    // A reply sealed in the worker holds its message's in-flight slot until it is sent (bounds memory).
+    await this.flush(out, encryptWith, disconnect);
   }
 
   /** SMB2 CANCEL (3.3.5.16): by AsyncId when flagged async, else by MessageId; unknown targets are ignored. */
@@ -433,9 +509,9 @@ export class SmbConnection {
    * Sends responses as one message (a compound when several). `interim` is an asynchronous interim
    * response that ends the compound: it is never signed (3.3.4.2).
    */
-  private flush(out: OutCommand[], encryptWith: Session | undefined, disconnect: boolean, interim?: OutCommand): void {
+  private flush(out: OutCommand[], encryptWith: Session | undefined, disconnect: boolean, interim?: OutCommand): Promise<void> | undefined {
     if (interim) out.push(interim);
-    if (out.length === 0) return;
+    if (out.length === 0) return undefined;
     // Compound responses: each but the last padded to 8 bytes with NextCommand pointing at the next; each
     // signed over its own padded bytes (3.3.4.1.1); then the whole encrypted when the request was.
     const wire: Buffer[] = [];
@@ -460,12 +536,25 @@ export class SmbConnection {
     const release = (): void => {
       for (const o of out) o.release?.();
     };
+    let queued: Promise<void> | undefined;
     if (encryptWith && encryptWith.encryptionKey) {
-      const sealed = encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, wire, this.server.nonces);
-      release();
-      this.send(sealed);
-    } else this.send(wire, release);
-    if (disconnect) this.socket.end();
+      // Large replies (READ data) are sealed in the worker thread; the rest inline.
+      const off = this.server.sealer.seal(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, wire, this.server.nonces);
+      if (off)
+        queued = this.enqueue(
+          off.finally(() => release()), // the worker has read the data (or never will)
+        );
+      else {
+        const sealed = encryptMessage(this.state.cipherId, encryptWith.encryptionKey, encryptWith.id, wire, this.server.nonces);
+        release();
+        this.post(sealed);
+      }
+    } else this.post(wire, release);
+    if (disconnect) {
+      if (this.sealing === 0) this.socket.end();
+      else void this.sendTail.then(() => this.socket.end());
+    }
+    return queued;
   }
 
   /** Runs one command; returns its response message (header + body, padded when not last). */

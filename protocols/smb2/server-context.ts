@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../rpc/log';
 import { BufferPool } from '../../cluster/vfs/buffer-pool';
+import { SealOffload } from './session/seal-offload';
 import { NonceSource } from './session/encryption';
 import type { ShareRegistry } from './shares';
 import type { SmbUserDb } from './users';
@@ -77,6 +78,8 @@ export interface SmbServerContext {
    * message and given back once it has been processed; idle slabs are capped at about 64 MiB.
    */
   readonly messagePool: BufferPool;
+  /** Seals and opens large transform messages in a worker thread (seal-offload.ts). */
+  readonly sealer: SealOffload;
   /** Oplock and lease state of every connection. */
   readonly caching: CachingManager;
   nextSessionId(): bigint;
@@ -113,7 +116,10 @@ export function createServerContext(o: SmbServerOptions): SmbServerContext {
     observer: o.observer,
     startTime: filetimeFromNs(BigInt(Date.now()) * 1_000_000n),
     nonces: new NonceSource(),
-    messagePool: new BufferPool(maxIo + 64 * 1024, Math.max(4, Math.floor((64 * 1024 * 1024) / (maxIo + 64 * 1024)))),
+    // Shared memory: a sealed message and its plaintext go to the seal worker without a copy.
+    messagePool: new BufferPool(maxIo + 64 * 1024, Math.max(4, Math.floor((64 * 1024 * 1024) / (maxIo + 64 * 1024))), true),
+    // Ciphertext of sealed replies in flight: about 32 MiB of address space, resident once used.
+    sealer: new SealOffload(maxIo + 64 * 1024, Math.max(4, Math.floor((32 * 1024 * 1024) / (maxIo + 64 * 1024)))),
     caching: new CachingManager({ oplocks: o.oplocks ?? false, leases: o.leases ?? false, breakTimeoutMs: o.breakTimeoutMs ?? 35_000 }, o.logger),
     nextSessionId: () => sessionBase | ++sessionCounter,
     nextFileId: () => ++fileCounter,

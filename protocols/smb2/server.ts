@@ -80,5 +80,6 @@ export class SmbServer {
     for (const c of this.connections) c.destroy();
     await Promise.all(conns.map((c) => c.closed));
     await listenersClosed;
+    await this.ctx.sealer.close();
   }
 }

@@ -96,6 +96,7 @@ describe('SMB3 large sealed messages', () => {
   it('writes a sealed WRITE sent in slow pieces exactly, across chunk boundaries, answering after the last byte', async () => {
     const c = await sealedClient(AES_128_GCM);
     const fid = await create(c, AES_128_GCM, 'slow.bin');
+    const before = { ...smb.ctx.sealer.done };
     const data = randomBytes(SIZE);
     const offset = CHUNK - 12345; // crosses the first chunk boundary
     const wire = seal(c, AES_128_GCM, c.build({ command: Smb2Cmd.WRITE, body: writeBody(fid, BigInt(offset), data), creditCharge: Math.ceil(SIZE / 65536) }));
@@ -113,6 +114,10 @@ describe('SMB3 large sealed messages', () => {
     const expect = Buffer.concat([Buffer.alloc(offset), data]);
     assert.ok((await coreBytes('slow.bin')).equals(expect), 'the core (NFS) reads every byte as sent');
     assert.ok((await sealedReadBack(c, AES_128_GCM, fid, expect.length)).equals(expect), 'SMB reads every byte as sent');
+    // Both large messages went through the worker thread: the WRITE opened, the 1 MiB READ replies
+    // sealed (their data comes from the shared pool; anything else falls back inline, silently).
+    assert.equal(smb.ctx.sealer.done.opens - before.opens, 1, 'the large sealed WRITE was opened in the worker');
+    assert.ok(smb.ctx.sealer.done.seals - before.seals >= 2, `READ replies sealed in the worker (${smb.ctx.sealer.done.seals - before.seals})`);
   });
 
   for (const [what, size, spoil] of [

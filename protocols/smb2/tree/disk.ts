@@ -4,6 +4,7 @@
  * permission rule of its own: access is asked of the core (FileSystem.access / open), squashing and
  * read-only come from the export policy (DESIGN invariant 9).
  */
+import { sharedBulkPool } from '../../../cluster/vfs/buffer-pool';
 import { CoreError, Errc } from '../../../cluster/vfs/errors';
 import { exportAccess, squashCred, type ExportConfig } from '../../../cluster/vfs/exports';
 import { AccessBits, CreateMode, FileType, OpenBits, Stable, type Attr, type Cred, type FileSystem, type Handle, type OpenState, type ReadResult, type SetAttrs, type WriteOptions } from '../../../cluster/vfs/types';
@@ -512,7 +513,7 @@ export class DiskShare implements ShareHandler {
     this.fs.checkIo(o.core!.fileId, { write: false, offset, length: BigInt(length), openId: o.core!.id, owner: smbLockOwner(o) });
     const max = this.fs.limits.maxRead;
     if (length <= max) {
-      const r = await this.fs.read(ctx.tree.cred, o.handle!, offset, length, ctx.signal);
+      const r = await this.fs.read(ctx.tree.cred, o.handle!, offset, length, ctx.signal, sharedBulkPool);
       if ((r.data.length === 0 && length > 0) || r.data.length < minCount) {
         r.release?.();
         throw new SmbError(NtStatus.STATUS_END_OF_FILE);
@@ -525,7 +526,7 @@ export class DiskShare implements ShareHandler {
     // no joining copy), up to the first short one.
     const pieces: Promise<ReadResult>[] = [];
     for (let done = 0; done < length; done += max) {
-      pieces.push(this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal));
+      pieces.push(this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal, sharedBulkPool));
     }
     const settled = await Promise.allSettled(pieces);
     const got = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
