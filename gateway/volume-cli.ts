@@ -53,7 +53,7 @@ function printVolume(v: any, out: (s: string) => void): void {
     out(`  brick ${b.id} ${b.address} ${b.up ? 'up' : `DOWN since ${b.downSince ?? '?'}${b.lastError ? ` (${b.lastError})` : ''}`}${b.member ? '' : ' (leaving)'}${b.healBacklog ? `, ${b.healBacklog} to heal` : ''}`);
   }
   const h = s.heal;
-  out(`  heal: backlog ${h.backlog}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}`);
+  out(`  heal: backlog ${h.backlog}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}`);
   const r = s.rebalance;
   if (r.state !== 'idle') {
     out(`  rebalance: ${r.state}${r.from ? ` ${r.from.join(',')} -> ${r.to.join(',')}` : ''}: scanned ${r.scannedFiles} files / ${r.scannedObjects} objects, moved ${r.movedCopies} copies (${mib(r.movedBytes)}), fraction ${r.fraction.toFixed(3)}${r.pending ? `, ${r.pending} pending` : ''}${r.lastError ? `, last error: ${r.lastError}` : ''}`);
@@ -137,7 +137,7 @@ async function runHeal(a: VolArgs): Promise<void> {
   if (!rows.length) return out('no distributed volume (nothing to heal)');
   for (const r of rows) {
     const h = r.heal;
-    out(`volume ${r.name}: heal backlog ${h.backlog}${a.action === 'start' ? ' (pass started)' : ''}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.lastError ? `, last error: ${h.lastError}` : ''}`);
+    out(`volume ${r.name}: heal backlog ${h.backlog}${a.action === 'start' ? ' (pass started)' : ''}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}${h.lastError ? `, last error: ${h.lastError}` : ''}`);
     for (const b of r.bricks) out(`  brick ${b.id} ${b.up ? 'up' : 'DOWN'}: ${b.healBacklog} to heal`);
   }
 }

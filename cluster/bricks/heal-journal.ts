@@ -12,7 +12,9 @@
  *                      (a trim or unlink it missed); every such object on it is stale until replayed
  *
  * The nonce tells an entry from a later one with the same key, so a heal that finishes never erases a
- * newer "missed" mark (the remove is a compare-and-delete).
+ * newer "missed" mark (the remove is a compare-and-delete). On a shared store a change to an object also
+ * gives its existing entries a new nonce (`renew`), so a heal on another gateway whose copy may have
+ * missed that change cannot clear them (heal.ts).
  *
  * Reads of the data path consult an in-memory mirror of the journal (loaded at open, updated by every
  * change this process commits, refreshed from the store periodically for other gateways' entries).
@@ -132,6 +134,8 @@ export class HealJournal {
   storeChecks = 0;
   /** Reads that knew the mirror current with no wait at all (`currentNow`; status, tests). */
   currentHits = 0;
+  /** Entries re-stamped by writes of this process (`renew`; status, tests). */
+  renewals = 0;
   /** markLost entries in the mirror whose durable write is still under way (a reload must keep them). */
   private readonly pinned = new Set<JournalEntry>();
 
@@ -408,21 +412,81 @@ export class HealJournal {
     if (this.loaded === was) this.loaded = was + 1n;
   }
 
-  /** Removes an entry once it is healed, unless a newer mark replaced it meanwhile (durable). */
-  async clear(e: JournalEntry): Promise<boolean> {
+  /**
+   * Removes an entry once it is healed, unless a newer mark replaced it meanwhile (durable). `seen` is
+   * the mirror's entry when the healer took its nonce from the store (`current`): forgotten too on success.
+   * When the store holds another nonce (re-stamped by a writer: `renew`), the mirror takes that one, so
+   * this gateway keeps avoiding the replica.
+   */
+  async clear(e: JournalEntry, seen?: JournalEntry): Promise<boolean> {
     const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
-    const done = await this.kv.txn(
+    const res = await this.kv.txn(
       async (tx) => {
         const v = await tx.get(k);
-        if (!v || v.readUInt32BE(0) !== e.nonce) return false;
+        if (!v || v.readUInt32BE(0) !== e.nonce) return { done: false, now: v };
         tx.delete(k);
-        return true;
+        return { done: true, now: undefined };
       },
       { durable: true },
     );
-    this.forget(e);
+    const now = res.now ? decodeEntry(k, res.now) : undefined;
+    if (now) this.remember(now);
+    else {
+      this.forget(e);
+      if (seen) this.forget(seen);
+    }
     this.pinned.delete(e); // healed: a lost-write mark whose durable write failed is done with too
-    return done;
+    if (seen) this.pinned.delete(seen);
+    return res.done;
+  }
+
+  /**
+   * The entry as the store holds it now (shared stores: another gateway's writer may have re-stamped it,
+   * see `renew`); undefined once it is gone. A healer reads this BEFORE its copy and clears with it, so
+   * any re-stamp made after this read makes the clear fail. On a one-process store the mirror is exact.
+   */
+  async current(e: JournalEntry): Promise<JournalEntry | undefined> {
+    if (!this.shared) return this.isCurrent(e) ? e : undefined;
+    const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
+    const v = await this.kv.get(k);
+    const now = v ? decodeEntry(k, v) : undefined;
+    if (now) this.remember(now);
+    else this.forget(e);
+    return now;
+  }
+
+  /**
+   * Shared stores, after a write (truncate, delete) to an object some of whose replicas have an OBJECT
+   * entry here: those replicas either missed the write (skipped as stale) or took it while a heal on
+   * another gateway may be rebuilding them from a copy read before the write landed. Each such entry gets
+   * a new nonce, so a heal whose copy began before this (it read the old nonce first: `current`) cannot
+   * clear it and copies again. An entry that is gone from the store (healed meanwhile) is made again:
+   * that heal's copy may lack this write. Same arbiter check as markStale on the replicas that took it.
+   * Durable, like a mark: the write is acknowledged after it.
+   */
+  async renew(stale: Replica[], good: Replica[]): Promise<void> {
+    if (!this.shared || !stale.length) return;
+    const now = Date.now();
+    const made: JournalEntry[] = stale.map((m) => ({ brick: m.brick, fileId: m.id.fileId, chunk: m.id.chunk, kind: KIND_OBJECT, nonce: randomInt(0x7fffffff), timeMs: now }));
+    const was = await this.kv.txn(
+      async (tx) => {
+        const keys = made.map((e) => healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick));
+        const curs = await tx.getMany(keys);
+        let created = false;
+        made.forEach((e, i) => {
+          if (!curs[i]) created = true;
+          tx.put(keys[i]!, encodeValue(e.nonce, e.timeMs));
+        });
+        if (!created) return undefined;
+        // A new mark: the arbiter check, and the version so other gateways' reads see it.
+        for (const g of good) if (await this.staleIn(tx, g)) throw new CoreError(Errc.IO, `replica ${g.brick} of ${g.id.fileId}/${g.id.chunk} is stale: refusing to acknowledge a write only it holds`);
+        return this.bump(tx);
+      },
+      { durable: true },
+    );
+    for (const e of made) this.remember(e);
+    this.renewals++;
+    if (was !== undefined) this.advanced(was);
   }
 
   /** Whether the entry is still the current one (healers skip entries cleared or replaced meanwhile). */

@@ -10,10 +10,20 @@
  * An entry is cleared only after the rebuilt copy is fsynced; the clear is a compare-and-delete, so a
  * newer "missed" mark made meanwhile (by another gateway) survives. Entries of a brick that is down, or
  * of objects with no good source right now, stay for a later pass.
+ *
+ * Several gateways on one store: the lock above is this process's only. A change through another gateway
+ * to an object with an entry re-stamps the entry (new nonce) after it reached the bricks
+ * (ReplicaSet.renewStale). The healer reads the entry's nonce from the store BEFORE its copy and clears
+ * with that nonce: a change that landed on the source after the copy read it has re-stamped the entry
+ * before the clear (the clear fails and the object is copied again), or comes after the clear (and makes
+ * the entry again). docs/distributed.md "Self-heal" and its known limit.
  */
 import { KIND_DROP, type JournalEntry } from './heal-journal';
 import { objKeyOf, type Member, type ReplicaSet } from './replica-set';
 import { Throttle } from './throttle';
+
+/** Copies of one entry in one pass when other gateways keep writing the object (then the next pass). */
+const COPY_ATTEMPTS = 3;
 
 export interface HealOptions {
   /** Copy rate limit in bytes per second (0 = unlimited). Default 128 MiB/s. */
@@ -37,6 +47,8 @@ export interface HealStatus {
   droppedReplayed: number;
   /** Entries a pass could not heal yet (no good source reachable, or the copy failed). */
   deferred: number;
+  /** Copies not committed because the object was written through another gateway meanwhile (copied again). */
+  raced: number;
   lastError?: string;
   lastPassMs?: number;
 }
@@ -49,7 +61,7 @@ export class Healer {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly st = { passes: 0, healedObjects: 0, healedBytes: 0, droppedReplayed: 0, deferred: 0, lastError: undefined as string | undefined, lastPassMs: undefined as number | undefined };
+  private readonly st = { passes: 0, healedObjects: 0, healedBytes: 0, droppedReplayed: 0, deferred: 0, raced: 0, lastError: undefined as string | undefined, lastPassMs: undefined as number | undefined };
   private readonly onUp = (): void => void this.kick();
   private readonly onStale = (): void => this.kickSoon();
 
@@ -168,29 +180,41 @@ export class Healer {
         this.st.deferred++;
         return;
       }
-      // During a rebalance on a shared store, where the object is now for every gateway (move-state.ts).
-      const replicas = await set.freshReplicaIds(id);
-      // Another gateway may have marked a would-be source stale just now: never copy from it.
-      await set.journal.refreshFor(id, replicas);
-      if (!replicas.includes(e.brick)) {
-        // Not a replica (any more). During a rebalance with several gateways, another one may still be
-        // reading that copy: the rebalance's clean-up deletes it once every gateway has switched.
-        if (!(set.moves && (set.rebalancing || set.retiring))) await target.brick.delete(id);
-        await set.journal.clear(e);
-        return;
+      // Another gateway's writes to this object are not excluded by our lock: each re-stamps the entry
+      // after it wrote (ReplicaSet.renewStale). The entry is read from the store before the copy and
+      // cleared only if unchanged since, else copied again (a few times; then left for the next pass).
+      let cur: JournalEntry | undefined = e;
+      for (let attempt = 0; attempt < COPY_ATTEMPTS; attempt++) {
+        cur = await set.journal.current(cur);
+        if (!cur) return; // cleared meanwhile (by another gateway's healer)
+        // During a rebalance on a shared store, where the object is now for every gateway (move-state.ts).
+        const replicas = await set.freshReplicaIds(id);
+        // Another gateway may have marked a would-be source stale just now: never copy from it.
+        await set.journal.refreshFor(id, replicas);
+        if (!replicas.includes(e.brick)) {
+          // Not a replica (any more). During a rebalance with several gateways, another one may still be
+          // reading that copy: the rebalance's clean-up deletes it once every gateway has switched.
+          if (!(set.moves && (set.rebalancing || set.retiring))) await target.brick.delete(id);
+          await set.journal.clear(cur, e);
+          return;
+        }
+        const sources = replicas
+          .filter((b) => b !== e.brick && !set.journal.isStale(b, id))
+          .map((b) => set.member(b))
+          .filter((m): m is Member => !!m && m.up);
+        if (!sources.length) {
+          this.st.deferred++;
+          return;
+        }
+        const r = await set.copyObject(id, sources, target, (n) => this.throttle.take(n));
+        if (await set.journal.clear(cur, e)) {
+          this.st.healedObjects++;
+          this.st.healedBytes += r.bytes;
+          return;
+        }
+        this.st.raced++; // written through another gateway during the copy
       }
-      const sources = replicas
-        .filter((b) => b !== e.brick && !set.journal.isStale(b, id))
-        .map((b) => set.member(b))
-        .filter((m): m is Member => !!m && m.up);
-      if (!sources.length) {
-        this.st.deferred++;
-        return;
-      }
-      const r = await set.copyObject(id, sources, target, (n) => this.throttle.take(n));
-      await set.journal.clear(e);
-      this.st.healedObjects++;
-      this.st.healedBytes += r.bytes;
+      this.st.deferred++;
     });
   }
 
@@ -206,6 +230,7 @@ export class Healer {
       healedBytes: this.st.healedBytes,
       droppedReplayed: this.st.droppedReplayed,
       deferred: this.st.deferred,
+      raced: this.st.raced,
       ...(this.st.lastError ? { lastError: this.st.lastError } : {}),
       ...(this.st.lastPassMs !== undefined ? { lastPassMs: this.st.lastPassMs } : {}),
     };

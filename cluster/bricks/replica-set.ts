@@ -449,17 +449,17 @@ export class ReplicaSet extends EventEmitter implements Brick {
   // ---- writes ----------------------------------------------------------------------------------------
 
   private async mutate(id: ObjectId, op: (b: Brick) => Promise<void>, change = true): Promise<void> {
-    if (!change || !this.countsChange(id)) return this.mutateOn(id, op);
+    if (!change || !this.countsChange(id)) return this.mutateOn(id, op, change);
     const epoch = this.layoutEpoch;
-    await this.mutateOn(id, op);
+    await this.mutateOn(id, op, change);
     // Made at the old placement: counted, so the mover copies again, unless the object moved meanwhile
     // (or the rebalance ended): then the copy may lack it, and it is repeated at the new placement.
     if ((await this.moves!.noteChange(id, epoch)) === 'counted') return;
     this.moved.add(objKeyOf(id));
-    await this.mutateOn(id, op);
+    await this.mutateOn(id, op, change);
   }
 
-  private async mutateOn(id: ObjectId, op: (b: Brick) => Promise<void>): Promise<void> {
+  private async mutateOn(id: ObjectId, op: (b: Brick) => Promise<void>, change: boolean): Promise<void> {
     if (this.moves) this.noteRecent(id);
     const ids = this.replicaIds(id);
     if (!this.moves && this.previous && !this.moved.has(objKeyOf(id))) {
@@ -500,6 +500,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
       }
       this.emit('stale');
     }
+    if (change && good.length && this.journal.shared) await this.renewStale(id, ids, good);
     if (hard !== undefined) {
       this.stats.failedWrites++;
       throw hard;
@@ -509,6 +510,25 @@ export class ReplicaSet extends EventEmitter implements Brick {
       throw new CoreError(Errc.IO, `object ${id.fileId}/${id.chunk}: only ${good.length} of ${ids.length} replicas took the write (quorum ${this.quorum})`);
     }
     if (missed.length) this.stats.degradedWrites++;
+  }
+
+  /**
+   * Shared stores, after a change reached `good`: a heal running on another gateway (its object lock is
+   * not ours) may be rebuilding a replica of this object from a copy read before the change landed. The
+   * mirror is made current (free under the read lease, one version read otherwise), and every replica with
+   * an OBJECT entry gets it re-stamped (HealJournal.renew), so such a heal cannot clear it and copies
+   * again. Objects with no entry cost nothing more.
+   */
+  private async renewStale(id: ObjectId, ids: string[], good: Replica[]): Promise<void> {
+    if (!this.journal.currentNow()) await this.journal.refreshFor(id, ids);
+    const stale = ids.filter((b) => this.journal.hasObject(b, id));
+    if (!stale.length) return;
+    try {
+      await this.journal.renew(stale.map((b) => ({ brick: b, id })), good);
+    } catch (e) {
+      this.stats.failedWrites++;
+      throw e instanceof CoreError ? e : new CoreError(Errc.IO, `heal journal: ${(e as Error).message}`);
+    }
   }
 
   writeRange(id: ObjectId, offset: number, data: Buffer, hint?: WriteHint): Promise<void> {

@@ -52,13 +52,9 @@ describe('cold copies on brick nodes', () => {
       cleanups.push(() => p.stop());
     }
     const specs: BrickSpec[] = procs.map((p, i) => ({ id: `b${i}`, address: p.address }));
-    const set = await ReplicaSet.open({
-      kv: new MemoryKv(),
-      replica: 3,
-      bricks: specs,
-      connect: (s) => new RemoteBrick({ address: s.address, name: s.id }),
-      probeIntervalMs: 3_600_000,
-    });
+    const openSet = (): Promise<ReplicaSet> =>
+      ReplicaSet.open({ kv: new MemoryKv(), replica: 3, bricks: specs, connect: (s) => new RemoteBrick({ address: s.address, name: s.id }), probeIntervalMs: 3_600_000 });
+    const set = await openSet();
     const ids: ObjectId[] = [0, 1, 2, 3, 4, 5].map((chunk) => ({ fileId: 0x5151n, chunk }));
     const data = ids.map((_, k) => pattern(2 * MiB, k));
     for (const [k, id] of ids.entries()) {
@@ -84,13 +80,7 @@ describe('cold copies on brick nodes', () => {
       assert.equal(new Set(digests).size, 1, `chunk ${id.chunk}: the three copies' digests agree`);
     }
     // The reads above went through the bricks' page caches; count what the writes left, so write again.
-    const set2 = await ReplicaSet.open({
-      kv: new MemoryKv(),
-      replica: 3,
-      bricks: specs,
-      connect: (s) => new RemoteBrick({ address: s.address, name: s.id }),
-      probeIntervalMs: 3_600_000,
-    });
+    const set2 = await openSet();
     const fresh = ids.map((id) => ({ fileId: 0x6262n, chunk: id.chunk }));
     for (const [k, id] of fresh.entries()) {
       await set2.writeRange(id, 0, data[k]!);
