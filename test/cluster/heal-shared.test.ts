@@ -15,75 +15,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import type { Brick, BrickCapacity, ObjectId } from '../../cluster/bricks/brick';
-import { BrickFault } from '../../cluster/bricks/brick-fault';
+import type { ObjectId } from '../../cluster/bricks/brick';
 import { Healer } from '../../cluster/bricks/heal';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { ReplicaSet, type BrickSpec } from '../../cluster/bricks/replica-set';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
+import { BrickView, type CopyHold } from './brick-view';
 import { redisForFile } from './redis-server';
-
-interface Hold {
-  id: ObjectId;
-  reached: () => void;
-  release: Promise<void>;
-}
-
-/** One shared brick as one gateway sees it: its own `down` switch, and holds shared by its views. */
-class View implements Brick {
-  down = false;
-  constructor(
-    readonly inner: MemoryBrick,
-    private readonly holds: Hold[],
-  ) {}
-  private gate(): void {
-    if (this.down) throw new BrickFault('unreachable', 'view', 'switched off');
-  }
-  async writeRange(id: ObjectId, o: number, d: Buffer): Promise<void> {
-    this.gate();
-    return this.inner.writeRange(id, o, d);
-  }
-  async readRange(id: ObjectId, o: number, n: number): Promise<Buffer> {
-    // Heal copies read with readRange (the data path reads with readInto): hold after the read.
-    this.gate();
-    const got = Buffer.from(await this.inner.readRange(id, o, n));
-    const i = this.holds.findIndex((x) => x.id.fileId === id.fileId && x.id.chunk === id.chunk);
-    if (i >= 0) {
-      const h = this.holds.splice(i, 1)[0]!;
-      h.reached();
-      await h.release;
-    }
-    return got;
-  }
-  async readInto(id: ObjectId, o: number, t: Buffer): Promise<number> {
-    this.gate();
-    return this.inner.readInto(id, o, t);
-  }
-  async truncate(id: ObjectId, n: number): Promise<void> {
-    this.gate();
-    return this.inner.truncate(id, n);
-  }
-  async delete(id: ObjectId): Promise<void> {
-    this.gate();
-    return this.inner.delete(id);
-  }
-  async dropFrom(f: bigint, c: number): Promise<void> {
-    this.gate();
-    return this.inner.dropFrom(f, c);
-  }
-  async fsync(id: ObjectId): Promise<void> {
-    this.gate();
-    return this.inner.fsync(id);
-  }
-  async stat(id: ObjectId): Promise<{ size: number } | undefined> {
-    this.gate();
-    return this.inner.stat(id);
-  }
-  capacity(): Promise<BrickCapacity> {
-    return this.inner.capacity();
-  }
-  async close(): Promise<void> {}
-}
 
 const SPECS: BrickSpec[] = ['b1', 'b2', 'b3'].map((id) => ({ id, address: `mem:${id}` }));
 
@@ -97,10 +35,10 @@ describe('heal with two gateways on one Redis', () => {
   it('a heal copy that raced another gateway\'s write to its object is redone; the write is on every replica', { timeout: 60000 }, async () => {
     const prefix = redis.prefix();
     const bricks = new Map(SPECS.map((s) => [s.id, new MemoryBrick(1n << 40n, s.id)]));
-    const holds: Hold[] = [];
-    const open = async (): Promise<{ set: ReplicaSet; views: Map<string, View>; kv: RedisKv }> => {
+    const holds: CopyHold[] = [];
+    const open = async (): Promise<{ set: ReplicaSet; views: Map<string, BrickView>; kv: RedisKv }> => {
       const kv = await RedisKv.open({ url: redis.url, keyPrefix: prefix });
-      const views = new Map(SPECS.map((s) => [s.id, new View(bricks.get(s.id)!, holds)]));
+      const views = new Map(SPECS.map((s) => [s.id, new BrickView(bricks.get(s.id)!, holds)]));
       const set = await ReplicaSet.open({ kv, replica: 3, bricks: SPECS, connect: (s) => views.get(s.id)!, journalRefreshMs: 0, probeIntervalMs: 50 });
       closers.push(() => kv.close(), () => set.close());
       return { set, views, kv };

@@ -10,70 +10,17 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import type { Brick, ObjectId } from '../../cluster/bricks/brick';
-import { BrickFault } from '../../cluster/bricks/brick-fault';
+import type { ObjectId } from '../../cluster/bricks/brick';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { readRotation, ReplicaSet, type BrickSpec } from '../../cluster/bricks/replica-set';
 import { MemoryKv } from '../../cluster/meta/engines/memory-engine';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
+import { BrickView } from './brick-view';
 import { redisForFile } from './redis-server';
-
-/** One brick shared by both "gateways": each gets a view whose `down` switch is its own. */
-class View implements Brick {
-  down = false;
-  private lost: Array<() => void> = [];
-  constructor(readonly inner: MemoryBrick) {}
-  private gate(): void {
-    if (this.down) throw new BrickFault('unreachable', 'view', 'switched off');
-  }
-  async writeRange(id: ObjectId, o: number, d: Buffer): Promise<void> {
-    this.gate();
-    return this.inner.writeRange(id, o, d);
-  }
-  async readRange(id: ObjectId, o: number, n: number): Promise<Buffer> {
-    this.gate();
-    return this.inner.readRange(id, o, n);
-  }
-  async readInto(id: ObjectId, o: number, t: Buffer): Promise<number> {
-    this.gate();
-    return this.inner.readInto(id, o, t);
-  }
-  async truncate(id: ObjectId, n: number): Promise<void> {
-    this.gate();
-    return this.inner.truncate(id, n);
-  }
-  async delete(id: ObjectId): Promise<void> {
-    this.gate();
-    return this.inner.delete(id);
-  }
-  async dropFrom(f: bigint, c: number): Promise<void> {
-    this.gate();
-    return this.inner.dropFrom(f, c);
-  }
-  async fsync(id: ObjectId): Promise<void> {
-    this.gate();
-    return this.inner.fsync(id);
-  }
-  async stat(id: ObjectId): Promise<{ size: number } | undefined> {
-    this.gate();
-    return this.inner.stat(id);
-  }
-  capacity() {
-    return this.inner.capacity();
-  }
-  async close(): Promise<void> {}
-  onLostWrites(l: () => void): void {
-    this.lost.push(l);
-  }
-  /** The brick came back as a new instance. */
-  restarted(): void {
-    for (const l of this.lost) l();
-  }
-}
 
 const SPECS: BrickSpec[] = ['b1', 'b2', 'b3'].map((id) => ({ id, address: `mem:${id}` }));
 
-async function openSet(kv: RedisKv | MemoryKv, views: Map<string, View>): Promise<ReplicaSet> {
+async function openSet(kv: RedisKv | MemoryKv, views: Map<string, BrickView>): Promise<ReplicaSet> {
   return ReplicaSet.open({ kv, replica: 3, bricks: SPECS, connect: (s) => views.get(s.id)!, journalRefreshMs: 0, probeIntervalMs: 3_600_000 });
 }
 
@@ -90,8 +37,8 @@ describe('heal journal: marks of another gateway on one Redis', () => {
     const kv2 = await RedisKv.open({ url: redis.url, keyPrefix: prefix });
     closers.push(() => kv1.close(), () => kv2.close());
     const bricks = new Map(SPECS.map((s) => [s.id, new MemoryBrick(1n << 40n, s.id)]));
-    const v1 = new Map(SPECS.map((s) => [s.id, new View(bricks.get(s.id)!)]));
-    const v2 = new Map(SPECS.map((s) => [s.id, new View(bricks.get(s.id)!)]));
+    const v1 = new Map(SPECS.map((s) => [s.id, new BrickView(bricks.get(s.id)!)]));
+    const v2 = new Map(SPECS.map((s) => [s.id, new BrickView(bricks.get(s.id)!)]));
     const g1 = await openSet(kv1, v1);
     const g2 = await openSet(kv2, v2);
     closers.push(() => g1.close(), () => g2.close());
@@ -132,7 +79,7 @@ describe('heal journal: marks of another gateway on one Redis', () => {
     const kv = await RedisKv.open({ url: redis.url, keyPrefix: redis.prefix() });
     closers.push(() => kv.close());
     assert.equal(kv.cacheStats().held, true, 'the only gateway of a fresh key space takes the lease');
-    const bricks = new Map(SPECS.map((s) => [s.id, new View(new MemoryBrick(1n << 40n, s.id))]));
+    const bricks = new Map(SPECS.map((s) => [s.id, new BrickView(new MemoryBrick(1n << 40n, s.id))]));
     const g = await openSet(kv, bricks);
     closers.push(() => g.close());
     const id = { fileId: 90n, chunk: 0 };
@@ -147,7 +94,7 @@ describe('heal journal: marks of another gateway on one Redis', () => {
 describe('replica set: a brick that may have lost un-fsynced writes', () => {
   it('exactly the objects written since their last fsync are recorded for heal, at once; listeners hear it', async () => {
     const kv = new MemoryKv();
-    const views = new Map(SPECS.map((s) => [s.id, new View(new MemoryBrick(1n << 40n, s.id))]));
+    const views = new Map(SPECS.map((s) => [s.id, new BrickView(new MemoryBrick(1n << 40n, s.id))]));
     const set = await openSet(kv, views);
     assert.equal(set.journal.shared, false, 'a one-process store needs no version check');
     let heard = 0;

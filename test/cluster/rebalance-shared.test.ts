@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import type { Brick, BrickCapacity, ObjectId, WriteHint } from '../../cluster/bricks/brick';
+import type { ObjectId } from '../../cluster/bricks/brick';
 import { BrickCluster } from '../../cluster/bricks/brick-cluster';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { Placement } from '../../cluster/bricks/placement';
@@ -24,57 +24,16 @@ import { openVolume } from '../../cluster/vfs/open-volume';
 import { CreateMode, Stable } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
 import { b, ROOT, tempDir } from './helpers';
+import { BrickView } from './brick-view';
 import { redisForFile } from './redis-server';
 
 const CHUNK = 64 * 1024;
 const CHUNKS = 8;
 
-/** One shared in-process brick as one gateway sees it; `holdCopy` holds a copy's read of one object. */
-class View implements Brick {
-  holds: Array<{ id: ObjectId; reached: () => void; release: Promise<void> }> = [];
-  constructor(readonly inner: MemoryBrick) {}
-  writeRange(id: ObjectId, o: number, d: Buffer, _h?: WriteHint): Promise<void> {
-    return this.inner.writeRange(id, o, d);
-  }
-  async readRange(id: ObjectId, o: number, n: number): Promise<Buffer> {
-    // Copies (heal, rebalance) read with readRange; the data path reads with readInto.
-    const got = Buffer.from(await this.inner.readRange(id, o, n));
-    const h = this.holds.find((x) => x.id.fileId === id.fileId && x.id.chunk === id.chunk);
-    if (h) {
-      this.holds = this.holds.filter((x) => x !== h);
-      h.reached();
-      await h.release;
-    }
-    return got;
-  }
-  readInto(id: ObjectId, o: number, t: Buffer): Promise<number> {
-    return this.inner.readInto(id, o, t);
-  }
-  truncate(id: ObjectId, n: number): Promise<void> {
-    return this.inner.truncate(id, n);
-  }
-  delete(id: ObjectId): Promise<void> {
-    return this.inner.delete(id);
-  }
-  dropFrom(f: bigint, c: number): Promise<void> {
-    return this.inner.dropFrom(f, c);
-  }
-  fsync(id: ObjectId): Promise<void> {
-    return this.inner.fsync(id);
-  }
-  stat(id: ObjectId): Promise<{ size: number } | undefined> {
-    return this.inner.stat(id);
-  }
-  capacity(): Promise<BrickCapacity> {
-    return this.inner.capacity();
-  }
-  async close(): Promise<void> {}
-}
-
 interface Gateway {
   vol: Volume;
   cluster: BrickCluster;
-  views: Map<string, View>;
+  views: Map<string, BrickView>;
   root: Buffer;
 }
 
@@ -94,7 +53,7 @@ describe('rebalance with two gateways on one Redis', () => {
     const all: BrickSpec[] = ['b1', 'b2', 'b3', 'b4'].map((id) => ({ id, address: `mem:${id}` }));
     const shared = new Map(all.map((s) => [s.id, new MemoryBrick(1n << 40n, s.id)]));
     const open = async (n: number): Promise<Gateway> => {
-      const views = new Map(all.map((s) => [s.id, new View(shared.get(s.id)!)]));
+      const views = new Map(all.map((s) => [s.id, new BrickView(shared.get(s.id)!)]));
       const dir = tempDir(`rebal-shared-${n}`);
       closers.push(async () => dir.cleanup());
       let cluster: BrickCluster | undefined;
