@@ -224,7 +224,7 @@ test('lmdb: data survives close and reopen; the overlay drains', async () => {
     for (let i = 0; i < 100; i++) burst.push(kv.txn(async (tx) => tx.put(k(`r${i}`), v(String(i)))));
     await Promise.all(burst);
     assert.equal((await kv.range({ prefix: k('r') })).length, 100);
-    await kv.sync();
+    await kv.checkpoint();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(kv.overlaySize(), 0);
     await kv.close();
@@ -244,7 +244,7 @@ test('lmdb: the point-read cache stays coherent and bounded', async () => {
     await kv.txn(async (tx) => {
       for (let i = 0; i < 20; i++) tx.put(k(`c${i}`), v(`a${i}`));
     });
-    await kv.sync();
+    await kv.checkpoint();
     await tick();
     // Fill and overflow the cache; every read is still right.
     for (let round = 0; round < 2; round++) for (let i = 0; i < 20; i++) assert.equal((await kv.get(k(`c${i}`)))!.toString(), `a${i}`);
@@ -252,7 +252,7 @@ test('lmdb: the point-read cache stays coherent and bounded', async () => {
     assert.equal((await kv.get(k('c19')))!.toString(), 'a19');
     await kv.txn(async (tx) => tx.put(k('c19'), v('b19')));
     assert.equal((await kv.get(k('c19')))!.toString(), 'b19');
-    await kv.sync();
+    await kv.checkpoint();
     await tick();
     assert.equal(kv.overlaySize(), 0);
     assert.equal((await kv.get(k('c19')))!.toString(), 'b19');

@@ -6,6 +6,11 @@
  * lands in one LMDB transaction, committed on lmdb-js's write thread, and flushed to disk after the
  * commit (overlappingSync), so concurrent committers share one fsync.
  *
+ * Durability comes from a write-ahead log beside the store (write-ahead-log.ts): a durable write set is
+ * acknowledged once a log record holding it (and every write set applied before it) is on disk, and
+ * LMDB commits every `deferMs` in the background, each commit recording in the store the last log
+ * record it covers. Opening the store re-applies the log records after that one.
+ *
  * Readers do not see an asynchronous write until lmdb-js has committed it, so a write set is also
  * placed in an in-memory overlay the moment it is applied; reads consult the overlay first and the
  * overlay entry is dropped once LMDB has committed it. A non-durable transaction is therefore visible
@@ -17,6 +22,7 @@ import { open, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { inBounds, keyStr, rangeBounds, strKey, type KvEntry, type KvRange, type StrBounds } from '../kv';
 import { LocalKv, type WriteSet } from './local-kv';
+import { decodeWrites, encodeWrites, WriteAheadLog } from './write-ahead-log';
 import { SortedMap } from './sorted-map';
 import { BoundedMap } from '../../vfs/bounded-map';
 
@@ -68,7 +74,24 @@ export interface LmdbKvOptions {
    * Default 100; 0 commits every write set at once.
    */
   deferMs?: number;
+  /** Durable write sets through the write-ahead log (default true); false: each waits for an LMDB flush. */
+  wal?: boolean;
+  /** Size of each of the two log files (default write-ahead-log.ts DEFAULT_WAL_FILE_BYTES). */
+  walFileBytes?: number;
 }
+
+/**
+ * The engine's own key, beside the namespace's: the sequence number of the last log record an LMDB
+ * commit covers. Keys starting with 0xFF 0xFF are the engine's; no table tag of the store uses 0xFF.
+ */
+const WAL_SEQ_KEY = '\xff\xffengine.wal-seq';
+const WAL_SEQ_KEY_BUF = Buffer.from(WAL_SEQ_KEY, 'latin1');
+
+/**
+ * Pending log bytes beyond which a durable write set is committed straight to LMDB instead (a huge
+ * write set would not fit a log file; LMDB handles it in one commit like before the log).
+ */
+const WAL_DIRECT_BYTES = 1 << 20;
 
 /** Deferred keys beyond which the deferred write sets are committed at once (bounds the overlay). */
 const MAX_DEFERRED_KEYS = 4096;
@@ -107,6 +130,19 @@ export class LmdbKv extends LocalKv {
   private readonly deferred = new Map<string, Pending>();
   private deferTimer: NodeJS.Timeout | undefined;
   private readonly deferMs: number;
+  private readonly wal: WriteAheadLog | undefined;
+  /**
+   * Write sets applied but in no log record yet (latest value per key): the next record takes them all,
+   * non-durable ones included, so that a durable transaction is never replayed without a write it may
+   * have read.
+   */
+  private walPending = new Map<string, Buffer | null>();
+  /** Approximate payload bytes of walPending (keys and values as added; over-counts replaced keys). */
+  private walPendingBytes = 0;
+  /** Log sequence number the store's newest commit records (what WAL_SEQ_KEY holds after it). */
+  private walSeqStored = 0;
+  /** Resolves once the newest commit is flushed and the log has been told (see `commit`). */
+  private lastCheckpoint: Promise<void> = Promise.resolve();
 
   constructor(opts: LmdbKvOptions) {
     super();
@@ -123,6 +159,51 @@ export class LmdbKv extends LocalKv {
       // Each write promise carries the flush of its own LMDB transaction (see `commit`).
       separateFlushed: true,
     });
+    if (opts.wal !== false) {
+      const stored = this.db.getBinary(WAL_SEQ_KEY_BUF);
+      this.walSeqStored = stored ? Number(stored.readBigUInt64BE(0)) : 0;
+      this.wal = new WriteAheadLog({
+        dir: opts.path,
+        fileBytes: opts.walFileBytes,
+        checkpointed: this.walSeqStored,
+        take: () => this.takeWalPending(),
+        checkpointNow: () => this.checkpointNow(),
+      });
+      // Re-apply what the log holds beyond the store's last commit, in order, as write sets that are
+      // already logged: visible at once through the overlay, committed with the next batch.
+      for (const r of this.wal.recovered) {
+        const seq = ++this.seq;
+        for (const [k, v] of decodeWrites(r.payload)) {
+          const p = { v, seq };
+          this.overlay.set(k, p);
+          this.deferred.set(k, p);
+        }
+      }
+      if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
+    }
+  }
+
+  /** Records the log holds beyond the store's commits at open (re-applied): for tests and logs. */
+  walRecovered(): number {
+    return this.wal?.recovered.length ?? 0;
+  }
+
+  private takeWalPending(): Buffer | undefined {
+    if (this.walPending.size === 0) return undefined;
+    let bytes = 0;
+    for (const [k, v] of this.walPending) bytes += k.length + (v?.length ?? 0);
+    const payload = encodeWrites(this.walPending, this.walPending.size, bytes);
+    this.walPending = new Map();
+    this.walPendingBytes = 0;
+    return payload;
+  }
+
+  /** Commits everything applied to LMDB and resolves once that commit is flushed (log space reuse). */
+  private async checkpointNow(): Promise<void> {
+    this.commit([], true).catch(() => undefined);
+    await this.last;
+    if (this.failure !== undefined) throw this.failure;
+    await this.lastCheckpoint;
   }
 
   protected readKey(k: string, kb?: Buffer): Buffer | undefined {
@@ -175,6 +256,7 @@ export class LmdbKv extends LocalKv {
     const out: KvEntry[] = [];
     for (const { key, value } of this.db.getRange(d.opts)) {
       const k = toBuf(key);
+      if (k.length === WAL_SEQ_KEY_BUF.length && k.equals(WAL_SEQ_KEY_BUF)) continue;
       if (d.lo && !b.loInclusive && out.length === 0 && k.equals(d.lo)) continue;
       out.push({ key: k, value: toBuf(value) });
       if (out.length >= b.limit) break;
@@ -192,6 +274,7 @@ export class LmdbKv extends LocalKv {
     const out: Buffer[] = [];
     for (const key of this.db.getKeys(d.opts)) {
       const k = toBuf(key);
+      if (k.length === WAL_SEQ_KEY_BUF.length && k.equals(WAL_SEQ_KEY_BUF)) continue;
       if (d.lo && !b.loInclusive && out.length === 0 && k.equals(d.lo)) continue;
       out.push(k);
       if (out.length >= b.limit) break;
@@ -210,7 +293,7 @@ export class LmdbKv extends LocalKv {
         const n = dbIt.next();
         if (n.done) return undefined;
         const k = keyStr(toBuf(n.value.key));
-        if (!inBounds(k, b)) continue;
+        if (!inBounds(k, b) || k === WAL_SEQ_KEY) continue;
         // lmdb-js hands out a fresh copy of each value (binary encoding): no second copy needed.
         return [k, toBuf(n.value.value)];
       }
@@ -244,6 +327,7 @@ export class LmdbKv extends LocalKv {
       this.overlay.set(k, p);
       this.cache.delete(k);
     }
+    if (this.wal) return this.applyLogged(list, durable);
     if (!durable && this.deferMs > 0) {
       for (const [k, p] of list) this.deferred.set(k, p);
       if (this.deferred.size >= MAX_DEFERRED_KEYS) this.commit([]);
@@ -261,12 +345,47 @@ export class LmdbKv extends LocalKv {
     return done.then(() => flushed).then(() => undefined);
   }
 
+  /** `apply` with the log: LMDB commits in the background; a durable set waits for its log record. */
+  private applyLogged(list: Array<[string, Pending]>, durable: boolean): Promise<void> {
+    const wal = this.wal!;
+    for (const [k, p] of list) {
+      this.deferred.set(k, p);
+      this.walPending.set(k, p.v);
+      this.walPendingBytes += k.length + (p.v?.length ?? 0) + 8;
+    }
+    if (this.deferred.size >= MAX_DEFERRED_KEYS || this.deferMs === 0) this.commit([]).catch(() => undefined);
+    else this.deferTimer ??= setTimeout(() => void this.commit([]).catch(() => undefined), this.deferMs).unref();
+    if (this.walPendingBytes > WAL_DIRECT_BYTES) {
+      // Too big for a log record: one durable LMDB commit of everything applied, as without the log.
+      // Later records wait for its flush (they may depend on it and are replayed on top of the store).
+      this.walPending = new Map();
+      this.walPendingBytes = 0;
+      const done = this.commit([]);
+      const flushed = this.lastFlushed;
+      const p = done.then(() => flushed).then(() => undefined);
+      wal.setBarrier(p);
+      return durable ? p : Promise.resolve();
+    }
+    if (!durable) {
+      // Bounded: a long run of non-durable sets is logged without anyone waiting.
+      if (this.walPending.size >= MAX_DEFERRED_KEYS) wal.flush().catch(() => undefined);
+      return Promise.resolve();
+    }
+    return wal.flush().catch((e: unknown) => {
+      this.failure ??= e;
+      throw e;
+    });
+  }
+
   /**
    * Hands the deferred write sets and then `list` to LMDB as one transaction (lmdb-js commits batches
    * in call order). Resolves once committed; the overlay entries are dropped unless a newer write
-   * replaced them meanwhile.
+   * replaced them meanwhile. With the log, the transaction also records the last log record taken
+   * (everything in it was applied before, so is in this transaction or an earlier one), and once it is
+   * flushed the log may reuse the space of the records it covers. `force`: commit even with nothing
+   * deferred, to record a newer log position.
    */
-  private commit(list: Array<[string, Pending]>): Promise<void> {
+  private commit(list: Array<[string, Pending]>, force = false): Promise<void> {
     if (this.deferTimer) {
       clearTimeout(this.deferTimer);
       this.deferTimer = undefined;
@@ -275,7 +394,9 @@ export class LmdbKv extends LocalKv {
       list = [...this.deferred, ...list];
       this.deferred.clear();
     }
-    if (list.length === 0) return this.last;
+    const walSeq = this.wal?.lastIssued ?? 0;
+    const newSeq = walSeq > this.walSeqStored;
+    if (list.length === 0 && !(force && newSeq)) return this.last;
     let p: Promise<unknown>;
     try {
       p = this.db.batch(() => {
@@ -283,7 +404,13 @@ export class LmdbKv extends LocalKv {
           if (v === null) void this.db.remove(strKey(k));
           else void this.db.put(strKey(k), v);
         }
+        if (newSeq) {
+          const b = Buffer.allocUnsafe(8);
+          b.writeBigUInt64BE(BigInt(walSeq));
+          void this.db.put(WAL_SEQ_KEY_BUF, b);
+        }
       });
+      if (newSeq) this.walSeqStored = walSeq;
     } catch (e) {
       p = Promise.reject(e);
     }
@@ -300,6 +427,14 @@ export class LmdbKv extends LocalKv {
     // With separateFlushed, lmdb-js puts the flush of the transaction holding these writes on the batch
     // promise; overlapping syncs complete in order, so it covers every earlier transaction too.
     this.lastFlushed = (p as Promise<unknown> & { flushed?: PromiseLike<unknown> }).flushed ?? this.db.flushed;
+    if (this.wal) {
+      const wal = this.wal;
+      const flushed = this.lastFlushed;
+      this.lastCheckpoint = done.then(() => flushed).then(
+        () => wal.checkpoint(walSeq),
+        () => undefined,
+      );
+    }
     return done;
   }
 
@@ -308,6 +443,14 @@ export class LmdbKv extends LocalKv {
   }
 
   async sync(): Promise<void> {
+    if (this.wal) {
+      // Everything applied is in walPending or in a record: one more record makes all of it durable.
+      await this.wal.flush().catch((e: unknown) => {
+        this.failure ??= e;
+      });
+      if (this.failure !== undefined) throw this.failure;
+      return;
+    }
     if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
     await this.last;
     if (this.failure !== undefined) throw this.failure;
@@ -319,9 +462,19 @@ export class LmdbKv extends LocalKv {
     return this.overlay.size;
   }
 
+  /** Commits everything applied to LMDB and waits for its flush (tests; the log does this by itself). */
+  async checkpoint(): Promise<void> {
+    if (this.wal) return this.checkpointNow();
+    await this.sync();
+  }
+
   protected async closeEngine(): Promise<void> {
-    if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
+    if (this.deferred.size > 0 || this.wal) this.commit([], true).catch(() => undefined);
     await this.last;
+    if (this.wal) {
+      await this.lastCheckpoint;
+      await this.wal.close();
+    }
     await this.db.close();
   }
 }
