@@ -9,11 +9,8 @@
  */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ensureLayout, loadLayout } from '../cluster/bricks/layout';
-import { MemoryBrick } from '../cluster/bricks/memory-brick';
 import type { BrickSpec } from '../cluster/bricks/replica-set';
 import { CoreError, Errc } from '../cluster/vfs/errors';
-import { openVolume } from '../cluster/vfs/open-volume';
 
 class CliError extends Error {}
 
@@ -53,7 +50,7 @@ function printVolume(v: any, out: (s: string) => void): void {
     out(`  brick ${b.id} ${b.address} ${b.up ? 'up' : `DOWN since ${b.downSince ?? '?'}${b.lastError ? ` (${b.lastError})` : ''}`}${b.member ? '' : ' (leaving)'}${b.healBacklog ? `, ${b.healBacklog} to heal` : ''}`);
   }
   const h = s.heal;
-  out(`  heal: backlog ${h.backlog}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}`);
+  out(`  heal: backlog ${h.backlog}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}${h.busy ? `, ${h.busy} left to another gateway's healer` : ''}`);
   const r = s.rebalance;
   if (r.state !== 'idle') {
     out(`  rebalance: ${r.state}${r.from ? ` ${r.from.join(',')} -> ${r.to.join(',')}` : ''}: scanned ${r.scannedFiles} files / ${r.scannedObjects} objects, moved ${r.movedCopies} copies (${mib(r.movedBytes)}), fraction ${r.fraction.toFixed(3)}${r.pending ? `, ${r.pending} pending` : ''}${r.lastError ? `, last error: ${r.lastError}` : ''}`);
@@ -84,6 +81,10 @@ async function runVolume(a: VolArgs): Promise<void> {
       const replica = a.replica ?? 1;
       let made: { epoch: number; bricks: BrickSpec[]; replica: number } | undefined;
       let existed = false;
+      // Loaded on use: the core is heavy, and every `gateway` command (brick nodes too) loads this file.
+      const { openVolume } = await import('../cluster/vfs/open-volume');
+      const { ensureLayout, loadLayout } = await import('../cluster/bricks/layout');
+      const { MemoryBrick } = await import('../cluster/bricks/memory-brick');
       const vol = await openVolume({
         engine: 'lmdb',
         dataDir: path.resolve(a.data),
@@ -137,7 +138,7 @@ async function runHeal(a: VolArgs): Promise<void> {
   if (!rows.length) return out('no distributed volume (nothing to heal)');
   for (const r of rows) {
     const h = r.heal;
-    out(`volume ${r.name}: heal backlog ${h.backlog}${a.action === 'start' ? ' (pass started)' : ''}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}${h.lastError ? `, last error: ${h.lastError}` : ''}`);
+    out(`volume ${r.name}: heal backlog ${h.backlog}${a.action === 'start' ? ' (pass started)' : ''}, ${h.running ? 'running' : 'idle'}, healed ${h.healedObjects} objects (${mib(h.healedBytes)}), ${h.droppedReplayed} drops replayed${h.deferred ? `, ${h.deferred} deferred` : ''}${h.raced ? `, ${h.raced} copies redone after a write through another gateway` : ''}${h.busy ? `, ${h.busy} left to another gateway's healer` : ''}${h.lastError ? `, last error: ${h.lastError}` : ''}`);
     for (const b of r.bricks) out(`  brick ${b.id} ${b.up ? 'up' : 'DOWN'}: ${b.healBacklog} to heal`);
   }
 }
