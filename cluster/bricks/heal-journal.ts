@@ -36,6 +36,24 @@
  * still lists a healed replica only avoids it until the next reload, which is safe. Engines that see
  * every write of their store themselves (lmdb, memory: `writeEpoch`) skip the check: the mirror is
  * always complete there.
+ *
+ * Shared stores also keep, per entry, the journal version that made it (`ver`) and a heal claim
+ * (`claimBy`, `claimUntil`), and leave a trace when a heal clears an OBJECT entry:
+ *
+ *   'h' 't' fileId:u64 chunk:u32 brickId   → markVer:u64 clearedAt:u64      (OBJECT: the last clear)
+ *   'h' 'd' fileId:u64 brickId             → markVer:u64 clearedAt:u64 chunk:u32
+ *                                            (DROP clears of the file on the brick: newest version,
+ *                                             lowest first chunk: conservative when merged)
+ *   'h' 'i' clearedAt:u64 kind:u8 tail     → 1   (time index for pruning; tail as in the key above)
+ *
+ * Traces close the window of a write through a gateway whose mirror had not heard of a mark: such a
+ * write may put its bytes on the stale replica directly, and a heal may copy over them and clear the
+ * entry before the write's after-write check (`afterChange`) looks. The writer remembers the mirror's
+ * version when it chose its replicas (`since`); a replica it wrote whose trace names a mark newer than
+ * that was healed while the write was in flight, and its entry is made again (ReplicaSet.renewStale). A
+ * trace is kept TRACE_KEEP_MS; a write that needs one later than TRACE_KEEP_MS / 2 after it chose its
+ * replicas fails (EIO) instead of trusting a pruned trace. The claim makes one healer at a time copy an
+ * entry (heal.ts): readers keep avoiding the replica until the copy that clears it has ended.
  */
 import { randomInt } from 'node:crypto';
 import type { Kv, KvTx } from '../meta/kv';
@@ -49,6 +67,50 @@ const VERSION_KEY = Buffer.from([TAG_HEAL_VERSION]);
 const VERSION_STR = VERSION_KEY.toString('latin1');
 /** Least time between two background catch-up reloads (a gateway marking a lot makes the version run). */
 const CATCH_UP_GAP_MS = 200;
+/** Heal traces (header): kept this long after their clear, then pruned. */
+export const TRACE_KEEP_MS = 10 * 60_000;
+/** A heal claim lasts this long unless its healer extends it (heal.ts; it never writes past it). */
+export const CLAIM_MS = 5 * 60_000;
+const TRACE_PREFIX = Buffer.from('ht', 'latin1');
+const DROP_TRACE_PREFIX = Buffer.from('hd', 'latin1');
+const TRACE_INDEX_PREFIX = Buffer.from('hi', 'latin1');
+
+function objectTail(fileId: bigint, chunk: number, brick: string): Buffer {
+  const id = Buffer.from(brick, 'utf8');
+  const b = Buffer.allocUnsafe(12 + id.length);
+  b.writeBigUInt64BE(fileId, 0);
+  b.writeUInt32BE(chunk >>> 0, 8);
+  id.copy(b, 12);
+  return b;
+}
+
+export function traceKey(fileId: bigint, chunk: number, brick: string): Buffer {
+  return Buffer.concat([TRACE_PREFIX, objectTail(fileId, chunk, brick)]);
+}
+
+export function dropTraceKey(fileId: bigint, brick: string): Buffer {
+  const id = Buffer.from(brick, 'utf8');
+  const b = Buffer.allocUnsafe(10 + id.length);
+  DROP_TRACE_PREFIX.copy(b, 0);
+  b.writeBigUInt64BE(fileId, 2);
+  id.copy(b, 10);
+  return b;
+}
+
+/** Time index of a trace: kind (OBJECT, DROP) and the trace key's tail after its 2-byte prefix. */
+function traceIndexKey(clearedAt: number, kind: number, tail: Buffer): Buffer {
+  const t = Buffer.allocUnsafe(9);
+  t.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(clearedAt))), 0);
+  t[8] = kind;
+  return Buffer.concat([TRACE_INDEX_PREFIX, t, tail]);
+}
+
+function encodeTrace(markVer: bigint, clearedAt: number): Buffer {
+  const v = Buffer.allocUnsafe(16);
+  v.writeBigUInt64BE(markVer, 0);
+  v.writeBigUInt64BE(BigInt(clearedAt), 8);
+  return v;
+}
 
 function decodeVersion(v: Buffer | undefined): bigint {
   return v && v.length === 8 ? v.readBigUInt64BE(0) : 0n;
@@ -73,6 +135,27 @@ export interface JournalEntry {
   kind: typeof KIND_OBJECT | typeof KIND_DROP;
   nonce: number;
   timeMs: number;
+  /** Shared stores: the journal version of the transaction that made this entry (0 if unknown). */
+  ver?: bigint;
+}
+
+/** The stored value of an entry: what the key does not hold. Claims exist on shared stores only. */
+interface EntryValue {
+  nonce: number;
+  timeMs: number;
+  ver: bigint;
+  claimUntil: number;
+  claimBy: number;
+}
+
+function decodeValue(v: Buffer): EntryValue {
+  return {
+    nonce: v.readUInt32BE(0),
+    timeMs: Number(v.readBigUInt64BE(4)),
+    ver: v.length >= 20 ? v.readBigUInt64BE(12) : 0n,
+    claimUntil: v.length >= 28 ? Number(v.readBigUInt64BE(20)) : 0,
+    claimBy: v.length >= 32 ? v.readUInt32BE(28) : 0,
+  };
 }
 
 export const healPrefix = (): Buffer => Buffer.from([TAG_HEAL]);
@@ -99,15 +182,25 @@ function decodeEntry(key: Buffer, value: Buffer): JournalEntry | undefined {
     brick: key.subarray(14).toString('utf8'),
     nonce: value.readUInt32BE(0),
     timeMs: Number(value.readBigUInt64BE(4)),
+    ...(value.length >= 20 ? { ver: value.readBigUInt64BE(12) } : {}),
   };
 }
 
-function encodeValue(nonce: number, timeMs: number): Buffer {
-  const v = Buffer.allocUnsafe(12);
+/** 12 bytes (nonce, time) on one-process stores, as before; 32 with the version and claim on shared ones. */
+function encodeValue(nonce: number, timeMs: number, ver = 0n, claimUntil = 0, claimBy = 0): Buffer {
+  const long = ver !== 0n || claimBy !== 0;
+  const v = Buffer.allocUnsafe(long ? 32 : 12);
   v.writeUInt32BE(nonce >>> 0, 0);
   v.writeBigUInt64BE(BigInt(timeMs), 4);
+  if (long) {
+    v.writeBigUInt64BE(ver, 12);
+    v.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(claimUntil))), 20);
+    v.writeUInt32BE(claimBy >>> 0, 28);
+  }
   return v;
 }
+
+const encodeEntryValue = (d: EntryValue): Buffer => encodeValue(d.nonce, d.timeMs, d.ver, d.claimUntil, d.claimBy);
 
 const objKey = (brick: string, fileId: bigint, chunk: number): string => `${brick}\u0000${fileId}\u0000${chunk}`;
 const fileKey = (brick: string, fileId: bigint): string => `${brick}\u0000${fileId}`;
@@ -128,6 +221,8 @@ export class HealJournal {
   readonly shared: boolean;
   /** Journal version the mirror holds every mark of. */
   private loaded = 0n;
+  /** Every mark counted in (ownFrom, loaded] is one this process made (`advanced`; a reload resets it). */
+  private ownFrom = 0n;
   private catchUp: Promise<void> | undefined;
   private lastCatchUp = 0;
   /** Reads that found the mirror behind and asked the store about their object (status, tests). */
@@ -136,6 +231,10 @@ export class HealJournal {
   currentHits = 0;
   /** Entries re-stamped by writes of this process (`renew`; status, tests). */
   renewals = 0;
+  /** After-write checks that read the object's entries and traces (`afterChange`; status, tests). */
+  traceChecks = 0;
+  /** Replicas a write of this process found healed over while it was in flight (made stale again). */
+  healedOver = 0;
   /** markLost entries in the mirror whose durable write is still under way (a reload must keep them). */
   private readonly pinned = new Set<JournalEntry>();
 
@@ -176,7 +275,7 @@ export class HealJournal {
       for (const e of all) this.remember(e);
       for (const op of ops) (op.add ? this.remember(op.e) : this.forget(op.e));
       for (const e of this.pinned) if (!this.hasObject(e.brick, e)) this.remember(e);
-      if (version > this.loaded) this.loaded = version;
+      if (version > this.loaded) this.loaded = this.ownFrom = version;
     } finally {
       if (this.recording === ops) this.recording = undefined;
     }
@@ -244,6 +343,55 @@ export class HealJournal {
       if (e && !(this.drops.get(fileKey(e.brick, e.fileId)) ?? []).some((d) => d.chunk === e.chunk && d.nonce === e.nonce)) this.remember(e);
     }
     this.catchUpLater();
+  }
+
+  /** The journal version the mirror is complete up to: a writer takes it when it chooses its replicas. */
+  get mirrorVersion(): bigint {
+    return this.loaded;
+  }
+
+  /**
+   * Shared stores, after a change to `id` reached its replicas: makes the mirror current for the object
+   * (like refreshFor) and returns the replicas among `wrote` whose entry was made after `since` (the
+   * mirror's version when the change chose its replicas) and has been cleared since: a heal that may have
+   * copied over this change's bytes (header, "traces"). When the journal version has not moved past
+   * `since`, or moved only by this process's own marks, nothing was marked elsewhere meanwhile and the
+   * store is not read again: no round trip under the read lease, one version read otherwise (the one
+   * this check always cost). A check that needs traces later than TRACE_KEEP_MS / 2 after `startedMs`
+   * fails with EIO: a trace it needs may have been pruned.
+   */
+  async afterChange(id: ObjectId, bricks: readonly string[], wrote: readonly string[], since: bigint, startedMs: number): Promise<string[]> {
+    if (!this.shared) return [];
+    const c = (this.kv as Partial<{ cached(s: string): { v: Buffer | undefined } | undefined }>).cached?.(VERSION_STR);
+    const v = c ? decodeVersion(c.v) : decodeVersion(await this.kv.get(VERSION_KEY));
+    if (v <= since || (v <= this.loaded && since >= this.ownFrom)) return [];
+    this.traceChecks++;
+    if (Date.now() - startedMs > TRACE_KEEP_MS / 2) throw new CoreError(Errc.IO, `object ${id.fileId}/${id.chunk}: the change took too long to check against heals on other gateways`);
+    const n = bricks.length;
+    const keys = bricks.map((b) => healKey(id.fileId, KIND_OBJECT, id.chunk, b));
+    for (const b of bricks) keys.push(traceKey(id.fileId, id.chunk, b));
+    for (const b of bricks) keys.push(dropTraceKey(id.fileId, b));
+    const [got, drops] = await Promise.all([this.kv.getMany(keys), this.kv.range({ prefix: healKey(id.fileId, KIND_DROP, 0, '').subarray(0, 10) })]);
+    const over: string[] = [];
+    bricks.forEach((b, i) => {
+      const raw = got[i];
+      if (raw) {
+        const e = decodeEntry(keys[i]!, raw);
+        if (e && this.objects.get(objKey(e.brick, e.fileId, e.chunk))?.nonce !== e.nonce) this.remember(e);
+        return;
+      }
+      if (!wrote.includes(b)) return;
+      const tr = got[n + i];
+      const dr = got[2 * n + i]; // a missed drop replayed over this change (the object then deleted there)
+      if ((tr && tr.length >= 8 && tr.readBigUInt64BE(0) > since) || (dr && dr.length >= 20 && dr.readBigUInt64BE(0) > since && id.chunk >= dr.readUInt32BE(16))) over.push(b);
+    });
+    for (const { key, value } of drops) {
+      const e = decodeEntry(key, value);
+      if (e && !(this.drops.get(fileKey(e.brick, e.fileId)) ?? []).some((d) => d.chunk === e.chunk && d.nonce === e.nonce)) this.remember(e);
+    }
+    if (v > this.loaded) this.catchUpLater();
+    this.healedOver += over.length;
+    return over;
   }
 
   /** One background reload at a time, spaced out, so the mirror catches up with other gateways' marks. */
@@ -325,11 +473,13 @@ export class HealJournal {
       .txn(
         async (tx) => {
           for (const g of good) if (await this.staleIn(tx, g)) throw new CoreError(Errc.IO, `replica ${g.brick} of ${g.id.fileId}/${g.id.chunk} is stale: refusing to acknowledge a write only it holds`);
+          const was = await this.bump(tx);
           for (const e of made) {
             const k = healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick);
-            if (!(await tx.get(k))) tx.put(k, encodeValue(e.nonce, e.timeMs));
+            if (this.shared) e.ver = was + 1n;
+            if (!(await tx.get(k))) tx.put(k, encodeValue(e.nonce, e.timeMs, e.ver));
           }
-          return this.bump(tx);
+          return was;
         },
         { durable: true },
       )
@@ -357,8 +507,10 @@ export class HealJournal {
     const e: JournalEntry = { brick, fileId, chunk: firstChunk, kind: KIND_DROP, nonce: randomInt(0x7fffffff), timeMs: Date.now() };
     const was = await this.kv.txn(
       async (tx) => {
-        tx.put(healKey(fileId, KIND_DROP, firstChunk, brick), encodeValue(e.nonce, e.timeMs));
-        return this.bump(tx);
+        const was = await this.bump(tx);
+        if (this.shared) e.ver = was + 1n;
+        tx.put(healKey(fileId, KIND_DROP, firstChunk, brick), encodeValue(e.nonce, e.timeMs, e.ver));
+        return was;
       },
       { durable: true },
     );
@@ -386,13 +538,17 @@ export class HealJournal {
           const kept: JournalEntry[] = [];
           const keys = batch.map((e) => healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick));
           const curs = await tx.getMany(keys);
+          const version = await this.bump(tx);
           batch.forEach((e, i) => {
             const cur = curs[i];
             const old = cur ? decodeEntry(keys[i]!, cur) : undefined;
             if (old) kept.push(old);
-            else tx.put(keys[i]!, encodeValue(e.nonce, e.timeMs));
+            else {
+              if (this.shared) e.ver = version + 1n;
+              tx.put(keys[i]!, encodeValue(e.nonce, e.timeMs, e.ver));
+            }
           });
-          return { version: await this.bump(tx), kept };
+          return { version, kept };
         },
         { durable: true },
       );
@@ -417,14 +573,40 @@ export class HealJournal {
    * the mirror's entry when the healer took its nonce from the store (`current`): forgotten too on success.
    * When the store holds another nonce (re-stamped by a writer: `renew`), the mirror takes that one, so
    * this gateway keeps avoiding the replica.
+   *
+   * Shared stores: `holder` is the healer's claim (see `claim`): an entry claimed now by another healer
+   * is not cleared (that healer may be rewriting the replica), and the clear leaves
+   * its trace (header) in the same transaction.
    */
-  async clear(e: JournalEntry, seen?: JournalEntry): Promise<boolean> {
+  async clear(e: JournalEntry, seen?: JournalEntry, holder?: number): Promise<boolean> {
     const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
     const res = await this.kv.txn(
       async (tx) => {
         const v = await tx.get(k);
         if (!v || v.readUInt32BE(0) !== e.nonce) return { done: false, now: v };
+        const d = decodeValue(v);
+        const now = Date.now();
+        if (holder !== undefined && d.claimBy !== 0 && d.claimBy !== holder && d.claimUntil > now) return { done: false, now: v };
         tx.delete(k);
+        if (this.shared && e.kind === KIND_OBJECT) {
+          const tail = objectTail(e.fileId, e.chunk, e.brick);
+          tx.put(Buffer.concat([TRACE_PREFIX, tail]), encodeTrace(d.ver, now));
+          tx.put(traceIndexKey(now, KIND_OBJECT, tail), Buffer.from([1]));
+        } else if (this.shared) {
+          const dk = dropTraceKey(e.fileId, e.brick);
+          const old = await tx.get(dk);
+          let ver = d.ver;
+          let chunk = e.chunk;
+          if (old && old.length >= 20) {
+            if (old.readBigUInt64BE(0) > ver) ver = old.readBigUInt64BE(0);
+            chunk = Math.min(chunk, old.readUInt32BE(16));
+          }
+          const v = Buffer.allocUnsafe(20);
+          encodeTrace(ver, now).copy(v, 0);
+          v.writeUInt32BE(chunk >>> 0, 16);
+          tx.put(dk, v);
+          tx.put(traceIndexKey(now, KIND_DROP, dk.subarray(2)), Buffer.from([1]));
+        }
         return { done: true, now: undefined };
       },
       { durable: true },
@@ -456,37 +638,109 @@ export class HealJournal {
   }
 
   /**
+   * A healer's claim on an entry before it rewrites the replica (shared stores; elsewhere the object lock
+   * excludes every other healer and this is `current`). One durable transaction: the entry as the store
+   * holds it now (so, like `current`, any later re-stamp makes the clear fail), or undefined once gone, or
+   * 'busy' while another healer's claim runs. The claim lasts CLAIM_MS; `renew` keeps it, `clear` by
+   * another healer respects it. Calling it again as the holder extends it.
+   */
+  async claim(e: JournalEntry, holder: number): Promise<JournalEntry | 'busy' | undefined> {
+    if (!this.shared) return this.isCurrent(e) ? e : undefined;
+    const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
+    const now = Date.now();
+    const res = await this.kv.txn(
+      async (tx) => {
+        const v = await tx.get(k);
+        if (!v) return undefined;
+        const d = decodeValue(v);
+        if (d.claimBy !== 0 && d.claimBy !== holder && d.claimUntil > now) return { busy: true, v };
+        tx.put(k, encodeEntryValue({ ...d, claimBy: holder, claimUntil: now + CLAIM_MS }));
+        return { busy: false, v };
+      },
+      { durable: true },
+    );
+    const cur = res ? decodeEntry(k, res.v) : undefined;
+    if (!cur) {
+      this.forget(e);
+      return undefined;
+    }
+    this.remember(cur);
+    return res!.busy ? 'busy' : cur;
+  }
+
+  /** Gives a claim up once its healer has no write to the replica outstanding and leaves the entry. */
+  async unclaim(e: JournalEntry, holder: number): Promise<void> {
+    if (!this.shared) return;
+    const k = healKey(e.fileId, e.kind, e.chunk, e.brick);
+    await this.kv.txn(async (tx) => {
+      const v = await tx.get(k);
+      if (!v) return;
+      const d = decodeValue(v);
+      if (d.claimBy === holder) tx.put(k, encodeEntryValue({ ...d, claimBy: 0, claimUntil: 0 }));
+    });
+  }
+
+  /**
+   * Removes heal traces (header) older than TRACE_KEEP_MS, a batch at a time, oldest first (shared
+   * stores). A trace replaced by a later clear of the same replica keeps its newer time and stays.
+   */
+  async pruneTraces(nowMs = Date.now()): Promise<number> {
+    if (!this.shared) return 0;
+    const end = traceIndexKey(nowMs - TRACE_KEEP_MS, 0, Buffer.alloc(0));
+    const old = await this.kv.rangeKeys({ prefix: TRACE_INDEX_PREFIX, end, limit: 512 });
+    if (!old.length) return 0;
+    await this.kv.txn(async (tx) => {
+      const lookups = old.map((k) => Buffer.concat([k[10] === KIND_DROP ? DROP_TRACE_PREFIX : TRACE_PREFIX, k.subarray(11)]));
+      const vals = await tx.getMany(lookups);
+      old.forEach((k, i) => {
+        tx.delete(k);
+        const v = vals[i];
+        if (v && v.length >= 16 && v.readBigUInt64BE(8) === k.readBigUInt64BE(2)) tx.delete(lookups[i]!);
+      });
+    });
+    return old.length;
+  }
+
+  /**
    * Shared stores, after a write (truncate, delete) to an object some of whose replicas have an OBJECT
    * entry here: those replicas either missed the write (skipped as stale) or took it while a heal on
    * another gateway may be rebuilding them from a copy read before the write landed. Each such entry gets
    * a new nonce, so a heal whose copy began before this (it read the old nonce first: `current`) cannot
    * clear it and copies again. An entry that is gone from the store (healed meanwhile) is made again:
    * that heal's copy may lack this write. Same arbiter check as markStale on the replicas that took it.
-   * Durable, like a mark: the write is acknowledged after it.
+   * Durable, like a mark: the write is acknowledged after it. True when an entry was made again.
    */
-  async renew(stale: Replica[], good: Replica[]): Promise<void> {
-    if (!this.shared || !stale.length) return;
+  async renew(stale: Replica[], good: Replica[]): Promise<boolean> {
+    if (!this.shared || !stale.length) return false;
     const now = Date.now();
     const made: JournalEntry[] = stale.map((m) => ({ brick: m.brick, fileId: m.id.fileId, chunk: m.id.chunk, kind: KIND_OBJECT, nonce: randomInt(0x7fffffff), timeMs: now }));
     const was = await this.kv.txn(
       async (tx) => {
         const keys = made.map((e) => healKey(e.fileId, KIND_OBJECT, e.chunk, e.brick));
         const curs = await tx.getMany(keys);
-        let created = false;
+        let ver: bigint | undefined;
+        if (curs.some((c) => !c)) {
+          // A new mark: the arbiter check (on the replicas that took the change and are not re-marked here),
+          // and the version so other gateways' reads see it.
+          if (!good.length) throw new CoreError(Errc.IO, `object ${made[0]!.fileId}/${made[0]!.chunk}: no replica that took the change is known good`);
+          for (const g of good) if (await this.staleIn(tx, g)) throw new CoreError(Errc.IO, `replica ${g.brick} of ${g.id.fileId}/${g.id.chunk} is stale: refusing to acknowledge a write only it holds`);
+          ver = await this.bump(tx);
+        }
         made.forEach((e, i) => {
-          if (!curs[i]) created = true;
-          tx.put(keys[i]!, encodeValue(e.nonce, e.timeMs));
+          const cur = curs[i];
+          // A re-stamp keeps the entry's version and its heal claim (the claiming healer copies again).
+          const d: EntryValue = cur ? { ...decodeValue(cur), nonce: e.nonce, timeMs: e.timeMs } : { nonce: e.nonce, timeMs: e.timeMs, ver: ver! + 1n, claimUntil: 0, claimBy: 0 };
+          e.ver = d.ver;
+          tx.put(keys[i]!, encodeEntryValue(d));
         });
-        if (!created) return undefined;
-        // A new mark: the arbiter check, and the version so other gateways' reads see it.
-        for (const g of good) if (await this.staleIn(tx, g)) throw new CoreError(Errc.IO, `replica ${g.brick} of ${g.id.fileId}/${g.id.chunk} is stale: refusing to acknowledge a write only it holds`);
-        return this.bump(tx);
+        return ver;
       },
       { durable: true },
     );
     for (const e of made) this.remember(e);
     this.renewals++;
     if (was !== undefined) this.advanced(was);
+    return was !== undefined;
   }
 
   /** Whether the entry is still the current one (healers skip entries cleared or replaced meanwhile). */

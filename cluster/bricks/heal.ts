@@ -17,13 +17,27 @@
  * with that nonce: a change that landed on the source after the copy read it has re-stamped the entry
  * before the clear (the clear fails and the object is copied again), or comes after the clear (and makes
  * the entry again). docs/distributed.md "Self-heal" and its known limit.
+ *
+ * Several healers (one per gateway) on one entry: before it rewrites a replica, a healer claims the entry
+ * in the store (HealJournal.claim; the same transaction reads the nonce). Another healer that finds the
+ * claim skips the entry (`busy`), and may not clear it, so no replica is rewritten while a clear by
+ * someone else lets readers use it. A claim lasts CLAIM_MS (5 min). Before each piece after the first,
+ * a copy extends a claim older than CLAIM_EXTEND_MS (30 s); its first writes follow the claim after a few
+ * brick requests of its own (stat, delete, read: each bounded by the brick request timeout, 30 s by
+ * default). So a write of the copy is issued at most about two minutes after the claim was last taken
+ * and lands within one more timeout: no write of an expired claim can still land while the timeout stays
+ * well below a minute. A healer that gives up cleanly releases its claim; one that failed mid-copy (a
+ * write may still be under way) or crashed leaves it to expire.
  */
+import { randomInt } from 'node:crypto';
 import { KIND_DROP, type JournalEntry } from './heal-journal';
 import { objKeyOf, type Member, type ReplicaSet } from './replica-set';
 import { Throttle } from './throttle';
 
 /** Copies of one entry in one pass when other gateways keep writing the object (then the next pass). */
 const COPY_ATTEMPTS = 3;
+/** A claim is extended before a copy writes more once this long has passed since it was taken. */
+const CLAIM_EXTEND_MS = 30_000;
 
 export interface HealOptions {
   /** Copy rate limit in bytes per second (0 = unlimited). Default 128 MiB/s. */
@@ -49,6 +63,8 @@ export interface HealStatus {
   deferred: number;
   /** Copies not committed because the object was written through another gateway meanwhile (copied again). */
   raced: number;
+  /** Entries skipped because another gateway's healer had claimed them (it heals them). */
+  busy: number;
   lastError?: string;
   lastPassMs?: number;
 }
@@ -61,7 +77,9 @@ export class Healer {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly st = { passes: 0, healedObjects: 0, healedBytes: 0, droppedReplayed: 0, deferred: 0, raced: 0, lastError: undefined as string | undefined, lastPassMs: undefined as number | undefined };
+  private readonly st = { passes: 0, healedObjects: 0, healedBytes: 0, droppedReplayed: 0, deferred: 0, raced: 0, busy: 0, lastError: undefined as string | undefined, lastPassMs: undefined as number | undefined };
+  /** This healer's claim id (heal-journal `claim`): never 0, which means "unclaimed". */
+  private readonly holder = 1 + randomInt(0x7ffffffe);
   private readonly onUp = (): void => void this.kick();
   private readonly onStale = (): void => this.kickSoon();
 
@@ -76,7 +94,8 @@ export class Healer {
     const every = opts.intervalMs ?? 5000;
     if (every > 0) {
       this.timer = setInterval(() => {
-        if (set.journal.size > 0) this.kick();
+        if (set.journal.size > 0) void this.kick();
+        else if (set.journal.shared) set.journal.pruneTraces().catch(() => undefined);
       }, every);
       this.timer.unref();
     }
@@ -127,6 +146,7 @@ export class Healer {
     this.st.passes++;
     this.st.deferred = 0;
     this.st.lastError = undefined;
+    if (this.set.journal.shared) await this.set.journal.pruneTraces().catch(() => undefined);
     const todo = this.set.healable();
     // DROPs first: a brick replays the drops it missed before objects are copied back onto it.
     const drops = todo.filter((e) => e.kind === KIND_DROP);
@@ -158,35 +178,48 @@ export class Healer {
     if (!set.journal.isCurrent(e)) return;
     const target = set.member(e.brick);
     if (e.kind === KIND_DROP) {
-      if (target) {
-        if (!target.up) return;
-        await set.locks.exclusive(`drop:${e.fileId}`, () => target.brick.dropFrom(e.fileId, e.chunk));
+      if (target && !target.up) return;
+      // Claimed, so that no other healer replays this drop after the clear (when new writes may be there).
+      const cur = await set.journal.claim(e, this.holder);
+      if (cur === 'busy') {
+        this.st.busy++;
+        return;
       }
-      await set.journal.clear(e);
+      if (!cur) return;
+      if (target) await set.locks.exclusive(`drop:${e.fileId}`, () => target.brick.dropFrom(e.fileId, e.chunk));
+      await set.journal.clear(cur, e, this.holder);
       this.st.droppedReplayed++;
       return;
     }
     const id = { fileId: e.fileId, chunk: e.chunk };
     await set.locks.exclusive(objKeyOf(id), async () => {
       if (!set.journal.isCurrent(e)) return;
-      if (!target) {
-        // The brick left the volume: nothing to rebuild there.
-        await set.journal.clear(e);
-        return;
-      }
-      if (!target.up) return;
+      if (target && !target.up) return;
       // A DROP still pending on this brick for this file is replayed first (a later pass).
-      if (set.journal.hasDrop(e.brick, id)) {
+      if (target && set.journal.hasDrop(e.brick, id)) {
         this.st.deferred++;
         return;
       }
       // Another gateway's writes to this object are not excluded by our lock: each re-stamps the entry
-      // after it wrote (ReplicaSet.renewStale). The entry is read from the store before the copy and
+      // after it wrote (ReplicaSet.renewStale). The entry is claimed (its nonce read) before the copy and
       // cleared only if unchanged since, else copied again (a few times; then left for the next pass).
       let cur: JournalEntry | undefined = e;
+      let claimed = false;
       for (let attempt = 0; attempt < COPY_ATTEMPTS; attempt++) {
-        cur = await set.journal.current(cur);
+        const got = await set.journal.claim(cur, this.holder);
+        if (got === 'busy') {
+          this.st.busy++; // another gateway's healer is on it
+          return;
+        }
+        cur = got;
         if (!cur) return; // cleared meanwhile (by another gateway's healer)
+        claimed = true;
+        let claimedAt = Date.now();
+        if (!target) {
+          // The brick left the volume: nothing to rebuild there.
+          await set.journal.clear(cur, e, this.holder);
+          return;
+        }
         // During a rebalance on a shared store, where the object is now for every gateway (move-state.ts).
         const replicas = await set.freshReplicaIds(id);
         // Another gateway may have marked a would-be source stale just now: never copy from it.
@@ -195,7 +228,7 @@ export class Healer {
           // Not a replica (any more). During a rebalance with several gateways, another one may still be
           // reading that copy: the rebalance's clean-up deletes it once every gateway has switched.
           if (!(set.moves && (set.rebalancing || set.retiring))) await target.brick.delete(id);
-          await set.journal.clear(cur, e);
+          await set.journal.clear(cur, e, this.holder);
           return;
         }
         const sources = replicas
@@ -204,10 +237,21 @@ export class Healer {
           .filter((m): m is Member => !!m && m.up);
         if (!sources.length) {
           this.st.deferred++;
+          await set.journal.unclaim(cur, this.holder).catch(() => undefined);
           return;
         }
-        const r = await set.copyObject(id, sources, target, (n) => this.throttle.take(n));
-        if (await set.journal.clear(cur, e)) {
+        const held: JournalEntry = cur;
+        const pace = async (n: number): Promise<void> => {
+          await this.throttle.take(n);
+          // No write of this copy is issued on a claim older than CLAIM_EXTEND_MS (see the header).
+          if (set.journal.shared && Date.now() - claimedAt > CLAIM_EXTEND_MS) {
+            const again = await set.journal.claim(held, this.holder);
+            if (again === 'busy' || !again) throw new Error('heal claim lost during the copy');
+            claimedAt = Date.now();
+          }
+        };
+        const r = await set.copyObject(id, sources, target, pace);
+        if (await set.journal.clear(cur, e, this.holder)) {
           this.st.healedObjects++;
           this.st.healedBytes += r.bytes;
           return;
@@ -215,6 +259,7 @@ export class Healer {
         this.st.raced++; // written through another gateway during the copy
       }
       this.st.deferred++;
+      if (claimed && cur) await set.journal.unclaim(cur, this.holder).catch(() => undefined);
     });
   }
 
@@ -231,6 +276,7 @@ export class Healer {
       droppedReplayed: this.st.droppedReplayed,
       deferred: this.st.deferred,
       raced: this.st.raced,
+      busy: this.st.busy,
       ...(this.st.lastError ? { lastError: this.st.lastError } : {}),
       ...(this.st.lastPassMs !== undefined ? { lastPassMs: this.st.lastPassMs } : {}),
     };

@@ -466,6 +466,10 @@ export class ReplicaSet extends EventEmitter implements Brick {
       const mv = this.moveOf(id);
       if (mv) this.pendingMoves.set(objKeyOf(id), { fileId: id.fileId, chunk: id.chunk });
     }
+    // Shared stores: what the mirror knew when the targets were chosen (renewStale's check of heals that
+    // ran meanwhile). Taken in the same tick as the choice below.
+    const since = this.journal.shared ? this.journal.mirrorVersion : 0n;
+    const startedMs = this.journal.shared ? Date.now() : 0;
     const targets: Member[] = [];
     const missed: Replica[] = [];
     for (const bid of ids) {
@@ -500,7 +504,7 @@ export class ReplicaSet extends EventEmitter implements Brick {
       }
       this.emit('stale');
     }
-    if (change && good.length && this.journal.shared) await this.renewStale(id, ids, good);
+    if (change && good.length && this.journal.shared) await this.renewStale(id, ids, good, since, startedMs);
     if (hard !== undefined) {
       this.stats.failedWrites++;
       throw hard;
@@ -518,13 +522,27 @@ export class ReplicaSet extends EventEmitter implements Brick {
    * mirror is made current (free under the read lease, one version read otherwise), and every replica with
    * an OBJECT entry gets it re-stamped (HealJournal.renew), so such a heal cannot clear it and copies
    * again. Objects with no entry cost nothing more.
+   *
+   * The mirror may also have missed a mark when the targets were chosen (`since`): then this change may
+   * have written the stale replica directly, and a heal may have copied over it and cleared the entry
+   * before this check. HealJournal.afterChange finds such replicas by the trace the clear left (only
+   * when the journal version moved past `since` through another gateway's mark: same round trips as
+   * before), and their entry is made again, so the next heal copies this change there too.
    */
-  private async renewStale(id: ObjectId, ids: string[], good: Replica[]): Promise<void> {
-    if (!this.journal.currentNow()) await this.journal.refreshFor(id, ids);
-    const stale = ids.filter((b) => this.journal.hasObject(b, id));
+  private async renewStale(id: ObjectId, ids: string[], good: Replica[], since: bigint, startedMs: number): Promise<void> {
+    let over: string[];
+    try {
+      over = await this.journal.afterChange(id, ids, good.map((g) => g.brick), since, startedMs);
+    } catch (e) {
+      this.stats.failedWrites++;
+      throw e instanceof CoreError ? e : new CoreError(Errc.IO, `heal journal: ${(e as Error).message}`);
+    }
+    // A replica this change wrote that has a missed drop pending (the mirror had not heard of it) loses the
+    // change when the drop is replayed: it needs an OBJECT entry too, as a skipped one gets (mutateOn).
+    const stale = ids.filter((b) => this.journal.hasObject(b, id) || over.includes(b) || (this.journal.hasDrop(b, id) && good.some((g) => g.brick === b)));
     if (!stale.length) return;
     try {
-      await this.journal.renew(stale.map((b) => ({ brick: b, id })), good);
+      if (await this.journal.renew(stale.map((b) => ({ brick: b, id })), good.filter((g) => !stale.includes(g.brick)))) this.emit('stale');
     } catch (e) {
       this.stats.failedWrites++;
       throw e instanceof CoreError ? e : new CoreError(Errc.IO, `heal journal: ${(e as Error).message}`);

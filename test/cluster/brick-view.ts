@@ -7,6 +7,8 @@
  * - `holds`: a readRange of a listed object returns only after `release` (it calls `reached` once it has
  *   read). Copies (heal, rebalance) read with readRange and the data path with readInto, so this holds a
  *   copy right after it read its source. Several views may share one array; a hold is used once.
+ *   A hold with `op` 'stat' holds a stat after it answered (a copy's first step, before it deletes the
+ *   target's copy); with 'writeRange' it holds a write BEFORE it reaches the brick.
  * - `restarted()`: the brick came back as a new instance (runs the onLostWrites listeners).
  */
 import type { Brick, BrickCapacity, ObjectId, WriteHint } from '../../cluster/bricks/brick';
@@ -17,6 +19,8 @@ export interface CopyHold {
   id: ObjectId;
   reached: () => void;
   release: Promise<void>;
+  /** Which call is held (default 'readRange'). */
+  op?: 'readRange' | 'stat' | 'writeRange';
 }
 
 export class BrickView implements Brick {
@@ -32,19 +36,22 @@ export class BrickView implements Brick {
     if (this.down) throw new BrickFault('unreachable', 'view', 'switched off');
   }
 
+  private async hold(op: NonNullable<CopyHold['op']>, id: ObjectId): Promise<void> {
+    const i = this.holds.findIndex((x) => (x.op ?? 'readRange') === op && x.id.fileId === id.fileId && x.id.chunk === id.chunk);
+    if (i < 0) return;
+    const h = this.holds.splice(i, 1)[0]!;
+    h.reached();
+    await h.release;
+  }
   async writeRange(id: ObjectId, o: number, d: Buffer, _hint?: WriteHint): Promise<void> {
     this.gate();
+    await this.hold('writeRange', id);
     return this.inner.writeRange(id, o, d);
   }
   async readRange(id: ObjectId, o: number, n: number): Promise<Buffer> {
     this.gate();
     const got = Buffer.from(await this.inner.readRange(id, o, n));
-    const i = this.holds.findIndex((x) => x.id.fileId === id.fileId && x.id.chunk === id.chunk);
-    if (i >= 0) {
-      const h = this.holds.splice(i, 1)[0]!;
-      h.reached();
-      await h.release;
-    }
+    await this.hold('readRange', id);
     return got;
   }
   async readInto(id: ObjectId, o: number, t: Buffer): Promise<number> {
@@ -69,7 +76,9 @@ export class BrickView implements Brick {
   }
   async stat(id: ObjectId): Promise<{ size: number } | undefined> {
     this.gate();
-    return this.inner.stat(id);
+    const st = await this.inner.stat(id);
+    await this.hold('stat', id);
+    return st;
   }
   capacity(): Promise<BrickCapacity> {
     return this.inner.capacity();

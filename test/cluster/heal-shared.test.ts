@@ -12,11 +12,21 @@
  *     overwrites b3 with the old bytes.
  * Without the rule (writers re-stamp, the healer clears only an unchanged entry) b3 keeps the old bytes
  * with its entry gone: a lost write that every later read may return as up to date.
+ *
+ * Two windows that the re-stamp alone left open (closed by the heal trace and the heal claim):
+ *   - gateway 2 has not heard of the mark and writes b3 directly; the mark's whole heal (copy over b3,
+ *     fsync, clear) runs while that write is in flight (its write to b1 held). Its after-write check
+ *     finds the trace the clear left, newer than what its mirror knew, and makes b3's entry again; the
+ *     next heal puts the write on b3. Without the trace b3 keeps the old bytes, no entry anywhere.
+ *   - both gateways' healers work on one entry: healer 1's copy is held, healer 2 starts. Healer 2 must
+ *     find the entry claimed and leave b3 alone; otherwise, once healer 1 has cleared the entry, a gateway
+ *     reads b3 while healer 2 has deleted it for its own copy (0 bytes).
  */
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
 import type { ObjectId } from '../../cluster/bricks/brick';
 import { Healer } from '../../cluster/bricks/heal';
+import { TRACE_KEEP_MS, traceKey } from '../../cluster/bricks/heal-journal';
 import { MemoryBrick } from '../../cluster/bricks/memory-brick';
 import { ReplicaSet, type BrickSpec } from '../../cluster/bricks/replica-set';
 import { RedisKv } from '../../cluster/meta/engines/redis-engine';
@@ -108,5 +118,188 @@ describe('heal with two gateways on one Redis', () => {
     for (const [id, v] of [[known, 'c'], [unknown, 'd']] as const) {
       for (const g of [g1, g2, g3]) assert.ok((await g.set.readRange(id, 0, SIZE)).equals(fill(v)));
     }
+  });
+
+  /** Gateways (ReplicaSets) on one key space over shared bricks; `holdsOf(brick)` gives each view's holds. */
+  const cluster = (): {
+    bricks: Map<string, MemoryBrick>;
+    open: (holdsOf?: (brick: string) => CopyHold[]) => Promise<{ set: ReplicaSet; views: Map<string, BrickView> }>;
+    healerOf: (set: ReplicaSet) => Healer;
+    prefix: string;
+  } => {
+    const prefix = redis.prefix();
+    const bricks = new Map(SPECS.map((s) => [s.id, new MemoryBrick(1n << 40n, s.id)]));
+    const open = async (holdsOf: (brick: string) => CopyHold[] = () => []): Promise<{ set: ReplicaSet; views: Map<string, BrickView> }> => {
+      const kv = await RedisKv.open({ url: redis.url, keyPrefix: prefix });
+      const views = new Map(SPECS.map((s) => [s.id, new BrickView(bricks.get(s.id)!, holdsOf(s.id))]));
+      const set = await ReplicaSet.open({ kv, replica: 3, bricks: SPECS, connect: (s) => views.get(s.id)!, journalRefreshMs: 0, probeIntervalMs: 50 });
+      closers.push(() => kv.close(), () => set.close());
+      return { set, views };
+    };
+    const healerOf = (set: ReplicaSet): Healer => {
+      const h = new Healer(set, { intervalMs: 0, debounceMs: 3_600_000, bytesPerSecond: 0 });
+      set.removeAllListeners('up'); // passes run only when the test kicks one
+      closers.push(() => h.stop());
+      return h;
+    };
+    return { bricks, open, healerOf, prefix };
+  };
+  const SIZE = 4096;
+  const fill = (s: string): Buffer => Buffer.alloc(SIZE, s);
+  /** b3 misses a write of `v` through `g`: recorded stale there; then b3 is probed back up. */
+  const missB3 = async (g: { set: ReplicaSet; views: Map<string, BrickView> }, id: ObjectId, v: string): Promise<void> => {
+    g.views.get('b3')!.down = true;
+    await g.set.writeRange(id, 0, fill(v));
+    g.views.get('b3')!.down = false;
+    assert.ok(g.set.journal.hasObject('b3', id), 'b3 recorded stale');
+    while (!g.set.member('b3')!.up) await new Promise((r) => setTimeout(r, 20));
+  };
+  const gate = (): { wait: Promise<void>; open: () => void } => {
+    let open!: () => void;
+    const wait = new Promise<void>((r) => (open = r));
+    return { wait, open };
+  };
+
+  it('a write that did not know of a mark and was healed over while in flight re-marks the replica (the clear leaves a trace)', { timeout: 60000 }, async () => {
+    const { bricks, open, healerOf, prefix } = cluster();
+    const g1Holds: CopyHold[] = [];
+    const b1Writes: CopyHold[] = [];
+    const g1 = await open(() => g1Holds);
+    const g2 = await open((b) => (b === 'b1' ? b1Writes : []));
+    const healer = healerOf(g1.set);
+    const id = { fileId: 601n, chunk: 0 };
+    await g1.set.writeRange(id, 0, fill('a'));
+    await missB3(g1, id, 'b');
+    assert.ok(!g2.set.journal.hasObject('b3', id), 'gateway 2 has not heard of the mark');
+
+    // Gateway 1's heal copy is held right after it read the source ('b').
+    const copyRead = gate();
+    const copyGo = gate();
+    g1Holds.push({ id, reached: copyRead.open, release: copyGo.wait });
+    const heal = healer.kick();
+    await copyRead.wait;
+    // Gateway 2 writes 'd': it lands on b3 (stale, but gateway 2 does not know) and b2 at once; its write
+    // to b1 is held, so the write is still in flight (no after-write check yet).
+    const w1Reached = gate();
+    const w1Go = gate();
+    b1Writes.push({ id, op: 'writeRange', reached: w1Reached.open, release: w1Go.wait });
+    const write = g2.set.writeRange(id, 0, fill('d'));
+    await w1Reached.wait;
+    while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
+    // The copy goes on: it overwrites b3 with 'b', fsyncs and clears the entry, all while the write is in flight.
+    copyGo.open();
+    await heal;
+    assert.equal(healer.status().healedObjects, 1);
+    assert.ok((await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('b')), 'the heal copied over the write on b3');
+    w1Go.open();
+    await write;
+
+    // The next heal (after gateway 1's mirror hears of the new mark) copies the write to b3.
+    await g1.set.journal.load();
+    await healer.kick();
+    for (const s of SPECS) {
+      const got = await bricks.get(s.id)!.readRange(id, 0, SIZE);
+      assert.ok(got.equals(fill('d')), `the copy on ${s.id} is not what was last written (starts '${got.toString('latin1', 0, 1)}', want 'd': a lost write)`);
+    }
+    const g3 = await open();
+    assert.equal(g3.set.journal.size, 0, 'no entry left in the store');
+    for (const g of [g1, g2, g3]) assert.ok((await g.set.readRange(id, 0, SIZE)).equals(fill('d')));
+    assert.equal(g2.set.journal.healedOver, 1, 'gateway 2 found b3 healed over while its write was in flight');
+    // Traces are pruned once older than TRACE_KEEP_MS (here: a clock that far ahead).
+    const kv = await RedisKv.open({ url: redis.url, keyPrefix: prefix });
+    closers.push(() => kv.close());
+    assert.ok(await kv.get(traceKey(id.fileId, id.chunk, 'b3')), 'the clear left a trace');
+    assert.equal(await g1.set.journal.pruneTraces(Date.now() - 1000), 0, 'a fresh trace is kept');
+    assert.ok((await g1.set.journal.pruneTraces(Date.now() + TRACE_KEEP_MS + 1000)) >= 1);
+    assert.equal(await kv.get(traceKey(id.fileId, id.chunk, 'b3')), undefined, 'pruned');
+    assert.equal(await g1.set.journal.pruneTraces(Date.now() + TRACE_KEEP_MS + 1000), 0);
+  });
+
+  it('two gateways\' healers on one entry: the second finds it claimed and leaves the replica alone', { timeout: 60000 }, async () => {
+    const { bricks, open, healerOf } = cluster();
+    const g1Holds: CopyHold[] = [];
+    const g2Holds: CopyHold[] = [];
+    const g1 = await open(() => g1Holds);
+    const g2 = await open(() => g2Holds);
+    const h1 = healerOf(g1.set);
+    const h2 = healerOf(g2.set);
+    const id = { fileId: 602n, chunk: 0 };
+    await g1.set.writeRange(id, 0, fill('a'));
+    await missB3(g1, id, 'b');
+    assert.ok((await g2.set.readRange(id, 0, SIZE)).equals(fill('b')));
+    assert.ok(g2.set.journal.hasObject('b3', id), 'gateway 2 knows the entry too');
+
+    // Healer 1's copy is held after reading its source.
+    const aRead = gate();
+    const aGo = gate();
+    g1Holds.push({ id, reached: aRead.open, release: aGo.wait });
+    const pass1 = h1.kick();
+    await aRead.wait;
+    // Healer 2 works on the same entry; a copy it starts is held at its first step (the source's stat,
+    // before it deletes b3's copy), then again after reading the source.
+    const bStat = gate();
+    const bStatGo = gate();
+    const bRead = gate();
+    const bReadGo = gate();
+    g2Holds.push({ id, op: 'stat', reached: bStat.open, release: bStatGo.wait }, { id, reached: bRead.open, release: bReadGo.wait });
+    const pass2 = h2.kick();
+    const copying = await Promise.race([bStat.wait.then(() => true), pass2.then(() => false)]);
+    // Healer 1 finishes: b3 rebuilt, entry cleared.
+    aGo.open();
+    await pass1;
+    assert.equal(h1.status().healedObjects, 1);
+    if (copying) {
+      bStatGo.open(); // healer 2 goes on: deletes b3's copy, reads the source
+      await Promise.race([bRead.wait, pass2]);
+    }
+    // A gateway that loads the journal now finds no entry and may read b3 (b1 and b2 are off for it).
+    const g3 = await open();
+    assert.equal(g3.set.journal.size, 0);
+    g3.views.get('b1')!.down = true;
+    g3.views.get('b2')!.down = true;
+    const got = await g3.set.readRange(id, 0, SIZE);
+    assert.ok(got.equals(fill('b')), `gateway 3 read b3 while another healer was rebuilding it (${got.length} bytes, starts '${got.toString('latin1', 0, 1)}')`);
+    bStatGo.open();
+    bReadGo.open();
+    await pass2;
+    assert.ok(!copying, 'healer 2 did not copy an entry healer 1 had claimed');
+    assert.ok(h2.status().busy >= 1, `healer 2 counted the claimed entry (busy ${h2.status().busy})`);
+    for (const s of SPECS) assert.ok((await bricks.get(s.id)!.readRange(id, 0, SIZE)).equals(fill('b')), `${s.id} holds the last write`);
+  });
+  it('a write that did not know of a missed drop and had it replayed over it while in flight re-marks the replica', { timeout: 60000 }, async () => {
+    const { bricks, open, healerOf } = cluster();
+    const b1Writes: CopyHold[] = [];
+    const g1 = await open();
+    const g2 = await open((b) => (b === 'b1' ? b1Writes : []));
+    const healer = healerOf(g1.set);
+    const id = { fileId: 603n, chunk: 0 };
+    await g1.set.writeRange(id, 0, fill('a'));
+    // b3 misses a drop of the file through gateway 1 (a truncate to 0): a DROP entry.
+    g1.views.get('b3')!.down = true;
+    await g1.set.dropFrom(id.fileId, 0);
+    g1.views.get('b3')!.down = false;
+    assert.ok(g1.set.journal.hasDrop('b3', id) && !g2.set.journal.hasDrop('b3', id), 'only gateway 1 knows of the missed drop');
+    while (!g1.set.member('b3')!.up) await new Promise((r) => setTimeout(r, 20));
+    // Gateway 2 writes 'd' (on b2 and b3 at once; its write to b1 held), and the drop is replayed on b3
+    // and cleared meanwhile.
+    const w1Reached = gate();
+    const w1Go = gate();
+    b1Writes.push({ id, op: 'writeRange', reached: w1Reached.open, release: w1Go.wait });
+    const write = g2.set.writeRange(id, 0, fill('d'));
+    await w1Reached.wait;
+    while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
+    await healer.kick();
+    assert.equal(healer.status().droppedReplayed, 1);
+    assert.equal(await bricks.get('b3')!.stat(id), undefined, 'the replay deleted the write on b3');
+    w1Go.open();
+    await write;
+    await g1.set.journal.load();
+    await healer.kick();
+    for (const s of SPECS) {
+      const got = await bricks.get(s.id)!.readRange(id, 0, SIZE);
+      assert.ok(got.equals(fill('d')), `the copy on ${s.id} is not what was last written (${got.length} bytes: a lost write)`);
+    }
+    const g3 = await open();
+    assert.equal(g3.set.journal.size, 0, 'no entry left in the store');
   });
 });
