@@ -3,39 +3,35 @@
  * gateway: a stock mount with no port options (our portmapper answers on 111), then the workload in
  * scripts/fs-workload.sh, including `ls -la` of 10,000 entries created from the host by our own client;
  * a mount over UDP; and Debian's rpcinfo (TI-RPC) asking our portmapper over TCP and UDP.
+ * Both mounts run in one VM boot, one after the other (guest-sections.ts; a boot is ~10 s under TCG).
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KCLIENT, ROOT, run, startGateway, type GatewayProc } from './harness';
+import { KCLIENT, ROOT, run, startGateway, type GatewayProc, type RunResult } from './harness';
+import { nfs3Mount, sectionArgs, sectionReader } from './guest-sections';
 import { Nfs3TestClient } from './nfs3-client';
 
 const ENTRIES = 10000;
 
 function evidence(out: string): void {
   // The guest's step lines and kclient's timing line go to the test log.
-  console.log(out.split('\n').filter((l) => /^WL: |timing/.test(l)).join('\n'));
+  console.log(out.split('\n').filter((l) => /^WL: |timing|@@SEC /.test(l)).join('\n'));
 }
 
 describe('e2e: Linux kernel NFSv3 client (kclient VM)', () => {
   let g: GatewayProc;
   let work: string;
+  let vm: Promise<RunResult>;
+  const section = sectionReader(() => vm, evidence);
+
   before(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'gw-kc3-'));
     // Port 111: our own portmapper if free, else registration with the system rpcbind ('auto').
     g = await startGateway({ portmap: 'auto', portmapPort: 111 });
-  });
-  after(async () => {
-    const code = await g.stop();
-    g.cleanup();
-    rmSync(work, { recursive: true, force: true });
-    assert.equal(code, 0);
-  });
-
-  it('mounts without port options and runs the file-system workload', { timeout: 1200000 }, async () => {
     // 10,000 entries created from the host side, pipelined 64 at a time.
     const c = await Nfs3TestClient.connect(g.nfsPort, g.mountPort);
     const root = (await c.mount('/data')).fh!;
@@ -51,36 +47,46 @@ describe('e2e: Linux kernel NFSv3 client (kclient VM)', () => {
     execFileSync('tar', ['cf', tar, '-C', ROOT, 'protocols', 'cluster', 'gateway', 'package.json']);
     const expect = path.join(work, 'expect10k');
     writeFileSync(expect, String(ENTRIES));
-    const script = path.join(ROOT, 'test', 'e2e', 'scripts', 'fs-workload.sh');
-    const res = await run(
-      KCLIENT,
-      ['nfs', '--vers', '3', '--export', '/data', '--timeout', '1000', '--file', `${tar}:in/tree.tar`, '--file', `${expect}:in/expect10k`, '--script', script],
-      { timeoutMs: 1100000 },
-    );
-    evidence(res.stdout + res.stderr);
-    if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-80).join('\n'));
-    assert.equal(res.code, 0, `kclient exit ${res.code}`);
-    assert.match(res.stdout, /WL: big10k entries=10000 dups=0/);
-    assert.match(res.stdout, /WL: ALL OK/);
+    const sections = [
+      // No port options: mount.nfs asks the portmapper on 111 for the NFS and MOUNT ports.
+      { name: 'workload', mount: nfs3Mount('/data'), script: readFileSync(path.join(ROOT, 'test', 'e2e', 'scripts', 'fs-workload.sh'), 'utf8') },
+      // Debian's 6.1 kernel is built without NFS over UDP (mount(2) answers EINVAL to proto=udp), so the
+      // kernel part stays on TCP while mount.nfs talks to the portmapper and MOUNT over UDP. NFS calls
+      // over UDP are exercised by rpcinfo -u below and by the loopback tests.
+      {
+        name: 'udp',
+        mount: nfs3Mount('/data', '/mnt', 'mountproto=udp'),
+        script: [
+          'dd if=/dev/urandom of=/tmp/u bs=1k count=3000 2>/dev/null',
+          'cp /tmp/u ./udp.bin; sync; echo 3 > /proc/sys/vm/drop_caches',
+          '[ "$(md5sum < ./udp.bin)" = "$(md5sum < /tmp/u)" ] && echo "WL: UDP OK"',
+          'grep " /mnt " /proc/mounts | sed "s/^/WL: /"',
+          'rm udp.bin',
+        ].join('\n'),
+      },
+    ];
+    vm = run(KCLIENT, sectionArgs(work, sections, ['--file', `${tar}:in/tree.tar`, '--file', `${expect}:in/expect10k`, '--timeout', '1200']), { timeoutMs: 1260000 });
+  });
+  after(async () => {
+    await vm;
+    const code = await g.stop();
+    g.cleanup();
+    rmSync(work, { recursive: true, force: true });
+    assert.equal(code, 0);
   });
 
-  // Debian's 6.1 kernel is built without NFS over UDP (mount(2) answers EINVAL to proto=udp), so the
-  // kernel part stays on TCP while mount.nfs talks to the portmapper and MOUNT over UDP. NFS calls
-  // over UDP are exercised by rpcinfo -u below and by the loopback tests.
-  it('mount.nfs reaches the portmapper and MOUNT over UDP (mountproto=udp); data intact', { timeout: 300000 }, async () => {
-    const script = [
-      'dd if=/dev/urandom of=/tmp/u bs=1k count=3000 2>/dev/null',
-      'cp /tmp/u ./udp.bin; sync; echo 3 > /proc/sys/vm/drop_caches',
-      '[ "$(md5sum < ./udp.bin)" = "$(md5sum < /tmp/u)" ] && echo "WL: UDP OK"',
-      'grep " /mnt " /proc/mounts | sed "s/^/WL: /"',
-      'rm udp.bin',
-    ].join('\n');
-    const res = await run(KCLIENT, ['nfs', '--vers', '3', '--export', '/data', '--opts', 'mountproto=udp', '--timeout', '280', '--', script], { timeoutMs: 290000 });
-    evidence(res.stdout + res.stderr);
-    if (res.code !== 0) console.log((res.stdout + res.stderr).split('\n').slice(-40).join('\n'));
-    assert.equal(res.code, 0, `kclient exit ${res.code}`);
-    assert.match(res.stdout, /WL: UDP OK/);
-    assert.match(res.stdout, /mountproto=udp/);
+  it('mounts without port options and runs the file-system workload', { timeout: 1300000 }, async () => {
+    const { rc, out } = await section('workload');
+    assert.equal(rc, 0, `section exit ${rc}`);
+    assert.match(out, /WL: big10k entries=10000 dups=0/);
+    assert.match(out, /WL: ALL OK/);
+  });
+
+  it('mount.nfs reaches the portmapper and MOUNT over UDP (mountproto=udp); data intact', { timeout: 1300000 }, async () => {
+    const { rc, out } = await section('udp');
+    assert.equal(rc, 0, `section exit ${rc}`);
+    assert.match(out, /WL: UDP OK/);
+    assert.match(out, /WL: .* \/mnt nfs .*mountproto=udp/);
   });
 
   it('rpcinfo (TI-RPC) lists and pings NFS and MOUNT through the portmapper over TCP and UDP', async () => {

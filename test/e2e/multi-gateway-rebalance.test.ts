@@ -53,8 +53,11 @@ describe('e2e: add-brick and remove-brick while two gateways serve the volume (R
       bricks: bricks.slice(0, 3).map((b, i) => ({ id: `b${i + 1}`, address: b.address })),
       replica: 3,
       chunkSize: CHUNK,
-      // Slow enough that the workload below overlaps the moves.
-      extra: { rebalanceMiBps: 1 },
+      // Slow enough that the workload below overlaps the moves. Not slower: the workload adds objects while
+      // the move runs (every 5th round a new file), which the move must also carry; at 1 MiB/s that fed
+      // back into ~40 s of remove-brick (673 copies moved, 459 of them written after the walk), at
+      // 2 MiB/s it ends in ~10 s with tens of rounds still overlapping it.
+      extra: { rebalanceMiBps: 2 },
     });
     for (const g of gws) {
       const c = await Nfs3TestClient.connect(g.proc.nfsPort, g.proc.mountPort);
