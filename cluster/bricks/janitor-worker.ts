@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { DropBatch, DropOutcome } from './janitor';
+import { decodeBatch, encodeAnswer, type DropOutcome } from './janitor';
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
@@ -49,7 +49,16 @@ function drop(chunk0: string | undefined, chunkDir: string, firstChunk: number):
   }
 }
 
-parentPort!.on('message', (b: DropBatch) => {
+parentPort!.on('message', (msg: string) => {
+  const b = decodeBatch(msg);
   const out = b.jobs.map((j) => drop(j.chunk0, j.chunkDir, j.firstChunk));
-  parentPort!.postMessage({ id: b.id, out });
+  // After the unlinks: the close of an unlinked file's last descriptor frees its blocks, here too.
+  for (const fd of b.fds) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // nothing to do about a descriptor that will not close
+    }
+  }
+  parentPort!.postMessage(encodeAnswer(b.id, out));
 });

@@ -22,7 +22,8 @@
  * directory descriptors stay open (at most 256 + the root); a ".d" directory is opened per sync.
  *
  * Dropping a file's objects: unlink chunk 0, and read the ".d" directory (usually absent) for the
- * others; done in batches on a worker thread (janitor.ts). I/O is positional (pread/pwrite) on raw descriptors from a bounded LRU cache; a
+ * others; done in batches on a worker thread (janitor.ts), which also closes the dropped objects' idle
+ * descriptors when they come through dropMany. I/O is positional (pread/pwrite) on raw descriptors from a bounded LRU cache; a
  * descriptor in use is never closed under a caller.
  *
  * A brick directory made by another layout is refused at open (the `LAYOUT` file names the layout).
@@ -30,10 +31,10 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CoreError, Errc } from '../vfs/errors';
-import type { Brick, BrickCapacity, ObjectId, WriteHint } from './brick';
+import type { Brick, BrickCapacity, DropRequest, ObjectId, WriteHint } from './brick';
 import { DirectStaging, directEligible, DIRECT_ALIGN } from './direct-staging';
 import { toCoreError } from './errno';
-import { Janitor } from './janitor';
+import { Janitor, type DropJob, type DropOutcome } from './janitor';
 
 const LAYOUT_FILE = 'LAYOUT';
 const LAYOUT = 'flat-1\n';
@@ -122,6 +123,8 @@ export class LocalBrick implements Brick {
   private readonly creatingFanout = new Map<string, Promise<void>>();
   /** ".d" directories fsynced in this process (bounded; see trustChunkDir). */
   private readonly trustedChunkDirs = new Set<string>();
+  /** The 256 fan-out directories' paths (fanoutDir), filled on use. */
+  private readonly fanoutNames: string[] = [];
   private seq = 0;
   private readonly janitor = new Janitor();
   private readonly maxOpen: number;
@@ -184,7 +187,9 @@ export class LocalBrick implements Brick {
   }
 
   fanoutDir(fileId: bigint): string {
-    return join(this.root, (Number(fileId & 0xffn) | 0x100).toString(16).slice(1));
+    // Every object operation names its path; path.join's normalisation is worth computing once per directory.
+    const i = Number(fileId & 0xffn);
+    return (this.fanoutNames[i] ??= join(this.root, (i | 0x100).toString(16).slice(1)));
   }
 
   /** The ".d" directory holding chunks ≥ 1 of a file. */
@@ -576,8 +581,46 @@ export class LocalBrick implements Brick {
       this.unsynced.delete(chunk0);
     }
     // The unlinks run on the janitor thread (janitor.ts); this thread only forgets what went.
-    const out = await this.janitor.drop({ chunk0, chunkDir: dir, firstChunk });
-    if (!out.ok) throw toCoreError(Object.assign(new Error(out.message), { code: out.code }), `brick drop ${out.path}`);
+    const err = this.dropped(dir, await this.janitor.drop({ chunk0, chunkDir: dir, firstChunk }));
+    if (err) throw err;
+  }
+
+  /**
+   * Brick.dropMany: one janitor message for the whole batch, which also carries the dropped chunk-0
+   * objects' idle descriptors for the janitor thread to close (see janitor.ts).
+   */
+  async dropMany(reqs: readonly DropRequest[]): Promise<unknown[]> {
+    const jobs: DropJob[] = [];
+    const fds: number[] = [];
+    for (const r of reqs) {
+      const base = `${this.fanoutDir(r.fileId)}/${r.fileId.toString(16).padStart(16, '0')}`;
+      let chunk0: string | undefined;
+      if (r.firstChunk === 0) {
+        chunk0 = base;
+        const e = this.fds.get(base);
+        if (e) {
+          this.fds.delete(base);
+          // An idle descriptor without an O_DIRECT twin goes to the janitor; anything else as in forget.
+          if (e.refs === 0 && e.directFd === undefined) fds.push(e.fd);
+          else if (e.refs === 0) this.closeFd(e);
+          else e.doomed = true;
+        }
+        this.unsynced.delete(base);
+      }
+      jobs.push({ chunk0, chunkDir: `${base}.d`, firstChunk: r.firstChunk });
+    }
+    let outs: DropOutcome[];
+    try {
+      outs = await this.janitor.dropMany(jobs, fds);
+    } catch (e) {
+      return reqs.map(() => e);
+    }
+    return outs.map((o, i) => this.dropped(jobs[i]!.chunkDir, o));
+  }
+
+  /** Forgets what a drop removed; returns its error, if it failed. */
+  private dropped(dir: string, out: DropOutcome): CoreError | undefined {
+    if (!out.ok) return toCoreError(Object.assign(new Error(out.message), { code: out.code }), `brick drop ${out.path}`);
     for (const chunk of out.removed) {
       const path = `${dir}/${chunk}`;
       this.forget(path);
@@ -588,6 +631,7 @@ export class LocalBrick implements Brick {
       if (s && !s.running) this.dirs.delete(dir);
       this.trustedChunkDirs.delete(dir);
     }
+    return undefined;
   }
 
   async fsync(id: ObjectId): Promise<void> {

@@ -19,7 +19,7 @@
  * bytes are the caller's buffer (a pooled RPC record, no copy): the caller's `release` runs when the
  * brick is done with it.
  */
-import type { Brick, BrickCapacity, ObjectId } from './brick';
+import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId } from './brick';
 
 export interface WriteBehindOptions {
   /** Most bytes queued at once. */
@@ -149,6 +149,28 @@ export class WriteBehindBrick implements Brick {
   dropFrom(fileId: bigint, firstChunk: number): Promise<void> {
     const w = this.settledFile(fileId, firstChunk);
     return w ? w.then(() => this.inner.dropFrom(fileId, firstChunk)) : this.inner.dropFrom(fileId, firstChunk);
+  }
+
+  /** Requests with queued writes to wait for go one by one through dropFrom; the rest as one batch. */
+  dropMany(reqs: readonly DropRequest[]): Promise<unknown[]> {
+    if (this.files.size === 0) return dropMany(this.inner, reqs);
+    const now: DropRequest[] = [];
+    const at: number[] = [];
+    const out = new Array<unknown>(reqs.length);
+    const waits: Promise<void>[] = [];
+    reqs.forEach((r, i) => {
+      if (!this.settledFile(r.fileId, r.firstChunk)) {
+        now.push(r);
+        at.push(i);
+        return;
+      }
+      waits.push(this.dropFrom(r.fileId, r.firstChunk).then(
+        () => undefined,
+        (e: unknown) => void (out[i] = e ?? new Error('drop failed')),
+      ));
+    });
+    if (now.length) waits.push(dropMany(this.inner, now).then((errs) => errs.forEach((e, k) => void (out[at[k]!] = e))));
+    return Promise.all(waits).then(() => out);
   }
 
   async fsync(id: ObjectId): Promise<void> {

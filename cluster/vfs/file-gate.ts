@@ -61,6 +61,27 @@ export class FileGate {
     }
   }
 
+  /**
+   * Takes the gate exclusive at once if nobody holds or waits for it; false otherwise (then use
+   * `exclusive`). The caller must `releaseExclusive` it. For batched trims: no promise per file.
+   */
+  tryExclusive(id: bigint): boolean {
+    const s = this.states.get(id);
+    if (s && (s.shared || s.exclusive || s.waitingExclusive)) return false;
+    (s ?? this.state(id)).exclusive = true;
+    return true;
+  }
+
+  /** Ends an exclusive hold taken with `tryExclusive`. */
+  releaseExclusive(id: bigint): void {
+    const s = this.states.get(id);
+    if (!s) return;
+    s.exclusive = false;
+    // The usual case for a trim: nobody came meanwhile.
+    if (!s.wake.length && !s.shared && !s.waitingExclusive && !s.waitingShared) this.states.delete(id);
+    else this.notify(id, s);
+  }
+
   /** Files with a holder or a waiter (tests). */
   size(): number {
     return this.states.size;

@@ -23,7 +23,7 @@
  *
  * Bounded: at most MAX_FRESH ids; the oldest is forgotten first (it is then trimmed like any file).
  */
-import type { Brick, BrickCapacity, ObjectId } from '../bricks/brick';
+import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId } from '../bricks/brick';
 
 const MAX_FRESH = 65536;
 
@@ -91,6 +91,10 @@ export class FreshTrackingBrick implements Brick {
 
   dropFrom(fileId: bigint, firstChunk: number): Promise<void> {
     return this.inner.dropFrom(fileId, firstChunk);
+  }
+
+  dropMany(reqs: readonly DropRequest[]): Promise<unknown[]> {
+    return dropMany(this.inner, reqs);
   }
 
   fsync(id: ObjectId): Promise<void> {

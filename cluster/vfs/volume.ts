@@ -26,6 +26,7 @@ import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
 import { CoreError, Errc, noEntry } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
+import { TrimBatcher } from './trim-batch';
 import { ListingPages } from './listing-pages';
 import type { CachingBreaker } from './caching';
 import { EventHub, type FsChanged, type FsEvents } from './events';
@@ -196,6 +197,8 @@ export class Volume implements FileSystem {
   private flushesInFlight = 0;
   private static readonly MAX_BACKGROUND_FLUSHES = 4;
   private readonly background = new Set<Promise<void>>();
+  /** Background trims of freed files, batched per turn (made on first use). */
+  private trims: TrimBatcher | undefined;
   private closing: Promise<void> | undefined;
   /** Finished readdir pages, kept while the store is unchanged (listing-pages.ts). */
   private readonly pages = new ListingPages(() => this.kv.writeEpoch?.());
@@ -672,13 +675,24 @@ export class Volume implements FileSystem {
     return this.gate.exclusive(job.fileId, () => this.runGcLocked(job));
   }
 
-  /** Freed files' objects are dropped in the background; the 'G' record makes that crash-safe. */
+  /**
+   * Freed files' objects are dropped in the background, batched per turn (trim-batch.ts); the 'G'
+   * record makes that crash-safe.
+   */
   private gcLater(job: GcJob | undefined): void {
     if (!job) return;
-    const p = this.runGc(job)
-      .catch(() => undefined) // stays recorded; replayed at the next open
-      .finally(() => this.background.delete(p));
-    this.background.add(p);
+    this.trims ??= new TrimBatcher({
+      gate: this.gate,
+      brick: this.brick,
+      single: (j) => this.runGc(j),
+      dropped: (id) => void this.dirty.delete(id),
+      finish: (j) => this.ns.finishGc(j),
+      track: (p) => {
+        const q: Promise<void> = p.catch(() => undefined).finally(() => this.background.delete(q));
+        this.background.add(q);
+      },
+    });
+    this.trims.add(job);
   }
 
   /** Waits for background trims (tests). */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compareObjectIds, isHealableBrick, type Brick } from '../../cluster/bricks/brick';
+import { compareObjectIds, dropMany, isHealableBrick, type Brick } from '../../cluster/bricks/brick';
 import { rng } from './helpers';
 
 export function brickSuite(name: string, make: () => Promise<Brick>, opts: { healable?: boolean } = {}): void {
@@ -57,6 +57,36 @@ export function brickSuite(name: string, make: () => Promise<Brick>, opts: { hea
       await br.dropFrom(12345n, 0);
       const cap = await br.capacity();
       assert.ok(cap.totalBytes > 0n && cap.freeBytes > 0n && cap.freeBytes <= cap.totalBytes);
+      await br.close();
+    });
+
+    test('dropMany drops several files at once (from a chunk index on), as dropFrom per file would', async () => {
+      const br = await make();
+      const files = [21n, 22n, 23n, 0x1_0021n];
+      for (const f of files) for (const c of [0, 1, 3]) await br.writeRange({ fileId: f, chunk: c }, 0, Buffer.from(`${f}/${c}`));
+      await br.writeRange({ fileId: 24n, chunk: 0 }, 0, Buffer.from('kept'));
+      const errs = await dropMany(br, [
+        { fileId: 21n, firstChunk: 0 },
+        { fileId: 22n, firstChunk: 1 },
+        { fileId: 23n, firstChunk: 0 },
+        { fileId: 0x1_0021n, firstChunk: 3 },
+        { fileId: 99999n, firstChunk: 0 }, // no objects at all
+      ]);
+      assert.deepEqual(errs, [undefined, undefined, undefined, undefined, undefined]);
+      const left = async (f: bigint): Promise<number[]> => {
+        const out: number[] = [];
+        for (const c of [0, 1, 3]) if (await br.stat({ fileId: f, chunk: c })) out.push(c);
+        return out;
+      };
+      assert.deepEqual(await left(21n), []);
+      assert.deepEqual(await left(22n), [0]);
+      assert.deepEqual(await left(23n), []);
+      assert.deepEqual(await left(0x1_0021n), [0, 1]);
+      assert.equal((await br.readRange({ fileId: 24n, chunk: 0 }, 0, 10)).toString(), 'kept');
+      assert.deepEqual(await dropMany(br, []), []);
+      // A dropped file can be written again from scratch.
+      await br.writeRange({ fileId: 21n, chunk: 0 }, 2, Buffer.from('x'));
+      assert.deepEqual(await br.readRange({ fileId: 21n, chunk: 0 }, 0, 10), Buffer.from([0, 0, 0x78]));
       await br.close();
     });
 

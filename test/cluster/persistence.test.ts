@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { Brick } from '../../cluster/bricks/brick';
+import type { Brick, DropRequest } from '../../cluster/bricks/brick';
 import { LocalBrick } from '../../cluster/bricks/local-brick';
 import { defaultExport } from '../../cluster/vfs/exports';
 import { Errc } from '../../cluster/vfs/errors';
@@ -125,6 +125,8 @@ if (process.env.GW_CRASH_CHILD) {
           if (failing) throw new Error('brick down');
           return local.dropFrom(id, first);
         },
+        // The volume drops freed files in batches (trim-batch.ts): they fail the same way.
+        dropMany: async (reqs: readonly DropRequest[]) => (failing ? reqs.map(() => new Error('brick down')) : local.dropMany(reqs)),
       });
       let v = await openVolume({ engine: 'lmdb', dataDir: t.dir, exports: EXPORTS, chunkSize: CHUNK, brick: flaky });
       const root = await v.rootHandle(1);
