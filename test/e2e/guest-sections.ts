@@ -10,6 +10,7 @@
  * no end line (the VM died or timed out) is a failure, never a pass. The run exits non-zero when any
  * section failed, so kclient appends the nfs/cifs kernel messages.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunResult } from './harness';
@@ -30,6 +31,19 @@ export interface SectionResult {
   rc: number | undefined;
   /** The guest output between the section's markers. */
   out: string;
+}
+
+/**
+ * The source tree fs-workload.sh copies in and out and extracts from a tar: a fixed part of this
+ * project's sources (about 95 files in nested directories, 0.7 MB), not all of them. The whole tree grows
+ * every session (302 files by session 7), and under TCG its copy, extract, diff and removal were most of
+ * each workload's time, paid again for every protocol version the suite mounts.
+ */
+export const WORKLOAD_TREE = ['protocols/nfs3', 'protocols/rpc', 'protocols/xdr', 'protocols/mount', 'cluster/meta', 'gateway', 'package.json'];
+
+/** Writes WORKLOAD_TREE from the project root `root` into the tar file `tarPath`. */
+export function writeWorkloadTar(root: string, tarPath: string): void {
+  execFileSync('tar', ['cf', tarPath, '-C', root, ...WORKLOAD_TREE]);
 }
 
 /** The mount options kclient uses for `kclient nfs --vers 4.x --port P` (its README, "What happens on a run"). */

@@ -6,13 +6,12 @@
  * Both mounts run in one VM boot, one after the other (guest-sections.ts; a boot is ~10 s under TCG).
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KCLIENT, ROOT, run, startGateway, type GatewayProc, type RunResult } from './harness';
-import { nfs3Mount, sectionArgs, sectionReader } from './guest-sections';
+import { nfs3Mount, sectionArgs, sectionReader, writeWorkloadTar } from './guest-sections';
 import { Nfs3TestClient } from './nfs3-client';
 
 const ENTRIES = 10000;
@@ -44,7 +43,7 @@ describe('e2e: Linux kernel NFSv3 client (kclient VM)', () => {
     await c.close();
 
     const tar = path.join(work, 'tree.tar');
-    execFileSync('tar', ['cf', tar, '-C', ROOT, 'protocols', 'cluster', 'gateway', 'package.json']);
+    writeWorkloadTar(ROOT, tar);
     const expect = path.join(work, 'expect10k');
     writeFileSync(expect, String(ENTRIES));
     const sections = [

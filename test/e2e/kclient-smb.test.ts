@@ -17,13 +17,12 @@
  * Both runs share one VM boot, one after the other (guest-sections.ts; a boot is ~10 s under TCG).
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePorts, KCLIENT, ROOT, run, startGateway, type GatewayProc, type RunResult } from './harness';
-import { cifsMount, sectionArgs, sectionReader, type GuestSection } from './guest-sections';
+import { cifsMount, sectionArgs, sectionReader, type GuestSection, writeWorkloadTar } from './guest-sections';
 import { Nfs3TestClient } from './nfs3-client';
 
 /**
@@ -64,7 +63,7 @@ describe('e2e: Linux kernel CIFS client (kclient VM)', () => {
     writeFileSync(cfg, JSON.stringify({ smb: { oplocks: true, leases: true } }));
     g = await startGateway({ dataDir, extraArgs: ['--smb-port', String(smbPort), '--config', cfg] });
     const tar = path.join(work, 'tree.tar');
-    execFileSync('tar', ['cf', tar, '-C', ROOT, 'protocols', 'cluster', 'gateway', 'package.json']);
+    writeWorkloadTar(ROOT, tar);
     const workload = readFileSync(path.join(ROOT, 'test', 'e2e', 'scripts', 'fs-workload.sh'), 'utf8');
     const files = ['--file', `${tar}:in/tree.tar`];
     const sections: GuestSection[] = [];
