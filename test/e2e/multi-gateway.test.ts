@@ -3,7 +3,8 @@
  * keeps its metadata in a real redis-server (engine "redis", appendonly + appendfsync always) and its
  * chunks on one `gateway brick` process. libnfs nfs-cp / nfs-cat / nfs-ls are the clients.
  *
- *  - a file created through gateway 1 is read through gateway 2, byte for byte;
+ *  - a file created through gateway 1 is read through gateway 2, byte for byte, over NFS and over SMB
+ *    (smbclient, SMB3.1.1, a user added to gateway 2 with `gateway user add`);
  *  - a file handle minted by gateway 1 works on gateway 2 (same volume id and handle key: both come
  *    from the shared store); a change through gateway 2 is seen through gateway 1 at once;
  *  - Redis is killed (-9) and restarted: both gateways reconnect by themselves, and nothing that was
@@ -11,7 +12,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,7 @@ describe('e2e: two gateways on one Redis and one brick', () => {
   let redis: RedisProc;
   let brick: Awaited<ReturnType<typeof startBrickNode>>;
   const gws: GatewayProc[] = [];
+  let smbPort = 0;
 
   before(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'gw-multi-'));
@@ -70,6 +72,15 @@ describe('e2e: two gateways on one Redis and one brick', () => {
       const dataDir = path.join(work, `gw${n}`);
       const configFile = path.join(work, `gw${n}.json`);
       writeVolumeConfig(configFile, dataDir, { redisUrl: redis.url, keyPrefix: 'e2e:{data}:', bricks: [{ id: 'b1', address: brick.address }], replica: 1 });
+      if (n === 2) {
+        // Gateway 2 also serves the volume over SMB, to a user of its own user database.
+        [smbPort] = (await freePorts(1)) as [number];
+        const cfg = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+        cfg.smb = { port: smbPort };
+        writeFileSync(configFile, JSON.stringify(cfg));
+        const add = await run(process.execPath, [path.join(ROOT, 'dist', 'gateway', 'main.js'), 'user', 'add', 'alice', '--password', 'Multi-gw-1', '--data', dataDir]);
+        assert.equal(add.code, 0, `user add failed: ${add.stderr}`);
+      }
       gws.push(await startGateway({ config: configFile, dataDir }));
     }
   });
@@ -101,6 +112,20 @@ describe('e2e: two gateways on one Redis and one brick', () => {
       assert.match(ls.stdout, /from-gw1\.bin/);
       assert.match(ls.stdout, /from-gw2\.txt/);
     }
+  });
+
+  it('a file created through gateway 1 over NFS is read through gateway 2 over SMB (smbclient), byte for byte', { timeout: 120000 }, async () => {
+    const [g1] = gws as [GatewayProc, GatewayProc];
+    const src = path.join(work, 'for-smb.bin');
+    const data = randomBytes(2 * 1024 * 1024 + 4321);
+    writeFileSync(src, data);
+    // As uid/gid 1000: the identity `gateway user add` gives alice, so the SMB user may read it.
+    const up = await run('nfs-cp', [src, `${url(g1, '/for-smb.bin')}&uid=1000&gid=1000`], { timeoutMs: 60000 });
+    assert.equal(up.code, 0, `nfs-cp through gateway 1 failed: ${up.stderr}`);
+    const back = path.join(work, 'for-smb.back');
+    const get = await run('smbclient', ['//127.0.0.1/data', '-p', String(smbPort), '-U', 'alice%Multi-gw-1', '-m', 'SMB3_11', '-c', `get for-smb.bin ${back}`], { timeoutMs: 60000 });
+    assert.equal(get.code, 0, `smbclient get through gateway 2 failed: ${get.stdout}${get.stderr}`);
+    assert.ok(readFileSync(back).equals(data), 'gateway 2 serves over SMB the bytes written through gateway 1 over NFS');
   });
 
   it('a handle from gateway 1 works on gateway 2; a change through 2 is seen through 1 at once', { timeout: 60000 }, async () => {
