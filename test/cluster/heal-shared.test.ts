@@ -159,6 +159,13 @@ describe('heal with two gateways on one Redis', () => {
     const wait = new Promise<void>((r) => (open = r));
     return { wait, open };
   };
+  /** Holds the next `op` (default readRange) on `id` through `list`: `reached` resolves once the call waits there, `go()` lets it on. */
+  const hold = (list: CopyHold[], id: ObjectId, op?: CopyHold['op']): { reached: Promise<void>; go: () => void } => {
+    const r = gate();
+    const g = gate();
+    list.push({ id, ...(op ? { op } : {}), reached: r.open, release: g.wait });
+    return { reached: r.wait, go: g.open };
+  };
 
   it('a write that did not know of a mark and was healed over while in flight re-marks the replica (the clear leaves a trace)', { timeout: 60000 }, async () => {
     const { bricks, open, healerOf, prefix } = cluster();
@@ -173,25 +180,21 @@ describe('heal with two gateways on one Redis', () => {
     assert.ok(!g2.set.journal.hasObject('b3', id), 'gateway 2 has not heard of the mark');
 
     // Gateway 1's heal copy is held right after it read the source ('b').
-    const copyRead = gate();
-    const copyGo = gate();
-    g1Holds.push({ id, reached: copyRead.open, release: copyGo.wait });
+    const copy = hold(g1Holds, id);
     const heal = healer.kick();
-    await copyRead.wait;
+    await copy.reached;
     // Gateway 2 writes 'd': it lands on b3 (stale, but gateway 2 does not know) and b2 at once; its write
     // to b1 is held, so the write is still in flight (no after-write check yet).
-    const w1Reached = gate();
-    const w1Go = gate();
-    b1Writes.push({ id, op: 'writeRange', reached: w1Reached.open, release: w1Go.wait });
+    const w1 = hold(b1Writes, id, 'writeRange');
     const write = g2.set.writeRange(id, 0, fill('d'));
-    await w1Reached.wait;
+    await w1.reached;
     while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
     // The copy goes on: it overwrites b3 with 'b', fsyncs and clears the entry, all while the write is in flight.
-    copyGo.open();
+    copy.go();
     await heal;
     assert.equal(healer.status().healedObjects, 1);
     assert.ok((await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('b')), 'the heal copied over the write on b3');
-    w1Go.open();
+    w1.go();
     await write;
 
     // The next heal (after gateway 1's mirror hears of the new mark) copies the write to b3.
@@ -230,27 +233,22 @@ describe('heal with two gateways on one Redis', () => {
     assert.ok(g2.set.journal.hasObject('b3', id), 'gateway 2 knows the entry too');
 
     // Healer 1's copy is held after reading its source.
-    const aRead = gate();
-    const aGo = gate();
-    g1Holds.push({ id, reached: aRead.open, release: aGo.wait });
+    const a = hold(g1Holds, id);
     const pass1 = h1.kick();
-    await aRead.wait;
+    await a.reached;
     // Healer 2 works on the same entry; a copy it starts is held at its first step (the source's stat,
     // before it deletes b3's copy), then again after reading the source.
-    const bStat = gate();
-    const bStatGo = gate();
-    const bRead = gate();
-    const bReadGo = gate();
-    g2Holds.push({ id, op: 'stat', reached: bStat.open, release: bStatGo.wait }, { id, reached: bRead.open, release: bReadGo.wait });
+    const bStat = hold(g2Holds, id, 'stat');
+    const bRead = hold(g2Holds, id);
     const pass2 = h2.kick();
-    const copying = await Promise.race([bStat.wait.then(() => true), pass2.then(() => false)]);
+    const copying = await Promise.race([bStat.reached.then(() => true), pass2.then(() => false)]);
     // Healer 1 finishes: b3 rebuilt, entry cleared.
-    aGo.open();
+    a.go();
     await pass1;
     assert.equal(h1.status().healedObjects, 1);
     if (copying) {
-      bStatGo.open(); // healer 2 goes on: deletes b3's copy, reads the source
-      await Promise.race([bRead.wait, pass2]);
+      bStat.go(); // healer 2 goes on: deletes b3's copy, reads the source
+      await Promise.race([bRead.reached, pass2]);
     }
     // A gateway that loads the journal now finds no entry and may read b3 (b1 and b2 are off for it).
     const g3 = await open();
@@ -259,8 +257,8 @@ describe('heal with two gateways on one Redis', () => {
     g3.views.get('b2')!.down = true;
     const got = await g3.set.readRange(id, 0, SIZE);
     assert.ok(got.equals(fill('b')), `gateway 3 read b3 while another healer was rebuilding it (${got.length} bytes, starts '${got.toString('latin1', 0, 1)}')`);
-    bStatGo.open();
-    bReadGo.open();
+    bStat.go();
+    bRead.go();
     await pass2;
     assert.ok(!copying, 'healer 2 did not copy an entry healer 1 had claimed');
     assert.ok(h2.status().busy >= 1, `healer 2 counted the claimed entry (busy ${h2.status().busy})`);
@@ -282,16 +280,14 @@ describe('heal with two gateways on one Redis', () => {
     while (!g1.set.member('b3')!.up) await new Promise((r) => setTimeout(r, 20));
     // Gateway 2 writes 'd' (on b2 and b3 at once; its write to b1 held), and the drop is replayed on b3
     // and cleared meanwhile.
-    const w1Reached = gate();
-    const w1Go = gate();
-    b1Writes.push({ id, op: 'writeRange', reached: w1Reached.open, release: w1Go.wait });
+    const w1 = hold(b1Writes, id, 'writeRange');
     const write = g2.set.writeRange(id, 0, fill('d'));
-    await w1Reached.wait;
+    await w1.reached;
     while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
     await healer.kick();
     assert.equal(healer.status().droppedReplayed, 1);
     assert.equal(await bricks.get('b3')!.stat(id), undefined, 'the replay deleted the write on b3');
-    w1Go.open();
+    w1.go();
     await write;
     await g1.set.journal.load();
     await healer.kick();
