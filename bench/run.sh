@@ -4,7 +4,10 @@
 # ($ROOT/../shared/bench: seq_nfs.sh, meta_nfs.sh, servers/ganesha-*.sh).
 #
 # usage: bash bench/run.sh [--targets gateway,ganesha,replica1,replica3,redis] [--size MiB] [--runs N]
-#                          [--meta-runs N] [--no-build]
+#                          [--meta-runs N] [--no-build] [--sequential]
+#        A gateway target and its peer (gateway+ganesha, nfs4+ganesha4, smb+samba) run interleaved: both
+#        servers up, each workload alternating between them one run at a time; --sequential (or
+#        BENCH_SEQUENTIAL=1) runs one target after the other instead.
 #        npm run bench -- --size 64 --runs 1          (quick iteration)
 # env:   BENCH_SIZE_MIB (1024)  BENCH_RUNS (3)  BENCH_META_RUNS (= BENCH_RUNS)
 #        BENCH_TARGETS (gateway,ganesha,nfs4,ganesha4,replica1,replica3,redis,smb,samba)  BENCH_NO_BUILD=1  BENCH_STEP_TIMEOUT (1800 s)
@@ -34,6 +37,7 @@ RUNS=${BENCH_RUNS:-3}
 META_RUNS=${BENCH_META_RUNS:-}
 TARGETS=${BENCH_TARGETS:-gateway,ganesha,nfs4,ganesha4,replica1,replica3,redis,smb,samba}
 BUILD=1; [ "${BENCH_NO_BUILD:-0}" = 1 ] && BUILD=0
+INTERLEAVE=1; [ "${BENCH_SEQUENTIAL:-0}" = 1 ] && INTERLEAVE=0
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-1800}
 META_ARGS=${BENCH_META_ARGS:--n 2000 -s 4096 -d 10000 -r 3 -c 16}
 HOST=127.0.0.1
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift;;
     --meta-runs) META_RUNS=$2; shift;;
     --no-build) BUILD=0;;
+    --sequential) INTERLEAVE=0;;
     -h|--help) usage 0;;
     *) echo "unknown argument: $1" >&2; usage;;
   esac
@@ -270,6 +275,7 @@ run_step() {  # NAME CMD...: stdout (median/min/max) -> NAME.txt, per-run lines 
   log "$name: $*"
   # In the background, polled: Ctrl-C / SIGTERM reach the trap within 0.5 s, and a
   # server that dies aborts the step (libnfs would otherwise reconnect and retry for minutes).
+  local started=$EPOCHREALTIME
   timeout --kill-after=15 "$STEP_TIMEOUT" "$@" > "$OUT/$name.txt" 2> "$OUT/$name.raw" 8>&- &
   STEP_PID=$!
   local died=0
@@ -283,6 +289,7 @@ run_step() {  # NAME CMD...: stdout (median/min/max) -> NAME.txt, per-run lines 
   done
   wait "$STEP_PID" || rc=$?
   STEP_PID=
+  echo "$name $started $EPOCHREALTIME" >> "$OUT/steps.tsv"   # for the per-step peak RSS (summarize.py)
   echo "  rc=$rc" >> "$OUT/commands.txt"
   if [ $rc -ne 0 ]; then
     local why="rc=$rc"; [ $rc = 124 ] && why="timed out after ${STEP_TIMEOUT}s"
@@ -310,19 +317,19 @@ bench_target() {  # TARGET PORT MOUNT_PORT EXPORT
   run_step "$t.meta" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$META_RUNS" $META_ARGS || true
 }
 
-run_gateway() {
+up_gateway() {  # non-zero: nothing left running (the failure is recorded)
   local gwlog=$OUT/gateway.log
   if [ $BUILD = 1 ]; then
     if [ ! -d "$ROOT/node_modules" ]; then
       log "npm ci"; (cd "$ROOT" && npm ci --no-audit --no-fund) > "$OUT/npm-ci.log" 2>&1 8>&- \
-        || { fail "gateway: npm ci (see $OUT/npm-ci.log)"; return 0; }
+        || { fail "gateway: npm ci (see $OUT/npm-ci.log)"; return 1; }
     fi
     log "npm run build > $OUT/build.log"
     (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
-      || { fail "gateway: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+      || { fail "gateway: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 1; }
   fi
-  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "gateway: $ROOT/dist/gateway/main.js does not exist (gateway not built yet?)"; return 0; }
-  ports_free "$GW_PORT" "$GW_MPORT" || { fail "gateway: ports $GW_PORT/$GW_MPORT busy"; return 0; }
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "gateway: $ROOT/dist/gateway/main.js does not exist (gateway not built yet?)"; return 1; }
+  ports_free "$GW_PORT" "$GW_MPORT" || { fail "gateway: ports $GW_PORT/$GW_MPORT busy"; return 1; }
   mkdir -p "$WORK/gw-data"
   # the contract is --no-portmap; a CLI whose help lists only "--portmap MODE" gets --portmap off
   local pm=(--no-portmap) help
@@ -331,22 +338,29 @@ run_gateway() {
   local cmd=(node dist/gateway/main.js serve --data "$WORK/gw-data" --listen "$HOST"
              --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" "${pm[@]}" --log-level warn)
   log "starting gateway: ${cmd[*]}"
-  start_gateway gateway "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 0
+  start_gateway gateway "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 1
   log "gateway pid $GW_PID listening on $HOST:$GW_PORT (mount $GW_MPORT), export $GW_EXPORT"
-  bench_target gateway "$GW_PORT" "$GW_MPORT" "$GW_EXPORT"
-  gateway_done gateway "$gwlog"
 }
+run_gateway() {
+  up_gateway || return 0
+  bench_target gateway "$GW_PORT" "$GW_MPORT" "$GW_EXPORT"
+  down_gateway
+}
+down_gateway() { gateway_done gateway "$OUT/gateway.log"; }
 
-run_ganesha() {
+up_ganesha() {
   ensure_ganesha
-  ports_free "$GA_PORT" "$GA_MPORT" || { fail "ganesha: ports $GA_PORT/$GA_MPORT busy"; return 0; }
+  ports_free "$GA_PORT" "$GA_MPORT" || { fail "ganesha: ports $GA_PORT/$GA_MPORT busy"; return 1; }
   mkdir -p "$BASE" "$EXPORT_DIR"
   log "starting ganesha (export $GA_EXPORT -> $EXPORT_DIR)"
-  start_ganesha ganesha || return 0
+  start_ganesha ganesha || return 1
   log "ganesha pid $GA_PID listening on $HOST:$GA_PORT (mount $GA_MPORT), export $GA_EXPORT"
+}
+down_ganesha() { ganesha_done ganesha; stop_ganesha; }
+run_ganesha() {
+  up_ganesha || return 0
   bench_target ganesha "$GA_PORT" "$GA_MPORT" "$GA_EXPORT"
-  ganesha_done ganesha
-  stop_ganesha
+  down_ganesha
 }
 
 # A distributed volume: the gateway over 3 brick node processes on loopback, replica R. Sequential
@@ -440,40 +454,137 @@ bench_target_v4() {  # TARGET PORT EXPORT
   # shellcheck disable=SC2086
   run_step "$t.v41.meta" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" "$META_RUNS" $META_ARGS || true
 }
-run_nfs4() {
+up_nfs4() {
   local t=nfs4 gwlog=$OUT/nfs4.log
   if [ $BUILD = 1 ] && [[ " ${TARGET_LIST[*]} " != *" gateway "* ]]; then
     log "npm run build > $OUT/build.log"
     (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
-      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 1; }
   fi
-  [ -f "$ROOT/dist/test/e2e/nfs41-bench.js" ] || { fail "$t: gateway not built"; return 0; }
-  ports_free "$GW_PORT" "$GW_MPORT" || { fail "$t: ports $GW_PORT/$GW_MPORT busy"; return 0; }
+  [ -f "$ROOT/dist/test/e2e/nfs41-bench.js" ] || { fail "$t: gateway not built"; return 1; }
+  ports_free "$GW_PORT" "$GW_MPORT" || { fail "$t: ports $GW_PORT/$GW_MPORT busy"; return 1; }
   mkdir -p "$WORK/nfs4-data"
   local cmd=(node dist/gateway/main.js serve --data "$WORK/nfs4-data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT" --portmap off --log-level warn)
   log "starting $t gateway: ${cmd[*]}"
-  start_gateway "$t" "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 0
-  bench_target_v4 "$t" "$GW_PORT" "$GW_EXPORT"
-  gateway_done "$t" "$gwlog"
+  start_gateway "$t" "$gwlog" "$GW_PORT $GW_MPORT" "${cmd[@]}" || return 1
 }
-run_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), NFSv4 workloads
+down_nfs4() { gateway_done nfs4 "$OUT/nfs4.log"; }
+run_nfs4() {
+  up_nfs4 || return 0
+  bench_target_v4 nfs4 "$GW_PORT" "$GW_EXPORT"
+  down_nfs4
+}
+up_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), NFSv4 workloads
   local t=ganesha4
   ensure_ganesha
-  ports_free "$GA_PORT" "$GA_MPORT" || { fail "$t: ports $GA_PORT/$GA_MPORT busy"; return 0; }
+  ports_free "$GA_PORT" "$GA_MPORT" || { fail "$t: ports $GA_PORT/$GA_MPORT busy"; return 1; }
   rm -rf "$BASE" "$EXPORT_DIR"; mkdir -p "$BASE" "$EXPORT_DIR"   # fresh, also after the ganesha target
   [ -f "$OUT/ganesha.log" ] && mv "$OUT/ganesha.log" "$OUT/.ganesha-v3.log"   # stop_ganesha writes ganesha.log
   log "starting ganesha for NFSv4 (export $GA_EXPORT -> $EXPORT_DIR)"
-  start_ganesha "$t" || return 0
-  bench_target_v4 "$t" "$GA_PORT" "$GA_EXPORT"
+  start_ganesha "$t" || return 1
+}
+down_ganesha4() {
+  local t=ganesha4
   ganesha_done "$t"
   stop_ganesha
   mv "$OUT/ganesha.log" "$OUT/$t.log" 2>/dev/null || true
   [ -f "$OUT/.ganesha-v3.log" ] && mv "$OUT/.ganesha-v3.log" "$OUT/ganesha.log"
   return 0
 }
+run_ganesha4() {
+  up_ganesha4 || return 0
+  bench_target_v4 ganesha4 "$GA_PORT" "$GA_EXPORT"
+  down_ganesha4
+}
 
 # SMB targets (smb, samba): run_smb, run_samba, stop_samba, smb_summary
 . "$ROOT/bench/smb-targets.sh"
+
+# ---------------------------------------------------------------- interleaved pairs
+# A gateway target and its peer (gateway+ganesha, nfs4+ganesha4, smb+samba) run side by side: both servers
+# up at once, and each workload alternates between them one run at a time (A B, B A, A B, ...). On a
+# shared machine whose speed drifts by 2-3x within minutes (docs/bench.md), the runs of the two targets
+# then see the same conditions, which running one target's runs after the other's cannot give. Figures
+# and file names are those of the sequential order: <target>.<step>.txt holds the median/min/max over
+# the per-run lines gathered in <target>.<step>.raw (one <target>.<step>.rN.* pair per run in between).
+# --sequential runs every target on its own, one after the other, as before.
+pair_of() {
+  case $1 in
+    gateway) echo ganesha;; ganesha) echo gateway;;
+    nfs4) echo ganesha4;; ganesha4) echo nfs4;;
+    smb) echo samba;; samba) echo smb;;
+  esac
+}
+server_pid() {  # TARGET: the PID run_step watches while TARGET's step runs
+  case $1 in
+    gateway|nfs4|smb) echo "$GW_PID";;
+    ganesha|ganesha4) echo "$GA_PID";;
+    samba) echo "$SAMBA_PID";;
+  esac
+}
+steps_of() {  # TARGET: its steps, in order
+  case $1 in
+    gateway|ganesha|smb|samba) echo seq meta;;
+    nfs4|ganesha4) echo v40.seq v40.meta v41.seq v41.meta;;
+  esac
+}
+one_run() {  # TARGET STEP NAME: one run of TARGET's STEP as run_step NAME
+  local t=$1 step=$2 name=$3 p mp ex share cred
+  case $t in
+    gateway) p=$GW_PORT mp=$GW_MPORT ex=$GW_EXPORT;;
+    ganesha) p=$GA_PORT mp=$GA_MPORT ex=$GA_EXPORT;;
+    nfs4) p=$GW_PORT mp=0 ex=$GW_EXPORT;;
+    ganesha4) p=$GA_PORT mp=0 ex=$GA_EXPORT;;
+    smb) p=$SMB_GW_PORT share=data cred="bench%$SMB_PASS";;
+    samba) p=$SMB_SAMBA_PORT share=bench cred="root%$SMB_PASS";;
+  esac
+  # shellcheck disable=SC2086  # META_ARGS / SMB_META_ARGS are word lists on purpose
+  case $t:$step in
+    gateway:seq|ganesha:seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" 1;;
+    gateway:meta|ganesha:meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 1 $META_ARGS;;
+    *:v40.seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$SIZE" 1;;
+    *:v40.meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" 0 "$ex" 4 1 $META_ARGS;;
+    *:v41.seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" seq "$HOST" "$p" "$ex" "$SIZE" 1;;
+    *:v41.meta) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" 1 $META_ARGS;;
+    smb:seq|samba:seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/smb.sh" "$HOST" "$p" "$share" "$cred" "$SIZE" 1;;
+    smb:meta|samba:meta) run_step "$name" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" 1 $SMB_META_ARGS;;
+    *) fail "one_run: no step $step for $t"; return 1;;
+  esac
+}
+merge_runs() {  # NAME N: the per-run lines of NAME.r1..rN into NAME.raw, their median/min/max into NAME.txt
+  local name=$1 n=$2 r
+  for r in $(seq "$n"); do
+    cat "$OUT/$name.r$r.raw" 2>/dev/null || true
+    rm -f "$OUT/$name.r$r.raw" "$OUT/$name.r$r.txt"
+  done > "$OUT/$name.raw"
+  python3 "$KIT/lib/stats.py" < "$OUT/$name.raw" > "$OUT/$name.txt"
+}
+interleave() {  # TARGET...: the targets' servers are up; each step alternates between them, one run at a time
+  local step n r t i targets=("$@")
+  for step in $(steps_of "$1"); do
+    n=$RUNS; [[ $step == *meta ]] && n=$META_RUNS
+    for r in $(seq "$n"); do
+      for i in "${!targets[@]}"; do
+        # odd runs in the given order, even runs reversed: neither target always goes first
+        if [ $((r % 2)) = 1 ]; then t=${targets[$i]}; else t=${targets[$(( ${#targets[@]} - 1 - i ))]}; fi
+        SERVER_PID=$(server_pid "$t")
+        sync; sleep 1
+        one_run "$t" "$step" "$t.$step.r$r" || true
+      done
+    done
+    for t in "${targets[@]}"; do merge_runs "$t.$step" "$n"; done
+  done
+  SERVER_PID=
+}
+run_pair() {  # A B: A is the gateway side (gateway, nfs4, smb), B its peer
+  local a=$1 b=$2
+  log "interleaving $a and $b: both servers up, runs alternate"
+  if ! "up_$a"; then "run_$b"; return 0; fi
+  if ! "up_$b"; then interleave "$a"; "down_$a"; return 0; fi
+  interleave "$a" "$b"
+  "down_$a"
+  "down_$b"
+}
 
 # ---------------------------------------------------------------- main
 log "results in $OUT"
@@ -486,8 +597,17 @@ log "results in $OUT"
 } > "$OUT/env.txt"
 ensure_tools
 prepare_source
+DONE=" "
 for t in "${TARGET_LIST[@]}"; do
-  "run_$t"
+  [[ $DONE == *" $t "* ]] && continue
+  peer=$(pair_of "$t")
+  if [ "$INTERLEAVE" = 1 ] && [ -n "$peer" ] && [[ " ${TARGET_LIST[*]} " == *" $peer "* ]]; then
+    case $t in gateway|nfs4|smb) run_pair "$t" "$peer";; *) run_pair "$peer" "$t";; esac
+    DONE="$DONE$peer "
+  else
+    "run_$t"
+  fi
+  DONE="$DONE$t "
   sync
 done
 {

@@ -14,7 +14,7 @@ SMB_GW_PORT=${BENCH_GW_SMB_PORT:-23445}
 SMB_SAMBA_PORT=22445          # fixed in the kit's samba-start.sh
 SMB_PASS=benchpass
 SMB_META_ARGS=${BENCH_SMB_META_ARGS:--n 2000 -b 4096 -d 10000 -r 3 -c 16 -m SMB3}
-SAMBA_STARTED=0
+SAMBA_STARTED=0 SAMBA_PID=
 
 ensure_smb_tools() {
   local pkgs=()
@@ -33,26 +33,30 @@ bench_smb_target() {  # TARGET PORT SHARE USER%PASS
   run_step "$t.meta" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" "$META_RUNS" $SMB_META_ARGS || true
 }
 
-run_smb() {
+up_smb() {
   local t=smb gwlog=$OUT/smb.log data=$WORK/smb-data
   ensure_smb_tools
   if [ $BUILD = 1 ] && [[ " ${TARGET_LIST[*]} " != *" gateway "* ]]; then
     log "npm run build > $OUT/build.log"
     (cd "$ROOT" && npm run build) > "$OUT/build.log" 2>&1 8>&- \
-      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 0; }
+      || { fail "$t: npm run build; tail of $OUT/build.log:"; tail -15 "$OUT/build.log" >&2; return 1; }
   fi
-  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "$t: gateway not built"; return 0; }
-  ports_free "$GW_PORT" "$GW_MPORT" "$SMB_GW_PORT" || { fail "$t: ports $GW_PORT/$GW_MPORT/$SMB_GW_PORT busy"; return 0; }
+  [ -f "$ROOT/dist/gateway/main.js" ] || { fail "$t: gateway not built"; return 1; }
+  ports_free "$GW_PORT" "$GW_MPORT" "$SMB_GW_PORT" || { fail "$t: ports $GW_PORT/$GW_MPORT/$SMB_GW_PORT busy"; return 1; }
   mkdir -p "$data"
   (cd "$ROOT" && node dist/gateway/main.js user add bench --password "$SMB_PASS" --data "$data") >> "$OUT/smb-user.log" 2>&1 8>&- \
-    || { fail "$t: gateway user add failed (see $OUT/smb-user.log)"; return 0; }
+    || { fail "$t: gateway user add failed (see $OUT/smb-user.log)"; return 1; }
   local cmd=(node dist/gateway/main.js serve --data "$data" --listen "$HOST" --nfs-port "$GW_PORT" --mount-port "$GW_MPORT"
              --portmap off --smb-port "$SMB_GW_PORT" --log-level warn)
   echo "$t: (cd $ROOT && node dist/gateway/main.js user add bench --password $SMB_PASS --data $data)" >> "$OUT/commands.txt"
   log "starting $t gateway: ${cmd[*]}"
-  start_gateway "$t" "$gwlog" "$SMB_GW_PORT" "${cmd[@]}" || return 0
-  bench_smb_target "$t" "$SMB_GW_PORT" data "bench%$SMB_PASS"
-  gateway_done "$t" "$gwlog"
+  start_gateway "$t" "$gwlog" "$SMB_GW_PORT" "${cmd[@]}" || return 1
+}
+down_smb() { gateway_done smb "$OUT/smb.log"; }
+run_smb() {
+  up_smb || return 0
+  bench_smb_target smb "$SMB_GW_PORT" data "bench%$SMB_PASS"
+  down_smb
 }
 
 stop_samba() {
@@ -66,10 +70,10 @@ stop_samba() {
   SAMBA_STARTED=0
 }
 
-run_samba() {
+up_samba() {
   local t=samba
   ensure_smb_tools samba
-  ports_free "$SMB_SAMBA_PORT" || { fail "$t: port $SMB_SAMBA_PORT busy"; return 0; }
+  ports_free "$SMB_SAMBA_PORT" || { fail "$t: port $SMB_SAMBA_PORT busy"; return 1; }
   local env=(BASE="$WORK/samba" EXPORT_DIR="$WORK/export-samba")
   echo "$t: ${env[*]} $KIT/servers/samba-start.sh" >> "$OUT/commands.txt"
   log "starting smbd (share bench -> $WORK/export-samba, port $SMB_SAMBA_PORT)"
@@ -78,14 +82,21 @@ run_samba() {
   # stops, which would otherwise be this script's.
   if ! setsid -w env "${env[@]}" "$KIT/servers/samba-start.sh" > "$OUT/samba-start.log" 2>&1 8>&-; then
     fail "$t: samba-start.sh failed; tail of $OUT/samba-start.log:"; tail -15 "$OUT/samba-start.log" >&2
-    stop_samba; return 0
+    stop_samba; return 1
   fi
   cp "$WORK/samba/smb.conf" "$OUT/samba.conf"
-  SERVER_PID=$(cat "$WORK/samba/smbd.pid")
-  bench_smb_target "$t" "$SMB_SAMBA_PORT" bench "root%$SMB_PASS"
-  alive "$SERVER_PID" || fail "$t: smbd died during the benchmark (see $OUT/samba-log)"
+  SAMBA_PID=$(cat "$WORK/samba/smbd.pid")
+  SERVER_PID=$SAMBA_PID
+}
+down_samba() {
+  alive "$SAMBA_PID" || fail "samba: smbd died during the benchmark (see $OUT/samba-log)"
   SERVER_PID=
   stop_samba
+}
+run_samba() {
+  up_samba || return 0
+  bench_smb_target samba "$SMB_SAMBA_PORT" bench "root%$SMB_PASS"
+  down_samba
 }
 
 smb_summary() {  # OUT TARGET...: ratio.smb.<figure> (gateway vs Samba) when both ran

@@ -17,6 +17,7 @@ lines from the kit's lib/stats.py) and <target>.rss.txt, and prints plain
   embedded_create_per_s <n>        the same with the embedded engine (gateway target), and
   ratio.redis_vs_embedded_create <x>  their ratio (target >= 0.5); _empty_ variants for empty files
   gateway_peak_rss_MiB <n>         (and ganesha_peak_rss_MiB, replicaN_peak_rss_MiB, for reference)
+  gateway_seq_peak_rss_MiB <n>     the same, sampled only while the gateway's sequential steps ran
 Lines starting with '#' are comments.
 """
 import os
@@ -115,6 +116,41 @@ def main():
             print(f"{t}_peak_rss_MiB {rss}")
         elif t == 'gateway':
             print("# gateway_peak_rss_MiB: n/a (gateway did not run)")
+        # the peak during the sequential copies alone (issue 2's RSS target is "during the 1 GiB copy"):
+        # the RSS samples (every 0.2 s) taken while one of the target's seq steps ran
+        seq = step_peak_rss(out, t, ('seq', 'v40.seq', 'v41.seq'))
+        if seq is not None:
+            print(f"{t}_seq_peak_rss_MiB {seq:.1f}")
+
+
+def step_peak_rss(out, target, steps):
+    """Max sampled RSS (MiB) of TARGET while one of its STEPS ran (steps.tsv windows), or None."""
+    windows = []
+    try:
+        with open(os.path.join(out, 'steps.tsv')) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) != 3:
+                    continue
+                name = parts[0]
+                if not name.startswith(target + '.'):
+                    continue
+                step = name[len(target) + 1:]
+                step = step.rsplit('.r', 1)[0] if '.r' in step and step.rsplit('.r', 1)[1].isdigit() else step
+                if step in steps:
+                    windows.append((float(parts[1]), float(parts[2])))
+        peak = None
+        with open(os.path.join(out, f'{target}.rss.tsv')) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) != 2:
+                    continue
+                ts, kib = float(parts[0]), float(parts[1])
+                if any(a <= ts <= b for a, b in windows):
+                    peak = kib if peak is None or kib > peak else peak
+        return None if peak is None else peak / 1024
+    except (OSError, ValueError):
+        return None
 
 
 if __name__ == '__main__':
