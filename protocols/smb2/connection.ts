@@ -226,7 +226,7 @@ export class SmbConnection {
     this.isClosed = true;
     this.decoder.dispose();
     this.abort.abort();
-    for (const s of [...this.state.sessions.values()]) await closeSession(this.state, s, this.log).catch(() => undefined);
+    for (const s of [...this.state.sessions.values()]) await closeSession(this.server, this.state, s, this.log).catch(() => undefined);
     this.log.debug({ conn: this.id, client: this.state.clientAddress }, 'smb: connection closed');
   }
 

@@ -8,6 +8,7 @@ import { BufferPool } from '../../cluster/vfs/buffer-pool';
 import { SealOffload } from './session/seal-offload';
 import { NonceSource } from './session/encryption';
 import type { ShareRegistry } from './shares';
+import type { ConnectionState, Session } from './state';
 import type { SmbUserDb } from './users';
 import { SUPPORTED_DIALECTS } from './constants';
 import { filetimeFromNs } from './fscc/attrs';
@@ -82,6 +83,12 @@ export interface SmbServerContext {
   readonly sealer: SealOffload;
   /** Oplock and lease state of every connection. */
   readonly caching: CachingManager;
+  /**
+   * Every authenticated session of every connection by SessionId (MS-SMB2 GlobalSessionTable): a new
+   * session that names a PreviousSessionId tears down the one its client left behind on another
+   * connection (session-setup.ts). Entries come and go with the session (closeSession).
+   */
+  readonly sessionsById: Map<bigint, { session: Session; conn: ConnectionState }>;
   nextSessionId(): bigint;
   nextFileId(): bigint;
 }
@@ -120,6 +127,7 @@ export function createServerContext(o: SmbServerOptions): SmbServerContext {
     messagePool: new BufferPool(maxIo + 64 * 1024, Math.max(4, Math.floor((64 * 1024 * 1024) / (maxIo + 64 * 1024))), true),
     // Ciphertext of sealed replies in flight: about 32 MiB of address space, resident once used.
     sealer: new SealOffload(maxIo + 64 * 1024, Math.max(4, Math.floor((32 * 1024 * 1024) / (maxIo + 64 * 1024)))),
+    sessionsById: new Map(),
     caching: new CachingManager({ oplocks: o.oplocks ?? false, leases: o.leases ?? false, breakTimeoutMs: o.breakTimeoutMs ?? 35_000 }, o.logger),
     nextSessionId: () => sessionBase | ++sessionCounter,
     nextFileId: () => ++fileCounter,

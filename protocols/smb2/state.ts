@@ -67,12 +67,12 @@ export interface TreeConnect {
   readonly share: ShareHandler;
   readonly shareName: string;
   /** The share's policy or the client address rule made it read-only. */
-  readonly readOnly: boolean;
+  readOnly: boolean;
   /** Access the user has on the share root (TREE_CONNECT MaximalAccess). */
-  readonly maximalAccess: number;
+  maximalAccess: number;
   readonly encryptData: boolean;
-  /** The session's credential after the share's squash rules. */
-  readonly cred: Cred;
+  /** The session's credential after the share's squash rules (redone when a re-authentication changes the user). */
+  cred: Cred;
 }
 
 export interface DirEnumeration {

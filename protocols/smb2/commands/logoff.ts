@@ -5,6 +5,7 @@ import { Smb2Cmd } from '../constants';
 import { ok, type Smb2CommandSpec, type Smb2Context } from '../command';
 import type { ConnectionState, Session, TreeConnect } from '../state';
 import type { Logger } from '../../rpc/log';
+import type { SmbServerContext } from '../server-context';
 import { RequestView } from '../wire';
 
 class SMB2_LOGOFF_Request extends RequestView {
@@ -31,9 +32,11 @@ export async function closeTree(t: TreeConnect, log: Logger): Promise<void> {
   t.session.trees.delete(t.id);
 }
 
-export async function closeSession(conn: ConnectionState, s: Session, log: Logger): Promise<void> {
+/** Ends a session (LOGOFF, connection loss, failed re-authentication, a client's PreviousSessionId). */
+export async function closeSession(server: SmbServerContext, conn: ConnectionState, s: Session, log: Logger): Promise<void> {
   s.state = 'expired';
   conn.sessions.delete(s.id);
+  if (server.sessionsById.get(s.id)?.session === s) server.sessionsById.delete(s.id);
   for (const t of [...s.trees.values()]) await closeTree(t, log);
 }
 
@@ -43,7 +46,7 @@ export const LOGOFF: Smb2CommandSpec<SMB2_LOGOFF_Request> = {
   scope: 'session',
   decode: (msg) => SMB2_LOGOFF_Request.decode(msg),
   handle: async (ctx: Smb2Context) => {
-    await closeSession(ctx.conn, ctx.session!, ctx.log);
+    await closeSession(ctx.server, ctx.conn, ctx.session!, ctx.log);
     const b = Buffer.alloc(4);
     b.writeUInt16LE(4, 0);
     return ok(b);

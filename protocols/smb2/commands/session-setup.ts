@@ -13,6 +13,8 @@ import { NtStatus } from '../ntstatus';
 import { keyBits } from '../session/encryption';
 import { GssAcceptor } from '../session/spnego';
 import type { Session } from '../state';
+import type { SmbAccount } from '../users';
+import { closeSession } from './logoff';
 import { BodyWriter, RequestView } from '../wire';
 
 /** Security blobs larger than this are refused (NTLM messages are a few hundred bytes). */
@@ -107,26 +109,32 @@ export function deriveKeys(s: Session, dialect: number, cipherId: number, gssKey
 
 async function handle(ctx: Smb2Context, req: SMB2_SESSION_SETUP_Request): Promise<Smb2Reply> {
   const { conn, server, hdr } = ctx;
+  // No multichannel (SMB2_GLOBAL_CAP_MULTI_CHANNEL is not announced), so a binding request is refused
+  // as 3.3.5.5 says a server that is not multichannel-capable should.
   if (req.flags & SMB2_SESSION_FLAG_BINDING) throw new SmbError(NtStatus.STATUS_REQUEST_NOT_ACCEPTED, 'multichannel session binding is not supported');
   if (server.encryption === 'required' && !isSmb3(conn.dialect)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'encryption required, dialect cannot encrypt');
   if (server.encryption === 'required' && !conn.cipherId) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'encryption required, client offered no cipher');
 
   let s: Session;
+  // Re-authentication (3.3.5.5.2): a SESSION_SETUP for a session that is already valid. The session stays
+  // usable meanwhile and keeps its keys; only who it acts as may change.
+  let reauth = false;
   if (hdr.sessionId === 0n) s = newSession(ctx);
   else {
     const found = conn.sessions.get(hdr.sessionId);
     if (!found) throw new SmbError(NtStatus.STATUS_USER_SESSION_DELETED);
     if (found.state === 'expired') throw new SmbError(NtStatus.STATUS_NETWORK_SESSION_EXPIRED);
-    if (found.state === 'valid') throw new SmbError(NtStatus.STATUS_REQUEST_NOT_ACCEPTED, 're-authentication is not supported');
     s = found;
+    reauth = found.state === 'valid';
   }
   ctx.reply.sessionId = s.id;
-  if (conn.dialect === SMB2_DIALECT_311) s.preauthHash = createHash('sha512').update(s.preauthHash!).update(ctx.msg).digest();
+  // The 3.1.1 preauth hash only feeds the key derivation of a new session.
+  if (conn.dialect === SMB2_DIALECT_311 && !reauth) s.preauthHash = createHash('sha512').update(s.preauthHash!).update(ctx.msg).digest();
 
   s.gss ??= new GssAcceptor({ users: server.users, domain: server.domain, computer: server.serverName, allowAnonymous: server.allowAnonymous });
   const step = s.gss.step(req.securityBuffer);
   if (step.status === 'continue') {
-    if (conn.dialect === SMB2_DIALECT_311) {
+    if (conn.dialect === SMB2_DIALECT_311 && !reauth) {
       ctx.reply.onEncoded = (resp) => {
         s.preauthHash = createHash('sha512').update(s.preauthHash!).update(resp).digest();
       };
@@ -135,21 +143,28 @@ async function handle(ctx: Smb2Context, req: SMB2_SESSION_SETUP_Request): Promis
   }
   s.gss = undefined;
   if (step.status === 'fail') {
-    conn.sessions.delete(s.id);
-    ctx.log.warn({ client: conn.clientAddress, user: step.user, reason: step.reason }, 'smb: authentication failed');
+    // 3.3.5.5.3: a failed authentication removes the session, and with a re-authentication that means
+    // its trees and opens too.
+    if (reauth) await closeSession(server, conn, s, ctx.log);
+    else conn.sessions.delete(s.id);
+    ctx.log.warn({ client: conn.clientAddress, user: step.user, reason: step.reason, reauth }, 'smb: authentication failed');
     throw new SmbError(step.malformed ? NtStatus.STATUS_INVALID_PARAMETER : NtStatus.STATUS_LOGON_FAILURE, step.reason);
   }
   const r = step.result;
   let flags = 0;
-  if (r.anonymous) {
-    s.isAnonymous = true;
-    s.cred = ANONYMOUS_CRED;
-    s.userName = '';
-    flags |= SMB2_SESSION_FLAG_IS_NULL;
-  } else {
-    s.account = r.account;
-    s.userName = r.account.name;
-    s.cred = r.account.uid === 0 ? ROOT_CRED : { uid: r.account.uid, gid: r.account.gid, groups: [...r.account.groups] };
+  if (reauth) {
+    const before = s.isAnonymous ? '' : s.userName;
+    setIdentity(s, r);
+    if (s.isAnonymous) flags |= SMB2_SESSION_FLAG_IS_NULL;
+    if (s.encryptData) flags |= SMB2_SESSION_FLAG_ENCRYPT_DATA;
+    if (before !== (s.isAnonymous ? '' : s.userName)) await reconnectTrees(ctx, s);
+    if (s.signingKey) ctx.reply.signWith = s;
+    ctx.log.info({ client: conn.clientAddress, user: s.userName || '(anonymous)', session: s.id.toString(16) }, 'smb: session re-authenticated');
+    return { status: 0, body: [responseBody(flags, step.token)] };
+  }
+  setIdentity(s, r);
+  if (r.anonymous) flags |= SMB2_SESSION_FLAG_IS_NULL;
+  else {
     deriveKeys(s, conn.dialect, conn.cipherId, r.sessionKey);
     s.signingRequired = server.signingRequired || (req.securityMode & SMB2_NEGOTIATE_SIGNING_REQUIRED) !== 0;
     if (server.encryption === 'required') {
@@ -160,8 +175,59 @@ async function handle(ctx: Smb2Context, req: SMB2_SESSION_SETUP_Request): Promis
     ctx.reply.signWith = s;
   }
   s.state = 'valid';
+  server.sessionsById.set(s.id, { session: s, conn });
   ctx.log.info({ client: conn.clientAddress, user: s.userName || '(anonymous)', session: s.id.toString(16) }, 'smb: session established');
+  await endPreviousSession(ctx, s, req.previousSessionId);
   return { status: 0, body: [responseBody(flags, step.token)] };
+}
+
+/** Who the session acts as, from a successful authentication. */
+function setIdentity(s: Session, r: { anonymous: boolean; account?: SmbAccount }): void {
+  if (r.anonymous || !r.account) {
+    s.isAnonymous = true;
+    s.account = undefined;
+    s.cred = ANONYMOUS_CRED;
+    s.userName = '';
+    return;
+  }
+  s.isAnonymous = false;
+  s.account = r.account;
+  s.userName = r.account.name;
+  s.cred = r.account.uid === 0 ? ROOT_CRED : { uid: r.account.uid, gid: r.account.gid, groups: [...r.account.groups] };
+}
+
+/**
+ * A re-authentication as somebody else: the session's tree connects stay (as on Windows, a client's
+ * handles survive it), but from now on act as the new user: with the share's rules for that user
+ * (squash, read-only), or, where the share would not admit the new user at all (anonymous on a disk
+ * share), as that user's own identity with no squash rule to lift it. Never as the old user.
+ */
+async function reconnectTrees(ctx: Smb2Context, s: Session): Promise<void> {
+  for (const t of s.trees.values()) {
+    try {
+      const access = await t.share.connect(s, ctx.conn.clientAddress);
+      t.cred = access.cred;
+      t.readOnly = access.readOnly;
+      t.maximalAccess = access.maximalAccess;
+    } catch {
+      t.cred = s.cred;
+    }
+  }
+}
+
+/**
+ * PreviousSessionId (3.3.5.5.3): a client that lost its connection names the session it had there; if
+ * the same user owned it, that session ends now (its opens closed, their share modes and locks
+ * released) instead of lingering until the old connection times out and blocking the reconnected
+ * client's own opens. Anonymous sessions are nobody's to end.
+ */
+async function endPreviousSession(ctx: Smb2Context, s: Session, previous: bigint): Promise<void> {
+  if (previous === 0n || previous === s.id || s.isAnonymous) return;
+  const old = ctx.server.sessionsById.get(previous);
+  if (!old || old.session.isAnonymous || old.session.state !== 'valid') return;
+  if (old.session.userName.toLowerCase() !== s.userName.toLowerCase()) return;
+  ctx.log.info({ client: ctx.conn.clientAddress, user: s.userName, previous: previous.toString(16), session: s.id.toString(16) }, 'smb: previous session of a reconnecting client ended');
+  await closeSession(ctx.server, old.conn, old.session, ctx.log);
 }
 
 export const SESSION_SETUP: Smb2CommandSpec<SMB2_SESSION_SETUP_Request> = {

@@ -264,6 +264,12 @@ export class NtlmServer {
       return { ok: true, anonymous: true, user, domain, workstation, sessionKey: Buffer.alloc(16) };
     }
     if (nt.length <= 24) return { ok: false, reason: 'NTLMv1/LM responses are not accepted', user };
+    // The NTLMv2 client challenge's AV pairs are checked before the password: a malformed message is
+    // INVALID_PARAMETER (NtlmError), not a logon failure, whoever sent it (as Samba since its bug 14932).
+    // The pairs also say whether a MIC is present (MsvAvFlags).
+    const av = decodeAvPairs(nt.subarray(16 + 28));
+    const fl = av.get(MsvAv.Flags);
+    const micPresent = !!fl && fl.length >= 4 && (fl.readUInt32LE(0) & MSV_AV_FLAG_MIC_PRESENT) !== 0;
     const account = this.lookup(user, domain);
     if (!account) return { ok: false, reason: 'unknown user', user };
 
@@ -274,17 +280,6 @@ export class NtlmServer {
       if (check.ok) break;
     }
     if (!check.ok || !check.sessionBaseKey) return { ok: false, reason: 'wrong password', user };
-
-    // The blob's AV pairs: the client says whether a MIC is present (MsvAvFlags).
-    let micPresent = false;
-    try {
-      const av = decodeAvPairs(nt.subarray(16 + 28));
-      const fl = av.get(MsvAv.Flags);
-      micPresent = !!fl && fl.length >= 4 && (fl.readUInt32LE(0) & MSV_AV_FLAG_MIC_PRESENT) !== 0;
-    } catch (e) {
-      if (!(e instanceof NtlmError)) throw e;
-      return { ok: false, reason: 'malformed NTLMv2 client challenge', user };
-    }
 
     let exported = check.sessionBaseKey; // KeyExchangeKey = SessionBaseKey for NTLMv2
     if (flags & NTLMSSP_NEGOTIATE_KEY_EXCH) {

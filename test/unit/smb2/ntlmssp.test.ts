@@ -118,6 +118,23 @@ describe('NTLMv2 (MS-NLMP 4.2.4 vectors)', () => {
     assert.ok(a.ok && a.anonymous);
   });
 
+  it('a client challenge with malformed AV pairs is a malformed message (NtlmError), even with a wrong password', () => {
+    // Samba bug 14932 (smbtorture smb2.session.ntlmssp_bug14932): the AV pairs run past their buffer.
+    const bad = Buffer.from(NT_RESPONSE.subarray(0, NT_RESPONSE.length - 8));
+    bad.writeUInt16LE(0x40, 16 + 28 + 2); // first pair claims 64 bytes
+    for (const password of ['Password', 'Wr0ng']) {
+      const s = new NtlmServer({ users: db(['User', password]), domain: 'D', computer: 'S', challenge: () => SERVER_CHALLENGE });
+      s.negotiate(negotiateMsg(SPEC_FLAGS));
+      assert.throws(() => s.authenticate(authenticateMsg({ nt: bad, user: 'User', domain: 'Domain', flags: SPEC_FLAGS })), /AV pair/);
+    }
+    // Through SPNEGO it is answered as malformed (SESSION_SETUP: STATUS_INVALID_PARAMETER), not as a logon failure.
+    const g = new GssAcceptor({ users: db(['User', 'Password']), domain: 'D', computer: 'S' });
+    g.step(Buffer.concat([negotiateMsg(SPEC_FLAGS)]));
+    const st = g.step(authenticateMsg({ nt: bad, user: 'User', domain: 'Domain', flags: SPEC_FLAGS }));
+    assert.equal(st.status, 'fail');
+    assert.equal(st.status === 'fail' && st.malformed, true);
+  });
+
   it('rejects messages whose fields point outside the buffer', () => {
     const s = new NtlmServer({ users: db(['User', 'Password']), domain: 'D', computer: 'S' });
     s.negotiate(negotiateMsg(SPEC_FLAGS));
