@@ -595,6 +595,11 @@ export class SmbConnection {
     const spec = COMMANDS.get(hdr.command);
     const t0 = process.hrtime.bigint();
     try {
+      // Nothing precedes the first request to relate to (3.3.5.2.7.2): it fails, and so do the related ones after it.
+      if (index === 0 && hdr.flags & SMB2_FLAGS_RELATED_OPERATIONS) {
+        chain.failed = NtStatus.STATUS_INVALID_PARAMETER;
+        throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, 'the first request of a compound is marked related');
+      }
       if (related && chain.failed !== undefined) throw new SmbError(chain.failed, 'previous request of the compound failed');
       if (index > 0 && !related) chain.fileId = undefined;
       if (!spec) throw new SmbError(NtStatus.STATUS_INVALID_PARAMETER, `unknown command 0x${hdr.command.toString(16)}`);
