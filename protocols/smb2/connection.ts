@@ -608,7 +608,9 @@ export class SmbConnection {
       // Session (3.3.5.2.9): required for everything but NEGOTIATE, ECHO and a new SESSION_SETUP.
       if (spec.scope !== 'none' || (hdr.command === Smb2Cmd.SESSION_SETUP && sessionId !== 0n)) {
         session = this.state.sessions.get(sessionId);
-        if (!session) throw new SmbError(NtStatus.STATUS_USER_SESSION_DELETED);
+        // A related request inherits the previous request's SessionId: when that names no session, the
+        // compound itself is malformed (as Windows and Samba answer, smbtorture smb2.compound.invalid2).
+        if (!session) throw new SmbError(related ? NtStatus.STATUS_INVALID_PARAMETER : NtStatus.STATUS_USER_SESSION_DELETED);
         if (session.state === 'expired') throw new SmbError(NtStatus.STATUS_NETWORK_SESSION_EXPIRED);
         if (session.state === 'in-progress' && hdr.command !== Smb2Cmd.SESSION_SETUP) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'session not yet authenticated');
       } else if (hdr.command !== Smb2Cmd.NEGOTIATE && sessionId !== 0n) {

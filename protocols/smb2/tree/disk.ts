@@ -56,6 +56,7 @@ import {
   SYNCHRONIZE,
   WRITE_DAC,
   WRITE_OWNER,
+  FSCTL_QUERY_NETWORK_INTERFACE_INFO,
   FSCTL_SRV_ENUMERATE_SNAPSHOTS,
   FSCTL_SRV_COPYCHUNK,
   FSCTL_SRV_COPYCHUNK_WRITE,
@@ -1066,6 +1067,10 @@ export class DiskShare implements ShareHandler {
       out.writeUInt32LE(2, 8);
       return { status: 0, output: out };
     }
+    // Without a usable FileId the handle is what is wrong (FILE_CLOSED), except for the one FSCTL
+    // clients send with none on purpose (the all-ones FileId): QUERY_NETWORK_INTERFACE_INFO, a
+    // multichannel request this server does not support.
+    if (!o && req.ctlCode !== FSCTL_QUERY_NETWORK_INTERFACE_INFO) throw new SmbError(NtStatus.STATUS_FILE_CLOSED, `FSCTL 0x${req.ctlCode.toString(16)} without an open`);
     throw new SmbError(o ? NtStatus.STATUS_INVALID_DEVICE_REQUEST : NtStatus.STATUS_NOT_SUPPORTED, `FSCTL 0x${req.ctlCode.toString(16)}`);
   }
 }
