@@ -943,6 +943,21 @@ export class DiskShare implements ShareHandler {
   }
 
   /** FILE_RENAME_INFORMATION_TYPE_2 / FILE_LINK_INFORMATION_TYPE_2 (MS-FSCC 2.4.42.2, 2.4.27.2). */
+  /**
+   * Whether any SMB open of this share (any session on this gateway) is below directory `dir`: MS-FSA
+   * 2.1.5.14.11 refuses to rename a directory with open files inside (ACCESS_DENIED), as Windows and
+   * Samba do. Paths are compared as clients name them (case-insensitively).
+   */
+  private openBelow(ctx: TreeContext, dir: SmbOpen): boolean {
+    const prefix = dir.path.toLowerCase() + '\\';
+    for (const { session } of ctx.server.sessionsById.values()) {
+      for (const other of session.opens.values()) {
+        if (other !== dir && !other.closed && other.tree.share === this && other.path.toLowerCase().startsWith(prefix)) return true;
+      }
+    }
+    return false;
+  }
+
   private async renameOrLink(ctx: TreeContext, o: SmbOpen, b: Buffer, link: boolean): Promise<void> {
     const cred = ctx.tree.cred;
     if (b.length < 20) throw new SmbError(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
@@ -978,6 +993,7 @@ export class DiskShare implements ShareHandler {
       await this.fs.link(cred, o.handle!, dest.parent, nameBuf(newName));
       return;
     }
+    if (o.kind === 'dir' && this.openBelow(ctx, o)) throw new SmbError(NtStatus.STATUS_ACCESS_DENIED, 'a file below the directory is open');
     await this.checkParentSharing(cred, o.parent);
     await this.fs.rename(cred, o.parent, o.name, dest.parent, nameBuf(newName));
     o.parent = dest.parent;
