@@ -60,6 +60,30 @@ export function foldPrefix(dirId: bigint, folded: string): Buffer {
 
 /** The row of one entry, or undefined for a name without folded form. */
 export function foldRowKey(dirId: bigint, cookie: bigint, name: Buffer): Buffer | undefined {
+  // ASCII names (the common case) in one buffer: their folded form is the bytes upper-cased, same length.
+  let ascii = true;
+  for (let i = 0; i < name.length; i++) {
+    if (name[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    const n = name.length;
+    if (n > 0xffff) throw new CoreError(Errc.NAMETOOLONG);
+    const b = Buffer.allocUnsafe(11 + n + 8 + n);
+    b[0] = TAG_FOLD;
+    putU64(b, 1, dirId);
+    b[9] = n >>> 8;
+    b[10] = n & 0xff;
+    for (let i = 0; i < n; i++) {
+      const c = name[i]!;
+      b[11 + i] = c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
+    }
+    putU64(b, 11 + n, cookie);
+    name.copy(b, 19 + n);
+    return b;
+  }
   const folded = foldName(name);
   if (folded === undefined) return undefined;
   const p = foldPrefix(dirId, folded);

@@ -116,6 +116,12 @@ export interface WriteOutcome {
   after: Inode;
 }
 
+interface GcWaiter {
+  job: GcJob;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 interface WriteItem {
   cred: Cred;
   gen: number;
@@ -128,6 +134,14 @@ const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
 /** 'G' records dropped per transaction at most (bounds the transaction's size). */
 const MAX_GC_BATCH = 1024;
+/** Freed files' 'G' records one namespace change carries at most (see `change`). */
+const MAX_GC_RIDE = 64;
+/**
+ * How long a freed file's finished trim waits for a namespace change to carry its record's deletion
+ * before the records are dropped in a transaction of their own. Harmless for crash safety: a record
+ * that outlives its trim only replays an idempotent drop.
+ */
+const GC_RIDE_MS = 10;
 
 function randomU32(): number {
   return randomInt(0, 0x1_0000_0000);
@@ -138,8 +152,37 @@ function trimless(n: Inode, gc: GcJob | undefined): bigint | undefined {
   return !gc && n.nlink === 0 && n.type === FileType.REG ? n.id : undefined;
 }
 
-function clone(n: Inode): Inode {
-  return { ...n };
+/**
+ * A private copy, property by property: several times faster than `{ ...n }`, which takes a slow path for
+ * the frozen shared inodes (about 0.7 us against 0.05-0.1 us a copy; three copies per REMOVE). Optional
+ * fields are copied only when present, as the spread did.
+ */
+function clone(n: Readonly<Inode>): Inode {
+  const c: Inode = {
+    id: n.id,
+    type: n.type,
+    mode: n.mode,
+    uid: n.uid,
+    gid: n.gid,
+    nlink: n.nlink,
+    size: n.size,
+    atime: n.atime,
+    mtime: n.mtime,
+    ctime: n.ctime,
+    btime: n.btime,
+    change: n.change,
+    gen: n.gen,
+    dosAttrs: n.dosAttrs,
+    rdevMajor: n.rdevMajor,
+    rdevMinor: n.rdevMinor,
+    parent: n.parent,
+    entries: n.entries,
+    nextCookie: n.nextCookie,
+  };
+  if (n.verifier !== undefined) c.verifier = n.verifier;
+  if (n.target !== undefined) c.target = n.target;
+  if (n.foldIndexed !== undefined) c.foldIndexed = n.foldIndexed;
+  return c;
 }
 
 export function newInode(id: bigint, type: FileType, now: bigint): Inode {
@@ -175,13 +218,19 @@ function touch(n: Inode, now: bigint, data: boolean): void {
 }
 
 /**
- * Decoded inodes, by their record's Buffer. Reads hand out the same Buffer object again only for the
- * same stored bytes (read buffers are never modified, kv.ts; the lmdb engine's read cache returns one
- * object until the key is written), so a hit is exactly the decode of the current value. An engine that
- * returns fresh Buffers (Redis) never hits and cannot be served a stale inode. Entries go with their
- * Buffers. The shared objects are frozen; transactions work on copies.
+ * The decoded inode of a record's Buffer, kept on the Buffer itself (a non-enumerable property). Reads hand
+ * out the same Buffer object again only for the same stored bytes (read buffers are never modified,
+ * kv.ts; the lmdb engine's read cache returns one object until the key is written), so a hit is exactly
+ * the decode of the current value. An engine that returns fresh Buffers (Redis) never hits and cannot be
+ * served a stale inode. The shared objects are frozen; transactions work on copies.
+ *
+ * Not a WeakMap keyed by the Buffer (as before): every REMOVE decodes a directory and a file record seen
+ * for the first time, and a WeakMap entry cost several microseconds each (ephemeron bookkeeping in the
+ * garbage collector), five times the decode itself.
  */
-const decodedInodes = new WeakMap<Buffer, Readonly<Inode>>();
+const DECODED: unique symbol = Symbol('decoded inode');
+
+type DecodedSlot = { [DECODED]?: Readonly<Inode> };
 
 /**
  * A shared inode's memo slot (non-enumerable, so copies do not carry it): layers above may keep here what
@@ -195,12 +244,12 @@ export function derivedOf(n: Readonly<Inode>): Record<string, unknown> | undefin
 }
 
 function sharedInode(id: bigint, b: Buffer): Readonly<Inode> {
-  const hit = decodedInodes.get(b);
+  const hit = (b as DecodedSlot)[DECODED];
   if (hit && hit.id === id) return hit;
   const n = decodeInode(id, b);
   Object.defineProperty(n, DERIVED, { value: {}, enumerable: false });
   Object.freeze(n);
-  decodedInodes.set(b, n);
+  Object.defineProperty(b, DECODED, { value: n, enumerable: false, configurable: true, writable: true });
   return n;
 }
 
@@ -234,7 +283,12 @@ const MAX_MEMO_ROWS = 262144;
 /** A private, mutable copy (transactions change the inodes they read). */
 async function readInode(r: KvReader, id: bigint): Promise<Inode | undefined> {
   const b = await r.get(inodeKey(id));
-  return b ? { ...sharedInode(id, b) } : undefined;
+  if (!b) return undefined;
+  // A copy of the shared inode if this record was decoded before; else a plain decode, left unshared
+  // (sharing costs a freeze and two property definitions, and a transaction's records are mostly new:
+  // the directory it changes was rewritten by the previous change).
+  const hit = (b as DecodedSlot)[DECODED];
+  return hit && hit.id === id ? clone(hit) : decodeInode(id, b);
 }
 
 async function readDirent(r: KvReader, dirId: bigint, name: Buffer): Promise<Dirent | undefined> {
@@ -252,8 +306,16 @@ export class Namespace {
   private idReserve: Promise<void> | undefined;
   private readonly writeQueues = new Map<bigint, WriteItem[]>();
   /** Trims done on the bricks whose 'G' records are still to be dropped (see finishGc). */
-  private readonly gcDone: Array<{ job: GcJob; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private readonly gcDone: GcWaiter[] = [];
   private gcDraining = false;
+  /**
+   * Finished trims of freed files whose 'G' records the next namespace change deletes in its own
+   * transaction (`change`), instead of a transaction of their own: under a stream of REMOVEs, one commit
+   * fewer per batch of trims, and no read of the record (see finishGc). Whatever no change carried within
+   * GC_RIDE_MS goes to gcDone.
+   */
+  private gcRide: GcWaiter[] = [];
+  private gcRideTimer: NodeJS.Timeout | undefined;
   private readonly idBlock: bigint;
   /**
    * Set by the volume: true when a regular file being freed never had a brick object
@@ -433,9 +495,59 @@ export class Namespace {
    */
   finishGc(job: GcJob): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (job.rec.freed) {
+        // A freed file's record is the last one its file ever gets (the inode is gone and inode numbers
+        // are never reused), so it can be deleted without reading it: by the next namespace change.
+        this.gcRide.push({ job, resolve, reject });
+        if (this.gcRide.length >= MAX_GC_BATCH) this.unride();
+        else this.gcRideTimer ??= setTimeout(() => this.unride(), GC_RIDE_MS);
+        return;
+      }
       this.gcDone.push({ job, resolve, reject });
       if (this.gcDone.length === 1 && !this.gcDraining) setImmediate(() => void this.drainGcDone());
     });
+  }
+
+  /** Hands the records no namespace change carried to a transaction of their own (drainGcDone). */
+  private unride(): void {
+    if (this.gcRideTimer) clearTimeout(this.gcRideTimer);
+    this.gcRideTimer = undefined;
+    if (this.gcRide.length === 0) return;
+    const was = this.gcDone.length;
+    for (const w of this.gcRide) this.gcDone.push(w);
+    this.gcRide = [];
+    if (was === 0 && !this.gcDraining) setImmediate(() => void this.drainGcDone());
+  }
+
+  /**
+   * A namespace change's transaction, also deleting the 'G' records of up to MAX_GC_RIDE freed files
+   * whose trims are done (finishGc). If the change fails, the records wait for the next one.
+   */
+  private change<T>(body: (tx: KvTx) => Promise<T>): Promise<T> {
+    if (this.gcRide.length === 0) return this.kv.txn(body, this.durable());
+    const rides = this.gcRide.length <= MAX_GC_RIDE ? this.gcRide : this.gcRide.slice(0, MAX_GC_RIDE);
+    this.gcRide = rides === this.gcRide ? [] : this.gcRide.slice(MAX_GC_RIDE);
+    if (this.gcRide.length === 0 && this.gcRideTimer) {
+      clearTimeout(this.gcRideTimer);
+      this.gcRideTimer = undefined;
+    }
+    return this.kv
+      .txn(async (tx) => {
+        const out = await body(tx);
+        for (const w of rides) tx.delete(gcKey(w.job.fileId));
+        return out;
+      }, this.durable())
+      .then(
+        (out) => {
+          for (const w of rides) w.resolve();
+          return out;
+        },
+        (e: unknown) => {
+          this.gcRide = rides.concat(this.gcRide);
+          this.gcRideTimer ??= setTimeout(() => this.unride(), GC_RIDE_MS);
+          throw e;
+        },
+      );
   }
 
   private async drainGcDone(): Promise<void> {
@@ -446,12 +558,16 @@ export class Namespace {
         const batch = this.gcDone.splice(0, MAX_GC_BATCH);
         try {
           await this.kv.txn(async (tx) => {
-            const keys = batch.map((it) => gcKey(it.job.fileId));
-            const cur = await tx.getMany(keys);
-            batch.forEach((it, i) => {
+            // A freed file's record is deleted unread (see finishGc); a trim of a file still there keeps a
+            // newer trim's record.
+            const kept = batch.filter((it) => !it.job.rec.freed);
+            const keys = kept.map((it) => gcKey(it.job.fileId));
+            const cur = keys.length ? await tx.getMany(keys) : [];
+            kept.forEach((it, i) => {
               const b = cur[i];
               if (b && decodeGc(b).nonce === it.job.rec.nonce) tx.delete(keys[i]!);
             });
+            for (const it of batch) if (it.job.rec.freed) tx.delete(gcKey(it.job.fileId));
           });
           for (const it of batch) it.resolve();
         } catch (e) {
@@ -559,7 +675,7 @@ export class Namespace {
    * says. `id` is a number from allocId (unused if the name existed).
    */
   create(cred: Cred, dirId: bigint, dirGen: number, name: Buffer, spec: NewNode, id: bigint): Promise<CreateOutcome> {
-    return this.kv.txn(async (tx) => {
+    return this.change(async (tx) => {
       const dir = await this.loadDir(tx, dirId, dirGen);
       requirePerm(cred, dir, X);
       const existing = await readDirent(tx, dirId, name);
@@ -616,11 +732,11 @@ export class Namespace {
       putInode(tx, n);
       putInode(tx, dir);
       return { node: n, dirBefore, dirAfter: dir, existed: false };
-    }, this.durable());
+    });
   }
 
   link(cred: Cred, fileId: bigint, fileGen: number, dirId: bigint, dirGen: number, name: Buffer): Promise<{ node: Inode; dirBefore: Inode; dirAfter: Inode }> {
-    return this.kv.txn(async (tx) => {
+    return this.change(async (tx) => {
       const n = await this.loadChecked(tx, fileId, fileGen);
       const dir = await this.loadDir(tx, dirId, dirGen);
       if (n.type === FileType.DIR) throw new CoreError(Errc.PERM, 'hard link to a directory');
@@ -637,12 +753,12 @@ export class Namespace {
       putInode(tx, n);
       putInode(tx, dir);
       return { node: n, dirBefore, dirAfter: dir };
-    }, this.durable());
+    });
   }
 
   /** REMOVE (`rmdir` false) or RMDIR (`rmdir` true). */
   unlink(cred: Cred, dirId: bigint, dirGen: number, name: Buffer, rmdir: boolean): Promise<UnlinkOutcome> {
-    return this.kv.txn(async (tx) => {
+    return this.change(async (tx) => {
       const dir = await this.loadDir(tx, dirId, dirGen);
       requirePerm(cred, dir, X);
       const ent = await readDirent(tx, dirId, name);
@@ -662,11 +778,11 @@ export class Namespace {
       putInode(tx, dir);
       const gc = this.unlinkNode(tx, child, now);
       return { dirBefore, dirAfter: dir, gc, trimless: trimless(child, gc) };
-    }, this.durable());
+    });
   }
 
   rename(cred: Cred, fromId: bigint, fromGen: number, fromName: Buffer, toId: bigint, toGen: number, toName: Buffer): Promise<RenameOutcome> {
-    return this.kv.txn(async (tx) => {
+    return this.change(async (tx) => {
       const from = await this.loadDir(tx, fromId, fromGen);
       const same = fromId === toId;
       const to = same ? from : await this.loadDir(tx, toId, toGen);
@@ -731,7 +847,7 @@ export class Namespace {
       putInode(tx, from);
       if (!same) putInode(tx, to);
       return { fromBefore, fromAfter: from, toBefore, toAfter: to, gc, trimless: dst && trimless(dst, gc) };
-    }, this.durable());
+    });
   }
 
   /**

@@ -187,6 +187,7 @@ export function decodeU64(b: Buffer): bigint {
 
 // ---- inode -------------------------------------------------------------------------------------------
 
+/** namespace.ts `clone` copies these field by field: a new field must be added there too. */
 export interface Inode {
   id: bigint;
   type: FileType;

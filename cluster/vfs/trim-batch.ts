@@ -6,8 +6,8 @@
  * local brick, a janitor message and a close of the file's descriptor on the event loop: about 50 us of
  * main-thread time per file, a good part of a small file's REMOVE. Here the freed files of one turn go
  * through one gate pass (no promise per file), one `dropMany` brick call (one janitor message, which also
- * closes the descriptors), and their 'G' records are dropped in one transaction with those of the
- * batches finished in the next few milliseconds (FINISH_DELAY_MS).
+ * closes the descriptors), and their 'G' records are deleted by the next namespace change, or together in
+ * a transaction of their own a few milliseconds later (Namespace.finishGc).
  *
  * Crash safety is unchanged: a file's 'G' record is dropped only after its brick objects are gone
  * (`finish` runs only for the files whose drop succeeded); a crash anywhere before leaves the record,
@@ -21,16 +21,6 @@ import type { FileGate } from './file-gate';
 
 /** Files per dropMany call (bounds one janitor message). */
 const MAX_BATCH = 256;
-/**
- * How long finished trims wait for others before their 'G' records are dropped together. Each drop of
- * records is a metadata transaction of its own (not durable, but still a commit), and per turn it covered
- * only the 5-6 removals of one commit group: pricing it by skipping it (an experiment) saved 50-110 us of
- * gateway CPU per removal of a 4 KiB file. Waiting a little lets one transaction cover the trims of
- * several turns. Harmless for crash safety: a record that outlives its trim only replays an idempotent drop.
- */
-const FINISH_DELAY_MS = 10;
-/** Finished trims waiting for that transaction at most; more go at once. */
-const MAX_FINISH_WAITING = 512;
 
 export interface TrimBatchOptions {
   gate: FileGate;
@@ -39,7 +29,7 @@ export interface TrimBatchOptions {
   single: (job: GcJob) => Promise<void>;
   /** The file's objects are gone (called before its record is dropped). */
   dropped: (fileId: bigint) => void;
-  /** Drops the job's 'G' record (Namespace.finishGc). */
+  /** Drops the job's 'G' record (Namespace.finishGc, which batches them). */
   finish: (job: GcJob) => Promise<void>;
   /** Each batch's promise (never rejects), for the volume's settle/close. */
   track: (p: Promise<void>) => void;
@@ -47,10 +37,6 @@ export interface TrimBatchOptions {
 
 export class TrimBatcher {
   private queue: GcJob[] = [];
-  /** Trims done on the brick whose records wait to be dropped (see FINISH_DELAY_MS). */
-  private finished: Array<{ jobs: GcJob[]; resolve: () => void }> = [];
-  private finishedCount = 0;
-  private finishTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: TrimBatchOptions) {}
 
@@ -86,28 +72,8 @@ export class TrimBatcher {
         gate.releaseExclusive(j.fileId); // the record stays; replayed at the next open
       }
     });
-    if (done.length) await this.finishSoon(done);
+    // A failure leaves the records for the next open.
+    if (done.length) await Promise.allSettled(done.map((j) => this.opts.finish(j)));
     for (const j of done) gate.releaseExclusive(j.fileId);
-  }
-
-  /** Drops the jobs' records together with those of other batches finished within FINISH_DELAY_MS. Never rejects. */
-  private finishSoon(jobs: GcJob[]): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.finished.push({ jobs, resolve });
-      this.finishedCount += jobs.length;
-      if (this.finishedCount >= MAX_FINISH_WAITING) this.finishNow();
-      else this.finishTimer ??= setTimeout(() => this.finishNow(), FINISH_DELAY_MS);
-    });
-  }
-
-  private finishNow(): void {
-    if (this.finishTimer) clearTimeout(this.finishTimer);
-    this.finishTimer = undefined;
-    const all = this.finished;
-    this.finished = [];
-    this.finishedCount = 0;
-    // All in this turn: finishGc drops the records asked for in one turn in one transaction; a failure
-    // leaves them for the next open.
-    for (const f of all) void Promise.allSettled(f.jobs.map((j) => this.opts.finish(j))).then(() => f.resolve());
   }
 }

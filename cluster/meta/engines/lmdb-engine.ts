@@ -12,9 +12,11 @@
  * record it covers. Opening the store re-applies the log records after that one.
  *
  * Readers do not see an asynchronous write until lmdb-js has committed it, so a write set is also
- * placed in an in-memory overlay the moment it is applied; reads consult the overlay first and the
- * overlay entry is dropped once LMDB has committed it. A non-durable transaction is therefore visible
- * to the very next read without waiting for anything; a durable one also waits for `flushed`.
+ * placed in an in-memory overlay the moment it is applied; reads consult the overlay first, and the
+ * overlay's part that an LMDB transaction held is dropped, as a whole, once LMDB has committed it (the
+ * overlay is a list of generations: `pending`, the write sets not yet handed to LMDB, and `sent`, one
+ * per LMDB transaction in flight). A non-durable transaction is therefore visible to the very next read
+ * without waiting for anything; a durable one also waits for `flushed`.
  *
  * One process owns a store directory (validation runs in this process's memory).
  */
@@ -26,12 +28,8 @@ import { decodeWrites, encodeWrites, WriteAheadLog } from './write-ahead-log';
 import { SortedMap } from './sorted-map';
 import { BoundedMap } from '../../vfs/bounded-map';
 
-interface Pending {
-  v: Buffer | null;
-  seq: number;
-}
-
-const ALL: StrBounds = { loInclusive: true, limit: Infinity };
+/** Write sets applied but not yet committed by LMDB, latest value per key (null: deleted). */
+type Pending = SortedMap<Buffer | null>;
 
 function toBuf(x: unknown): Buffer {
   return Buffer.isBuffer(x) ? x : Buffer.from(x as Uint8Array);
@@ -52,11 +50,17 @@ function pooledCopy(src: Uint8Array, start: number, end: number): Buffer {
 }
 
 /**
- * Keys are raw bytes either way (the same on disk as lmdb-js's 'binary' key encoding); this encoder only
- * changes how a key read from a cursor is copied out (see pooledCopy).
+ * Keys are raw bytes either way (the same on disk as lmdb-js's 'binary' key encoding); this encoder
+ * changes how a key read from a cursor is copied out (see pooledCopy), and takes the engine's latin1 key
+ * strings (kv.ts keyStr) as well as Buffers: a commit writes each string's bytes straight into lmdb-js's
+ * instruction buffer instead of making a Buffer of it first (an allocation per key written).
  */
 const BYTES_KEY_ENCODER = {
-  writeKey(key: Buffer, target: Uint8Array, start: number): number {
+  writeKey(key: Buffer | string, target: Uint8Array, start: number): number {
+    if (typeof key === 'string') {
+      for (let i = 0; i < key.length; i++) target[start + i] = key.charCodeAt(i);
+      return start + key.length;
+    }
     target.set(key, start);
     return start + key.length;
   },
@@ -70,7 +74,7 @@ export interface LmdbKvOptions {
   /** Point-read cache entries (see `cache`). Default 65536; 0 disables it. */
   cacheEntries?: number;
   /**
-   * How long a non-durable write set may wait before it is handed to LMDB (see `deferred`), in ms.
+   * How long a non-durable write set may wait before it is handed to LMDB (see `pending`), in ms.
    * Default 100; 0 commits every write set at once.
    */
   deferMs?: number;
@@ -93,15 +97,29 @@ const WAL_SEQ_KEY_BUF = Buffer.from(WAL_SEQ_KEY, 'latin1');
  */
 const WAL_DIRECT_BYTES = 1 << 20;
 
-/** Deferred keys beyond which the deferred write sets are committed at once (bounds the overlay). */
+/** Pending keys beyond which the pending write sets are committed at once (bounds the overlay). */
 const MAX_DEFERRED_KEYS = 4096;
 
 const DEFAULT_CACHE_ENTRIES = 65536;
 
 export class LmdbKv extends LocalKv {
   private readonly db: RootDatabase<Buffer, Buffer>;
-  private readonly overlay = new SortedMap<Pending>();
-  private seq = 0;
+  /**
+   * Write sets applied and not yet handed to LMDB (the overlay's newest generation), latest value per
+   * key. Why they wait: every LMDB commit ends with an fsync of the store (overlappingSync), and a
+   * sequential UNSTABLE writer makes one non-durable write set (the new size and mtime) per WRITE call:
+   * a thousand store fsyncs per GiB, competing with the data for the disk. With the log, a durable set
+   * is on disk once its log record is; without it, nothing was promised about a non-durable set until
+   * the next durable transaction or sync(), which commit the pending sets first, in order. Until then a
+   * timer commits them every `deferMs`. A crash loses at most what no log record holds, exactly like the
+   * data of the UNSTABLE writes they describe (the write verifier changes, and clients resend).
+   */
+  private pending: Pending = new SortedMap<Buffer | null>();
+  /**
+   * Generations handed to LMDB whose commit has not resolved yet, oldest first: each is dropped whole
+   * when its commit resolves (one step, not a delete per key; lmdb-js resolves batches in call order).
+   */
+  private readonly sent: Pending[] = [];
   private last: Promise<void> = Promise.resolve();
   /** Resolves once the last transaction handed to LMDB (and every earlier one) is on disk. */
   private lastFlushed: PromiseLike<unknown> = Promise.resolve();
@@ -118,16 +136,6 @@ export class LmdbKv extends LocalKv {
    */
   private readonly cache: BoundedMap<string, Buffer | null>;
   private readonly cacheMax: number;
-  /**
-   * Non-durable write sets not yet handed to LMDB, latest value per key (they are in the overlay too).
-   * Why: every LMDB commit ends with an fsync of the store (overlappingSync), and a sequential UNSTABLE
-   * writer makes one non-durable write set (the new size and mtime) per WRITE call: a thousand store
-   * fsyncs per GiB, competing with the data for the disk. Nothing was promised about these until the
-   * next durable transaction or sync(), which commit the deferred sets first, in order; until then a
-   * timer commits them every `deferMs`. A crash loses at most those, exactly like the data of the
-   * UNSTABLE writes they describe (the write verifier changes, and clients resend).
-   */
-  private readonly deferred = new Map<string, Pending>();
   private deferTimer: NodeJS.Timeout | undefined;
   private readonly deferMs: number;
   private readonly wal: WriteAheadLog | undefined;
@@ -171,15 +179,8 @@ export class LmdbKv extends LocalKv {
       });
       // Re-apply what the log holds beyond the store's last commit, in order, as write sets that are
       // already logged: visible at once through the overlay, committed with the next batch.
-      for (const r of this.wal.recovered) {
-        const seq = ++this.seq;
-        for (const [k, v] of decodeWrites(r.payload)) {
-          const p = { v, seq };
-          this.overlay.set(k, p);
-          this.deferred.set(k, p);
-        }
-      }
-      if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
+      for (const r of this.wal.recovered) for (const [k, v] of decodeWrites(r.payload)) this.pending.set(k, v);
+      if (this.pending.size > 0) this.commit().catch(() => undefined);
     }
   }
 
@@ -200,16 +201,33 @@ export class LmdbKv extends LocalKv {
 
   /** Commits everything applied to LMDB and resolves once that commit is flushed (log space reuse). */
   private async checkpointNow(): Promise<void> {
-    this.commit([], true).catch(() => undefined);
+    this.commit(true).catch(() => undefined);
     await this.last;
     if (this.failure !== undefined) throw this.failure;
     await this.lastCheckpoint;
   }
 
+  /** The overlay's value of a key: undefined if no pending write has it, null if one deletes it. */
+  private overlaid(k: string): Buffer | null | undefined {
+    let v = this.pending.size > 0 ? this.pending.get(k) : undefined;
+    for (let i = this.sent.length - 1; v === undefined && i >= 0; i--) v = this.sent[i]!.get(k);
+    return v;
+  }
+
+  /** The overlay's entries inside the bounds, in order, newest generation winning a key. */
+  private overlayEntries(b: StrBounds): Iterator<[string, Buffer | null]> {
+    if (this.sent.length === 0) return this.pending.entries(b);
+    return mergeNewestFirst([this.pending, ...this.sent.slice().reverse()].filter((g) => g.size > 0).map((g) => g.entries(b)));
+  }
+
+  private overlayEmpty(): boolean {
+    return this.pending.size === 0 && this.sent.length === 0;
+  }
+
   protected readKey(k: string, kb?: Buffer): Buffer | undefined {
-    if (this.overlay.size > 0) {
-      const o = this.overlay.get(k);
-      if (o) return o.v ?? undefined;
+    if (!this.overlayEmpty()) {
+      const o = this.overlaid(k);
+      if (o !== undefined) return o ?? undefined;
     }
     const c = this.cache.get(k);
     if (c !== undefined) return c ?? undefined;
@@ -229,8 +247,8 @@ export class LmdbKv extends LocalKv {
 
   /** The range's bounds as LMDB start/end keys, or undefined if a pending write falls inside it. */
   private directBounds(b: StrBounds): { lo?: Buffer; opts: { start?: Buffer; end?: Buffer } } | undefined {
-    if (this.overlay.size > 0) {
-      const ov = this.overlay.entries(b);
+    if (!this.overlayEmpty()) {
+      const ov = this.overlayEntries(b);
       const pending = !ov.next().done;
       ov.return?.(undefined);
       if (pending) return undefined;
@@ -287,7 +305,7 @@ export class LmdbKv extends LocalKv {
     if (b.lo !== undefined) opts.start = strKey(b.lo);
     if (b.hi !== undefined) opts.end = strKey(b.hi);
     const dbIt = this.db.getRange(opts)[Symbol.iterator]();
-    const ovIt = this.overlay.entries(b);
+    const ovIt = this.overlayEntries(b);
     const nextDb = (): [string, Buffer] | undefined => {
       for (;;) {
         const n = dbIt.next();
@@ -310,7 +328,7 @@ export class LmdbKv extends LocalKv {
         const [ok, ov] = o.value;
         if (d && d[0] === ok) d = nextDb();
         o = ovIt.next();
-        if (ov.v !== null) yield [ok, ov.v];
+        if (ov !== null) yield [ok, ov];
       }
     } finally {
       dbIt.return?.(undefined);
@@ -319,24 +337,22 @@ export class LmdbKv extends LocalKv {
   }
 
   protected apply(writes: WriteSet, durable: boolean): Promise<void> {
-    const seq = ++this.seq;
-    const list: Array<[string, Pending]> = [];
-    for (const [k, v] of writes.entries(ALL)) {
-      const p = { v, seq };
-      list.push([k, p]);
-      this.overlay.set(k, p);
-      this.cache.delete(k);
-    }
-    if (this.wal) return this.applyLogged(list, durable);
+    this.epoch++;
+    const pending = this.pending;
+    const cache = this.cache;
+    writes.each((v, k) => {
+      pending.set(k, v);
+      cache.delete(k);
+    });
+    if (this.wal) return this.applyLogged(writes, durable);
     if (!durable && this.deferMs > 0) {
-      for (const [k, p] of list) this.deferred.set(k, p);
-      if (this.deferred.size >= MAX_DEFERRED_KEYS) this.commit([]);
-      else this.deferTimer ??= setTimeout(() => this.commit([]), this.deferMs).unref();
+      if (pending.size >= MAX_DEFERRED_KEYS) this.commit();
+      else this.deferTimer ??= setTimeout(() => this.commit(), this.deferMs).unref();
       // Visible through the overlay already; a failed commit surfaces at the next sync() or durable
       // transaction (see commit), which is when the client was promised anything.
       return Promise.resolve();
     }
-    const done = this.commit(list);
+    const done = this.commit();
     if (!durable) return Promise.resolve();
     // This transaction's own flush. (lmdb-js's `db.flushed`, asked once the commit has resolved, is the
     // flush of the newest transaction by then: under load, one that other requests queued meanwhile,
@@ -346,21 +362,23 @@ export class LmdbKv extends LocalKv {
   }
 
   /** `apply` with the log: LMDB commits in the background; a durable set waits for its log record. */
-  private applyLogged(list: Array<[string, Pending]>, durable: boolean): Promise<void> {
+  private applyLogged(writes: WriteSet, durable: boolean): Promise<void> {
     const wal = this.wal!;
-    for (const [k, p] of list) {
-      this.deferred.set(k, p);
-      this.walPending.set(k, p.v);
-      this.walPendingBytes += k.length + (p.v?.length ?? 0) + 8;
-    }
-    if (this.deferred.size >= MAX_DEFERRED_KEYS || this.deferMs === 0) this.commit([]).catch(() => undefined);
-    else this.deferTimer ??= setTimeout(() => void this.commit([]).catch(() => undefined), this.deferMs).unref();
+    const walPending = this.walPending;
+    let bytes = 0;
+    writes.each((v, k) => {
+      walPending.set(k, v);
+      bytes += k.length + (v?.length ?? 0) + 8;
+    });
+    this.walPendingBytes += bytes;
+    if (this.pending.size >= MAX_DEFERRED_KEYS || this.deferMs === 0) this.commit().catch(() => undefined);
+    else this.deferTimer ??= setTimeout(() => void this.commit().catch(() => undefined), this.deferMs).unref();
     if (this.walPendingBytes > WAL_DIRECT_BYTES) {
       // Too big for a log record: one durable LMDB commit of everything applied, as without the log.
       // Later records wait for its flush (they may depend on it and are replayed on top of the store).
       this.walPending = new Map();
       this.walPendingBytes = 0;
-      const done = this.commit([]);
+      const done = this.commit();
       const flushed = this.lastFlushed;
       const p = done.then(() => flushed).then(() => undefined);
       wal.setBarrier(p);
@@ -378,32 +396,37 @@ export class LmdbKv extends LocalKv {
   }
 
   /**
-   * Hands the deferred write sets and then `list` to LMDB as one transaction (lmdb-js commits batches
-   * in call order). Resolves once committed; the overlay entries are dropped unless a newer write
-   * replaced them meanwhile. With the log, the transaction also records the last log record taken
-   * (everything in it was applied before, so is in this transaction or an earlier one), and once it is
-   * flushed the log may reuse the space of the records it covers. `force`: commit even with nothing
-   * deferred, to record a newer log position.
+   * Hands the pending write sets to LMDB as one transaction (lmdb-js commits batches in call order).
+   * Resolves once committed; their overlay generation is then dropped (a newer write to one of
+   * its keys is in a newer generation, which reads consult first). With the log, the transaction also
+   * records the last log record taken (everything in it was applied before, so is in this transaction
+   * or an earlier one), and once it is flushed the log may reuse the space of the records it covers.
+   * `force`: commit even with nothing pending, to record a newer log position.
    */
-  private commit(list: Array<[string, Pending]>, force = false): Promise<void> {
+  private commit(force = false): Promise<void> {
     if (this.deferTimer) {
       clearTimeout(this.deferTimer);
       this.deferTimer = undefined;
     }
-    if (this.deferred.size > 0) {
-      list = [...this.deferred, ...list];
-      this.deferred.clear();
-    }
+    const gen = this.pending;
     const walSeq = this.wal?.lastIssued ?? 0;
     const newSeq = walSeq > this.walSeqStored;
-    if (list.length === 0 && !(force && newSeq)) return this.last;
+    if (gen.size === 0 && !(force && newSeq)) return this.last;
+    if (gen.size > 0) {
+      this.pending = new SortedMap<Buffer | null>();
+      this.sent.push(gen);
+    }
     let p: Promise<unknown>;
     try {
-      p = this.db.batch(() => {
-        for (const [k, { v }] of list) {
-          if (v === null) void this.db.remove(strKey(k));
-          else void this.db.put(strKey(k), v);
-        }
+      const db = this.db;
+      p = db.batch(() => {
+        // In no particular order: ordering them would cost the main thread a sort per commit.
+        gen.each((v, k) => {
+          // The key as its latin1 string: BYTES_KEY_ENCODER writes its bytes.
+          const key = k as unknown as Buffer;
+          if (v === null) void db.remove(key);
+          else void db.put(key, v);
+        });
         if (newSeq) {
           const b = Buffer.allocUnsafe(8);
           b.writeBigUInt64BE(BigInt(walSeq));
@@ -416,7 +439,8 @@ export class LmdbKv extends LocalKv {
     }
     const done = p.then(
       () => {
-        for (const [k, { seq }] of list) if (this.overlay.get(k)?.seq === seq) this.overlay.delete(k);
+        const i = this.sent.indexOf(gen);
+        if (i >= 0) this.sent.splice(i, 1);
       },
       (e: unknown) => {
         this.failure ??= e;
@@ -451,7 +475,7 @@ export class LmdbKv extends LocalKv {
       if (this.failure !== undefined) throw this.failure;
       return;
     }
-    if (this.deferred.size > 0) this.commit([]).catch(() => undefined);
+    if (this.pending.size > 0) this.commit().catch(() => undefined);
     await this.last;
     if (this.failure !== undefined) throw this.failure;
     await this.flushed();
@@ -459,7 +483,9 @@ export class LmdbKv extends LocalKv {
 
   /** Pending (applied, not yet committed by LMDB) keys: for tests and metrics. */
   overlaySize(): number {
-    return this.overlay.size;
+    let n = this.pending.size;
+    for (const g of this.sent) n += g.size;
+    return n;
   }
 
   /** Commits everything applied to LMDB and waits for its flush (tests; the log does this by itself). */
@@ -469,12 +495,38 @@ export class LmdbKv extends LocalKv {
   }
 
   protected async closeEngine(): Promise<void> {
-    if (this.deferred.size > 0 || this.wal) this.commit([], true).catch(() => undefined);
+    if (this.pending.size > 0 || this.wal) this.commit(true).catch(() => undefined);
     await this.last;
     if (this.wal) {
       await this.lastCheckpoint;
       await this.wal.close();
     }
     await this.db.close();
+  }
+}
+
+/**
+ * Entries of several ordered sources merged in key order; `its` newest first: where sources share a
+ * key, the first one's entry wins and the others' are skipped.
+ */
+function* mergeNewestFirst<V>(its: Array<Iterator<[string, V]>>): Generator<[string, V]> {
+  const heads = its.map((it) => it.next());
+  try {
+    for (;;) {
+      let min = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]!;
+        if (!h.done && (min < 0 || h.value[0] < (heads[min]!.value as [string, V])[0])) min = i;
+      }
+      if (min < 0) return;
+      const e = heads[min]!.value as [string, V];
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]!;
+        if (!h.done && h.value[0] === e[0]) heads[i] = its[i]!.next();
+      }
+      yield e;
+    }
+  } finally {
+    for (const it of its) it.return?.(undefined);
   }
 }

@@ -13,9 +13,58 @@ import { CoreError, Errc } from '../../vfs/errors';
 import { keyStr, rangeBounds, strKey, type Kv, type KvEntry, type KvRange, type KvStats, type KvTx, type KvTxnOptions, type StrBounds } from '../kv';
 import { BodyTurns } from './body-turns';
 import { Mutex, sameValue } from './engine-util';
-import { SortedMap } from './sorted-map';
+/** What `apply` gets: a transaction's writes, latest value per key (null: delete), in no particular order. */
+export interface WriteSet {
+  readonly size: number;
+  each(fn: (v: Buffer | null, k: string) => void): void;
+}
 
-export type WriteSet = SortedMap<Buffer | null>;
+/**
+ * A transaction's writes: a hash map, put in key order only when a range read of the same transaction
+ * needs them merged (most transactions never read a range after writing, so most never sort).
+ */
+class TxWrites implements WriteSet {
+  private readonly map = new Map<string, Buffer | null>();
+  private sorted: string[] | undefined;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(k: string): Buffer | null | undefined {
+    return this.map.get(k);
+  }
+
+  set(k: string, v: Buffer | null): void {
+    if (this.sorted && !this.map.has(k)) this.sorted = undefined;
+    this.map.set(k, v);
+  }
+
+  each(fn: (v: Buffer | null, k: string) => void): void {
+    this.map.forEach(fn);
+  }
+
+  /** Entries inside the bounds (limit ignored), in key order. Not to be used across a `set`. */
+  *entries(b: StrBounds): Generator<[string, Buffer | null]> {
+    if (this.map.size === 0) return;
+    // Latin1 key strings: UTF-16 code unit order (sort's default) is bytewise key order.
+    const keys = (this.sorted ??= [...this.map.keys()].sort());
+    let i = 0;
+    if (b.lo !== undefined) {
+      let hi = keys.length;
+      while (i < hi) {
+        const mid = (i + hi) >>> 1;
+        if (keys[mid]! < b.lo || (!b.loInclusive && keys[mid] === b.lo)) i = mid + 1;
+        else hi = mid;
+      }
+    }
+    for (; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (b.hi !== undefined && k >= b.hi) return;
+      yield [k, this.map.get(k) as Buffer | null];
+    }
+  }
+}
 
 interface RangeRead {
   b: StrBounds;
@@ -28,7 +77,7 @@ interface RangeRead {
 class LocalTx implements KvTx {
   readonly reads = new Map<string, Buffer | undefined>();
   readonly ranges: RangeRead[] = [];
-  readonly writes: WriteSet = new SortedMap<Buffer | null>();
+  readonly writes = new TxWrites();
 
   constructor(private readonly kv: LocalKv) {}
 
@@ -118,8 +167,11 @@ export abstract class LocalKv implements Kv {
   protected closed = false;
   /** A failed commit leaves memory ahead of the disk: refuse further work. */
   protected failure: unknown;
-  /** See Kv.writeEpoch: every write set of this store is applied by `txn` below, in this process. */
-  private epoch = 0;
+  /**
+   * See Kv.writeEpoch: every write set of this store is applied by `txn` below, in this process. Bumped
+   * by the engine wherever it makes a change visible (`apply`, MemoryKv.putSync): `txn` relies on it.
+   */
+  protected epoch = 0;
 
   writeEpoch(): number {
     return this.epoch;
@@ -129,7 +181,10 @@ export abstract class LocalKv implements Kv {
   protected abstract readKey(k: string, kb?: Buffer): Buffer | undefined;
   /** Committed-and-visible entries inside the bounds, in order (ignores the limit). */
   protected abstract scan(b: StrBounds): Iterator<[string, Buffer]>;
-  /** Make the write set visible now; resolve when committed (and flushed to disk if `durable`). */
+  /**
+   * Make the write set visible now; resolve when committed (and flushed to disk if `durable`). Bumps
+   * `epoch` first: `txn` skips validation when the epoch did not move while its body ran.
+   */
   protected abstract apply(writes: WriteSet, durable: boolean): Promise<void>;
   abstract sync(): Promise<void>;
   protected abstract closeEngine(): Promise<void>;
@@ -210,6 +265,8 @@ export abstract class LocalKv implements Kv {
         const turn = this.turns.take();
         const token = typeof turn === 'number' ? turn : await turn;
         const tx = new LocalTx(this);
+        // No write set applied since this point means nothing the body read can have changed.
+        const epoch0 = this.epoch;
         let out: T | undefined;
         let err: unknown;
         let threw = false;
@@ -222,7 +279,10 @@ export abstract class LocalKv implements Kv {
         }
         try {
           this.check();
-          valid = this.validate(tx);
+          // Every write to this store goes through `apply` below, which bumps the epoch first (one process
+          // owns the store): with the epoch unchanged, every value and range the body read is still what it
+          // saw, so re-reading them all would only repeat the same answers.
+          valid = this.epoch === epoch0 || this.validate(tx);
         } catch (e) {
           this.turns.release(token);
           throw e;
@@ -240,7 +300,6 @@ export abstract class LocalKv implements Kv {
           if (threw) throw err;
           return out as T;
         }
-        this.epoch++;
         let committed: Promise<void>;
         try {
           committed = this.apply(tx.writes, durable);

@@ -28,15 +28,17 @@ export class MemoryKv extends LocalKv {
   }
 
   protected apply(writes: WriteSet, _durable: boolean): Promise<void> {
-    for (const [k, v] of writes.entries({ loInclusive: true, limit: Infinity })) {
+    this.epoch++;
+    writes.each((v, k) => {
       if (v === null) this.data.delete(k);
       else this.data.set(k, ownCopy(v));
-    }
+    });
     return Promise.resolve();
   }
 
   /** Synchronous seeding (used to build a memory volume without awaiting). */
   putSync(key: Buffer, value: Buffer): void {
+    this.epoch++;
     this.data.set(keyStr(key), value);
   }
 

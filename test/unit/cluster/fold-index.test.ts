@@ -28,6 +28,16 @@ describe('folded-name index records', () => {
     assert.throws(() => decodeFoldRow(Buffer.from([0x46, 1, 2])));
   });
 
+  it('an ASCII name\'s row (built in one buffer) is its folded prefix, cookie and name, for every ASCII byte', () => {
+    const all = Buffer.from(Array.from({ length: 127 }, (_, i) => i + 1));
+    for (const name of [all, Buffer.from('x'), Buffer.from('MiXeD-09_~.txt'), Buffer.from('`{@[')]) {
+      const p = foldPrefix(0x0102030405060708n, foldName(name)!);
+      const cookie = Buffer.alloc(8);
+      cookie.writeBigUInt64BE(0xfedcba9876543210n);
+      assert.deepEqual(foldRowKey(0x0102030405060708n, 0xfedcba9876543210n, name), Buffer.concat([p, cookie, name]));
+    }
+  });
+
   it('the indexed flag of a directory inode round-trips and leaves the verifier alone', () => {
     const d = newInode(5n, FileType.DIR, 1n);
     assert.equal(d.foldIndexed, true, 'a new directory is indexed');
