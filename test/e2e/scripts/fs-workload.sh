@@ -12,19 +12,40 @@ say() { echo "WL: $* [$(cut -d" " -f1 /proc/uptime)s]"; }
 skip() { grep -qw "$1" $KNOBS/skip 2>/dev/null && say "skipped $1 (client cannot)"; }
 T=/tmp/wl; rm -rf $T; mkdir -p $T
 dropcaches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+# diff -r that, when the trees differ, first shows the evidence: for every name only in the first tree,
+# whether the second tree's directory lists it (a listing problem) and whether a lookup finds it (a lost
+# file), with each directory's listing as the client sees it again after dropping its caches.
+difftree() {
+  if diff -r "$1" "$2" > $T/diff.out 2>&1; then return 0; fi
+  cat $T/diff.out
+  dropcaches
+  # "Only in DIR: NAME" (GNU) or "Only in DIR: SUB/NAME" (busybox), for names only in the first tree
+  sed -n 's/^Only in \([^:]*\): \(.*\)$/\1 \2/p' $T/diff.out | while read -r d n; do
+    case $d in "$1"|"$1"/*) ;; *) continue;; esac
+    p="$2${d#"$1"}/$n"
+    if ls -a "$(dirname "$p")" 2>/dev/null | grep -qxF "$(basename "$p")"; then l=listed; else l=unlisted; fi
+    if stat "$p" > /dev/null 2>&1; then s="lookup finds it"; else s="lookup fails"; fi
+    say "diff: $p: $l, $s"
+    echo "$(dirname "$p")" >> $T/diff.dirs
+  done
+  sort -u $T/diff.dirs 2>/dev/null | while read -r d; do
+    say "diff: listing of $d:"; ls -la "$d" 2>&1 | sed 's/^/WL:   /'
+  done
+  return 1
+}
 
 say "tree copy in/out"
 mkdir $T/src && tar xf /kclient/files/in/tree.tar -C $T/src
 cp -a $T/src ./tree
 dropcaches
-diff -r $T/src ./tree
+difftree $T/src ./tree
 cp -a ./tree $T/back
-diff -r $T/src $T/back
+difftree $T/src $T/back
 say "tree ok: $(find ./tree -type f | wc -l) files"
 
 say "tar extract onto the mount"
 mkdir tarx && tar xf /kclient/files/in/tree.tar -C tarx
-diff -r $T/src tarx
+difftree $T/src tarx
 
 say "unaligned writes"
 dd if=/dev/urandom of=$T/rnd bs=1024 count=300 2>/dev/null
