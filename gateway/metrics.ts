@@ -3,23 +3,13 @@
  * bytes, connections. Off unless a port is configured.
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CallMetrics } from './call-metrics';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly ops = new Counter({
-    name: 'gateway_rpc_ops_total',
-    help: 'RPC calls completed, by program, version, procedure and outcome',
-    labelNames: ['program', 'version', 'proc', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly latency = new Histogram({
-    name: 'gateway_rpc_latency_seconds',
-    help: 'RPC call latency from decode to reply queued',
-    labelNames: ['program', 'proc'] as const,
-    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [this.registry],
-  });
+  /** gateway_rpc_ops_total and gateway_rpc_latency_seconds, counted cheaply per call (gateway/call-metrics.ts). */
+  readonly calls = new CallMetrics();
   readonly connections = new Gauge({
     name: 'gateway_connections',
     help: 'Open client connections by protocol',
@@ -30,6 +20,7 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.calls.register(this.registry);
   }
 
   async listen(host: string, port: number): Promise<number> {

@@ -9,6 +9,7 @@
  * the process down. Replies are returned as segments (XdrWriter.segmentsOut) so READ data goes to
  * writev without a copy; the transport adds the record mark (TCP) or concatenates (UDP).
  */
+import { performance } from 'node:perf_hooks';
 import { XdrReader } from '../xdr/reader';
 import { XdrWriter } from '../xdr/writer';
 import { authenticate } from './auth/authenticate';
@@ -16,7 +17,6 @@ import type { RpcBackchannel } from './backchannel';
 import { DuplicateRequestCache, drcKey } from './drc';
 import { errInfo, noopLogger, type Logger } from './log';
 import {
-  ACCEPT_STAT_NAMES,
   AUTH_ERROR,
   AUTH_OK,
   AUTH_TOOWEAK,
@@ -38,6 +38,7 @@ import {
 import {
   AUTH_NONE,
   AUTH_SYS,
+  type RpcAuth,
   type RpcCallContext,
   type RpcPeer,
   type RpcProcedure,
@@ -45,6 +46,8 @@ import {
 } from './types';
 
 const DEFAULT_FLAVORS: ReadonlySet<number> = new Set([AUTH_NONE, AUTH_SYS]);
+const SUCCESS_BODY: AcceptedReply = Object.freeze({ stat: SUCCESS });
+const ignoreReplySent = (): void => undefined;
 
 /** One received message and where it came from. */
 export interface DispatchRequest {
@@ -83,7 +86,7 @@ export interface CallObservation {
   vers: number;
   proc: number;
   /** Procedure name when the procedure exists. */
-  procName?: string;
+  procName: string | undefined;
   outcome: CallOutcome;
   transport: 'tcp' | 'udp';
   seconds: number;
@@ -100,13 +103,6 @@ interface ProgramEntry {
   versions: Map<number, RpcProgramVersion>;
   low: number;
   high: number;
-}
-
-/** Result of one dispatch step: the reply segments (or none) and what happened. */
-interface Step {
-  reply: Buffer[] | undefined;
-  outcome: CallOutcome;
-  procName?: string;
 }
 
 export class RpcDispatcher {
@@ -148,9 +144,14 @@ export class RpcDispatcher {
 
   /** Handles one message. Resolves to the reply message (without record mark), or undefined to send nothing. */
   async dispatch(req: DispatchRequest): Promise<Buffer[] | undefined> {
-    const started = process.hrtime.bigint();
+    // Every call pays for this path: one async frame (the procedure's own await is the only one), no
+    // per-call closures, spreads or log objects unless a line is actually logged.
+    const started = this.onCall ? performance.now() : 0;
     let call: CallHeader | undefined;
-    let step: Step;
+    let reply: Buffer[] | undefined;
+    let outcome: CallOutcome;
+    let procName: string | undefined;
+    let drcKeyOf: string | undefined;
     try {
       const r = new XdrReader(req.record);
       let decoded;
@@ -165,15 +166,162 @@ export class RpcDispatcher {
         return undefined;
       }
       if (decoded.kind === 'reject') {
-        step = this.rejected(decoded.xid, decoded.reject);
+        reply = this.rejectedReply(decoded.xid, decoded.reject);
+        outcome = decoded.reject.stat === RPC_MISMATCH ? 'RPC_MISMATCH' : 'AUTH_ERROR';
       } else {
         call = decoded.call;
-        step = await this.dispatchCall(req, call, r);
+        const xid = call.xid;
+        // Pre-procedure checks; each failure leaves `outcome` set and `proc` undefined.
+        let proc: RpcProcedure<unknown, unknown> | undefined;
+        let auth: RpcAuth | undefined;
+        let pv: RpcProgramVersion | undefined;
+        const authResult = authenticate(call.cred);
+        if (!authResult.ok) {
+          this.logger.debug({ conn: req.connId, client: req.remote.address, xid, reason: authResult.reason }, 'rpc: credential refused');
+          reply = this.rejectedReply(xid, { stat: AUTH_ERROR, authStat: authResult.authStat });
+          outcome = 'AUTH_ERROR';
+        } else {
+          auth = authResult.auth;
+          const program = this.programsByNumber.get(call.prog);
+          pv = program?.versions.get(call.vers);
+          if (!program) {
+            reply = this.acceptedReply(xid, { stat: PROG_UNAVAIL });
+            outcome = 'PROG_UNAVAIL';
+          } else if (!pv) {
+            reply = this.acceptedReply(xid, { stat: PROG_MISMATCH, low: program.low, high: program.high });
+            outcome = 'PROG_MISMATCH';
+          } else if (!(pv.flavors ?? DEFAULT_FLAVORS).has(auth.flavor) && !(call.proc === 0 && auth.flavor === AUTH_NONE)) {
+            // Procedure 0 (NULL) answers AUTH_NONE whatever the version requires: clients probe with it
+            // before they pick a flavor (RFC 2623 §2.3.1).
+            reply = this.rejectedReply(xid, { stat: AUTH_ERROR, authStat: AUTH_TOOWEAK });
+            outcome = 'AUTH_ERROR';
+          } else {
+            proc = pv.procs.get(call.proc);
+            if (!proc) {
+              reply = this.acceptedReply(xid, { stat: PROC_UNAVAIL });
+              outcome = 'PROC_UNAVAIL';
+            }
+          }
+        }
+        if (proc) {
+          procName = proc.name;
+          const ctx: RpcCallContext = {
+            xid,
+            prog: call.prog,
+            vers: call.vers,
+            proc: call.proc,
+            auth: auth!,
+            remote: req.remote,
+            local: req.local,
+            transport: req.transport,
+            signal: req.signal,
+            connId: req.connId,
+            // Without a transport hook nothing is given back early; lent memory is then left to the GC.
+            onReplySent: req.onReplySent ?? ignoreReplySent,
+          };
+          if (req.backchannel) ctx.backchannel = req.backchannel;
+          if (req.retainRequest) ctx.retainRequest = req.retainRequest;
+          let admitted = true;
+          if (pv!.admit) {
+            let stat = AUTH_OK;
+            let threw = false;
+            try {
+              stat = pv!.admit(ctx);
+            } catch (e) {
+              this.logger.error({ ...this.logCtx(req, call, procName), ...errInfo(e) }, 'rpc: admit hook threw');
+              threw = true;
+            }
+            if (threw) {
+              reply = this.acceptedReply(xid, { stat: SYSTEM_ERR });
+              outcome = 'SYSTEM_ERR';
+              admitted = false;
+            } else if (stat !== AUTH_OK) {
+              reply = this.rejectedReply(xid, { stat: AUTH_ERROR, authStat: stat });
+              outcome = 'AUTH_ERROR';
+              admitted = false;
+            }
+          }
+          let run = admitted;
+          if (admitted && proc.nonIdempotent && this.drc?.enabled) {
+            drcKeyOf = drcKey(req.remote.address, xid, call.prog, call.vers, call.proc, req.record.subarray(r.offset));
+            const hit = this.drc.begin(drcKeyOf);
+            if (hit.state === 'in-progress') {
+              this.logger.debug(this.logCtx(req, call, procName), 'rpc: retransmission of a call in progress, dropped');
+              drcKeyOf = undefined; // the original call owns the entry
+              outcome = 'DROPPED';
+              run = false;
+            } else if (hit.state === 'done') {
+              this.logger.debug(this.logCtx(req, call, procName), 'rpc: duplicate request, cached reply resent');
+              drcKeyOf = undefined;
+              reply = [hit.reply];
+              outcome = 'DRC_REPLAY';
+              run = false;
+            }
+          }
+          if (run) {
+            let args: unknown;
+            let decodedArgs = true;
+            try {
+              args = proc.decodeArgs(r);
+            } catch (e) {
+              this.logger.debug({ ...this.logCtx(req, call, procName), ...errInfo(e) }, 'rpc: undecodable arguments');
+              decodedArgs = false;
+            }
+            // Trailing bytes after the arguments are tolerated (some clients pad).
+            if (!decodedArgs) {
+              reply = this.acceptedReply(xid, { stat: GARBAGE_ARGS });
+              outcome = 'GARBAGE_ARGS';
+            } else {
+              let res: unknown;
+              let handled = true;
+              try {
+                res = await proc.handle(ctx, args);
+              } catch (e) {
+                // The program layer maps CoreError into its own result bodies; anything that escapes to here,
+                // CoreError included, is a server fault.
+                if (ctx.signal.aborted) this.logger.debug({ ...this.logCtx(req, call, procName), ...errInfo(e) }, 'rpc: handler failed after its connection closed');
+                else this.logger.error({ ...this.logCtx(req, call, procName), ...errInfo(e) }, 'rpc: handler threw; SYSTEM_ERR');
+                handled = false;
+              }
+              if (handled) {
+                try {
+                  const w = new XdrWriter(512, true);
+                  encodeAcceptedReply(w, xid, NULL_AUTH, SUCCESS_BODY);
+                  proc.encodeRes(w, res);
+                  reply = w.segmentsOut();
+                  outcome = 'SUCCESS';
+                } catch (e) {
+                  this.logger.error({ ...this.logCtx(req, call, procName), ...errInfo(e) }, 'rpc: result encoding failed; SYSTEM_ERR');
+                  handled = false;
+                }
+              }
+              if (!handled) {
+                reply = this.acceptedReply(xid, { stat: SYSTEM_ERR });
+                outcome = 'SYSTEM_ERR';
+              }
+            }
+          }
+        }
       }
     } catch (e) {
       // Only a bug in this file can get here; still answer rather than crash.
       this.logger.error({ conn: req.connId, client: req.remote.address, xid: call?.xid, ...errInfo(e) }, 'rpc: dispatcher failure');
-      step = call ? this.accepted(call.xid, { stat: SYSTEM_ERR }) : { reply: undefined, outcome: 'DROPPED' };
+      if (drcKeyOf !== undefined) {
+        // Not a reply the procedure produced: let a retransmission run instead of replaying this.
+        this.drc!.forget(drcKeyOf);
+        drcKeyOf = undefined;
+      }
+      if (call) {
+        reply = this.acceptedReply(call.xid, { stat: SYSTEM_ERR });
+        outcome = 'SYSTEM_ERR';
+      } else {
+        reply = undefined;
+        outcome = 'DROPPED';
+      }
+    }
+    if (drcKeyOf !== undefined) {
+      if (reply) this.drc!.complete(drcKeyOf, reply);
+      else this.drc!.forget(drcKeyOf);
     }
     if (this.onCall && call) {
       try {
@@ -181,142 +329,32 @@ export class RpcDispatcher {
           prog: call.prog,
           vers: call.vers,
           proc: call.proc,
-          ...(step.procName !== undefined ? { procName: step.procName } : {}),
-          outcome: step.outcome,
+          procName,
+          outcome: outcome!,
           transport: req.transport,
-          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          seconds: (performance.now() - started) / 1e3,
         });
       } catch {
         // A metrics hook must not affect the reply.
       }
     }
-    return step.reply;
+    return reply;
   }
 
-  private async dispatchCall(req: DispatchRequest, call: CallHeader, r: XdrReader): Promise<Step> {
-    const { xid } = call;
-    const auth = authenticate(call.cred);
-    if (!auth.ok) {
-      this.logger.debug({ conn: req.connId, client: req.remote.address, xid, reason: auth.reason }, 'rpc: credential refused');
-      return this.rejected(xid, { stat: AUTH_ERROR, authStat: auth.authStat });
-    }
-    const program = this.programsByNumber.get(call.prog);
-    if (!program) return this.accepted(xid, { stat: PROG_UNAVAIL });
-    const pv = program.versions.get(call.vers);
-    if (!pv) return this.accepted(xid, { stat: PROG_MISMATCH, low: program.low, high: program.high });
-
-    // Procedure 0 (NULL) answers AUTH_NONE whatever the version requires: clients probe with it
-    // before they pick a flavor (RFC 2623 §2.3.1).
-    const flavors = pv.flavors ?? DEFAULT_FLAVORS;
-    if (!flavors.has(auth.auth.flavor) && !(call.proc === 0 && auth.auth.flavor === AUTH_NONE)) {
-      return this.rejected(xid, { stat: AUTH_ERROR, authStat: AUTH_TOOWEAK });
-    }
-    const proc = pv.procs.get(call.proc);
-    if (!proc) return this.accepted(xid, { stat: PROC_UNAVAIL });
-    const procName = proc.name;
-
-    const ctx: RpcCallContext = {
-      xid,
-      prog: call.prog,
-      vers: call.vers,
-      proc: call.proc,
-      auth: auth.auth,
-      remote: req.remote,
-      local: req.local,
-      transport: req.transport,
-      signal: req.signal,
-      connId: req.connId,
-      // Without a transport hook nothing is given back early; lent memory is then left to the GC.
-      onReplySent: req.onReplySent ?? (() => undefined),
-    };
-    if (req.backchannel) ctx.backchannel = req.backchannel;
-    if (req.retainRequest) ctx.retainRequest = req.retainRequest;
-    const logCtx = { conn: req.connId, client: req.remote.address, xid, prog: call.prog, vers: call.vers, proc: procName };
-
-    if (pv.admit) {
-      let stat: number;
-      try {
-        stat = pv.admit(ctx);
-      } catch (e) {
-        this.logger.error({ ...logCtx, ...errInfo(e) }, 'rpc: admit hook threw');
-        return { ...this.accepted(xid, { stat: SYSTEM_ERR }), procName };
-      }
-      if (stat !== AUTH_OK) return { ...this.rejected(xid, { stat: AUTH_ERROR, authStat: stat }), procName };
-    }
-
-    let key: string | undefined;
-    if (proc.nonIdempotent && this.drc?.enabled) {
-      key = drcKey(req.remote.address, xid, call.prog, call.vers, call.proc, req.record.subarray(r.offset));
-      const hit = this.drc.begin(key);
-      if (hit.state === 'in-progress') {
-        this.logger.debug(logCtx, 'rpc: retransmission of a call in progress, dropped');
-        return { reply: undefined, outcome: 'DROPPED', procName };
-      }
-      if (hit.state === 'done') {
-        this.logger.debug(logCtx, 'rpc: duplicate request, cached reply resent');
-        return { reply: [hit.reply], outcome: 'DRC_REPLAY', procName };
-      }
-    }
-
-    let step: Step | undefined;
-    try {
-      step = await this.execute(ctx, call, r, proc, logCtx);
-      return { ...step, procName };
-    } finally {
-      if (key !== undefined) {
-        if (step?.reply) this.drc!.complete(key, step.reply);
-        else this.drc!.forget(key);
-      }
-    }
+  /** Log fields for a call, built only when a line is written. */
+  private logCtx(req: DispatchRequest, call: CallHeader, procName: string): Record<string, unknown> {
+    return { conn: req.connId, client: req.remote.address, xid: call.xid, prog: call.prog, vers: call.vers, proc: procName };
   }
 
-  private async execute(
-    ctx: RpcCallContext,
-    call: CallHeader,
-    r: XdrReader,
-    proc: RpcProcedure<unknown, unknown>,
-    logCtx: object,
-  ): Promise<Step> {
-    let args: unknown;
-    try {
-      args = proc.decodeArgs(r);
-    } catch (e) {
-      this.logger.debug({ ...logCtx, ...errInfo(e) }, 'rpc: undecodable arguments');
-      return this.accepted(call.xid, { stat: GARBAGE_ARGS });
-    }
-    // Trailing bytes after the arguments are tolerated (some clients pad).
-
-    let res: unknown;
-    try {
-      res = await proc.handle(ctx, args);
-    } catch (e) {
-      // The program layer maps CoreError into its own result bodies; anything that escapes to here,
-      // CoreError included, is a server fault.
-      if (ctx.signal.aborted) this.logger.debug({ ...logCtx, ...errInfo(e) }, 'rpc: handler failed after its connection closed');
-      else this.logger.error({ ...logCtx, ...errInfo(e) }, 'rpc: handler threw; SYSTEM_ERR');
-      return this.accepted(call.xid, { stat: SYSTEM_ERR });
-    }
-
-    try {
-      const w = new XdrWriter();
-      encodeAcceptedReply(w, call.xid, NULL_AUTH, { stat: SUCCESS });
-      proc.encodeRes(w, res);
-      return { reply: w.segmentsOut(), outcome: 'SUCCESS' };
-    } catch (e) {
-      this.logger.error({ ...logCtx, ...errInfo(e) }, 'rpc: result encoding failed; SYSTEM_ERR');
-      return this.accepted(call.xid, { stat: SYSTEM_ERR });
-    }
-  }
-
-  private accepted(xid: number, body: AcceptedReply): Step {
-    const w = new XdrWriter(64);
+  private acceptedReply(xid: number, body: AcceptedReply): Buffer[] {
+    const w = new XdrWriter(64, true);
     encodeAcceptedReply(w, xid, NULL_AUTH, body);
-    return { reply: w.segmentsOut(), outcome: ACCEPT_STAT_NAMES[body.stat] as CallOutcome };
+    return w.segmentsOut();
   }
 
-  private rejected(xid: number, rej: RejectedReply): Step {
-    const w = new XdrWriter(64);
+  private rejectedReply(xid: number, rej: RejectedReply): Buffer[] {
+    const w = new XdrWriter(64, true);
     encodeRejectedReply(w, xid, rej);
-    return { reply: w.segmentsOut(), outcome: rej.stat === RPC_MISMATCH ? 'RPC_MISMATCH' : 'AUTH_ERROR' };
+    return w.segmentsOut();
   }
 }

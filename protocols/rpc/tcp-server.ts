@@ -9,12 +9,19 @@
 import * as net from 'node:net';
 import type { RpcDispatcher } from './dispatcher';
 import { bulkPool } from '../../cluster/vfs/buffer-pool';
+import { replyScratch } from '../xdr/writer';
 import { boundAddresses, listenTcp } from '../transport/tcp-listen';
 import { adoptWithUserBuffer } from '../transport/user-buffer-socket';
 import { ConnectionBackchannel, type RpcBackchannel } from './backchannel';
-import { FramingError, RecordDecoder, frameRecord } from './framing';
+import { FramingError, LAST_FRAGMENT, RecordDecoder, frameRecord } from './framing';
 import { errInfo, type Logger } from './log';
 import type { RpcPeer } from './types';
+
+/** Idle checks per idle period: a connection is closed between one and 1 + 1/IDLE_TICKS periods idle. */
+const IDLE_TICKS = 4;
+
+/** Replies up to this size are copied behind their record mark into one buffer (see `send`). */
+const SMALL_REPLY_BYTES = 2048;
 
 export interface TcpServerOptions {
   dispatcher: RpcDispatcher;
@@ -179,13 +186,12 @@ class TcpConnection {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     if (opts.idleTimeoutMs > 0) {
-      socket.setTimeout(opts.idleTimeoutMs);
-      // The timer re-arms on any later read or write, so a call still running is simply waited for.
-      socket.on('timeout', () => {
-        if (this.inFlight > 0 || this.queue.length > 0 || this.isClosed) return;
-        opts.logger.debug({ conn: id, client: this.remote.address }, 'rpc: idle connection closed');
-        socket.destroy();
-      });
+      // Not socket.setTimeout: Node re-arms that timer (reading the loop clock, re-inserting the timer) on
+      // every read and every write. Here reads and writes bump a counter, and a coarse timer ticking four
+      // times per idle period closes the connection after a full period without any (and no call running).
+      const tick = Math.max(1, Math.floor(opts.idleTimeoutMs / IDLE_TICKS));
+      this.idleTimer = setInterval(() => this.checkIdle(), tick);
+      this.idleTimer.unref();
     }
     if (!adopted) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -211,14 +217,33 @@ class TcpConnection {
     this.socket.destroy();
   }
 
+  /** Reads and writes so far, for the idle check. */
+  private activity = 0;
+  private activitySeen = 0;
+  private idleTicks = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  private checkIdle(): void {
+    if (this.activity !== this.activitySeen || this.inFlight > 0 || this.queue.length > 0) {
+      this.activitySeen = this.activity;
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < IDLE_TICKS || this.isClosed) return;
+    this.opts.logger.debug({ conn: this.id, client: this.remote.address }, 'rpc: idle connection closed');
+    this.socket.destroy();
+  }
+
   /** A read into a buffer from `decoder.readTarget()` (user-buffer mode). */
   private onRead(n: number, buf: Uint8Array): boolean {
+    this.activity++;
     if (this.draining || this.isClosed) return true;
     this.take(() => this.decoder.received(buf, n));
     return true;
   }
 
   private onData(chunk: Buffer): void {
+    this.activity++;
     if (this.draining || this.isClosed) return;
     this.take(() => this.decoder.push(chunk));
   }
@@ -258,8 +283,8 @@ class TcpConnection {
   private start(record: Buffer): void {
     this.inFlight++;
     // Run once the reply is in the kernel (or there is none): procedures give back memory they lent to
-    // the reply, and a pooled request record is returned last.
-    const after: (() => void)[] = [];
+    // the reply, and a pooled request record is returned last. Made on first use (most calls lend nothing).
+    let after: (() => void)[] | undefined;
     // The record goes back to the pool when the reply is out and nobody retains it any more (a WRITE
     // answered before its bytes reach the brick keeps it: cluster/bricks/write-behind.ts).
     let holds = 1;
@@ -276,11 +301,15 @@ class TcpConnection {
       };
     };
     const finish = (): void => {
-      for (const fn of after.splice(0)) {
-        try {
-          fn();
-        } catch (e) {
-          this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: after-reply hook failed');
+      if (after !== undefined) {
+        const fns = after;
+        after = undefined;
+        for (const fn of fns) {
+          try {
+            fn();
+          } catch (e) {
+            this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: after-reply hook failed');
+          }
         }
       }
       unhold();
@@ -293,24 +322,30 @@ class TcpConnection {
         transport: 'tcp',
         connId: this.id,
         signal: this.abort.signal,
-        onReplySent: (fn) => after.push(fn),
+        onReplySent: (fn) => (after ??= []).push(fn),
         retainRequest,
         backchannel: this.getBackchannel,
       })
       .then(
         (reply) => {
-          if (reply) this.send(reply, finish);
-          else finish();
+          try {
+            if (reply) this.send(reply, finish);
+            else finish();
+          } finally {
+            this.inFlight--;
+            this.pump();
+          }
         },
         (e) => {
-          this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: dispatch rejected');
-          finish();
+          try {
+            this.opts.logger.error({ conn: this.id, ...errInfo(e) }, 'rpc: dispatch rejected');
+            finish();
+          } finally {
+            this.inFlight--;
+            this.pump();
+          }
         },
-      )
-      .finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
+      );
   }
 
   private readonly getBackchannel = (): RpcBackchannel =>
@@ -326,6 +361,7 @@ class TcpConnection {
    */
   private send(segments: Buffer[], done: () => void): void {
     const s = this.socket;
+    this.activity++;
     if (this.isClosed || !s.writable) {
       done();
       return;
@@ -342,10 +378,22 @@ class TcpConnection {
           if (!s.destroyed) s.uncork();
         });
       }
-      const frames = frameRecord(segments);
-      for (let i = 0; i < frames.length; i++) {
-        if (i === frames.length - 1) s.write(frames[i]!, () => done());
-        else s.write(frames[i]!);
+      let total = 0;
+      for (let i = 0; i < segments.length; i++) total += segments[i]!.length;
+      if (total <= SMALL_REPLY_BYTES) {
+        // A small reply goes out as one buffer, mark included: copying a few hundred bytes costs less
+        // than a write() per segment (each one a queued entry in the socket's buffer, then an iovec).
+        const buf = replyScratch(4 + total);
+        buf.writeUInt32BE((LAST_FRAGMENT + total) >>> 0, 0);
+        let at = 4;
+        for (let i = 0; i < segments.length; i++) at += segments[i]!.copy(buf, at);
+        s.write(buf, done);
+      } else {
+        const frames = frameRecord(segments);
+        for (let i = 0; i < frames.length; i++) {
+          if (i === frames.length - 1) s.write(frames[i]!, done);
+          else s.write(frames[i]!);
+        }
       }
     } catch (e) {
       // Not calling `done`: a write may still hold the buffers; they are left to the GC instead.
@@ -371,6 +419,7 @@ class TcpConnection {
 
   private onClose(): void {
     this.isClosed = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
     this.decoder.dispose();
     for (const r of this.queue.splice(0)) bulkPool.give(r);
     this.abort.abort();

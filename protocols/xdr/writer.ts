@@ -5,6 +5,29 @@
  */
 const BLOCK = 16 * 1024;
 const ZERO_PAD = Buffer.alloc(4);
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Scratch memory for short-lived replies (the first block of a reply writer, a small framed reply), carved
+ * from 64 KiB slabs. Node's own pool gives out 8 KiB slabs, one ArrayBuffer per ~16 small replies, and
+ * making those showed up in per-call profiles. Only for memory that dies once the reply is written: a
+ * slice that lived on would keep its whole slab alive (long-lived encodings use `new XdrWriter()`).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabOff = 0;
+
+/** `n` bytes (at most 4 KiB) of reply scratch; see above. */
+export function replyScratch(n: number): Buffer {
+  if (n > 4096) return Buffer.allocUnsafe(n);
+  if (slabOff + n > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabOff = 0;
+  }
+  const b = slab.subarray(slabOff, slabOff + n);
+  slabOff += (n + 7) & ~7;
+  return b;
+}
 
 export class XdrWriter {
   private readonly segments: Buffer[] = [];
@@ -15,8 +38,19 @@ export class XdrWriter {
   private pos = 0;
   private total = 0;
 
-  constructor(initial = 512) {
-    this.cur = Buffer.allocUnsafe(Math.max(initial, 64));
+  /** Set while `cur` is a reply-scratch carve whose unused tail can go back (see `forReply`). */
+  private carvedFrom: Buffer | undefined;
+
+  /**
+   * `reply`: the writer of an RPC reply that is sent and then dropped. Its first block is reply scratch,
+   * and what it leaves unused goes back when the reply is taken (`segmentsOut`) if nothing was carved after.
+   */
+  constructor(initial = 512, reply = false) {
+    const n = Math.max(initial, 64);
+    if (reply && n <= 4096) {
+      this.cur = replyScratch(n);
+      this.carvedFrom = slab;
+    } else this.cur = Buffer.allocUnsafe(n);
   }
 
   /** Bytes written so far. */
@@ -27,6 +61,7 @@ export class XdrWriter {
   private ensure(n: number): void {
     if (this.pos + n <= this.cur.length) return;
     this.flushCur();
+    this.giveBackTail();
     this.cur = Buffer.allocUnsafe(Math.max(BLOCK, n));
     this.dv = undefined;
     this.curStart = 0;
@@ -146,9 +181,28 @@ export class XdrWriter {
     tok.buf.writeUInt32BE(v >>> 0, tok.off);
   }
 
+  /** Returns the unused end of a reply-scratch first block, if it is still the slab's last carve. */
+  private giveBackTail(): void {
+    const from = this.carvedFrom;
+    if (from === undefined) return;
+    this.carvedFrom = undefined;
+    const cur = this.cur;
+    const start = cur.byteOffset - from.byteOffset;
+    if (from === slab && cur.buffer === from.buffer && slabOff === ((start + cur.length + 7) & ~7)) {
+      slabOff = (start + this.pos + 7) & ~7;
+      // Whatever is written after this (the writer should not be) goes to a new block, never into memory
+      // handed out again. flushCur has already taken what `cur` held.
+      this.cur = EMPTY;
+      this.dv = undefined;
+      this.curStart = 0;
+      this.pos = 0;
+    }
+  }
+
   /** The encoded message as segments (for writev). The writer must not be used afterwards. */
   segmentsOut(): Buffer[] {
     this.flushCur();
+    this.giveBackTail();
     return this.segments;
   }
 

@@ -9,7 +9,7 @@
 import { XdrError } from '../../xdr/errors';
 import { AUTH_BADCRED, AUTH_REJECTEDCRED, type OpaqueAuth } from '../message';
 import { AUTH_NONE, AUTH_SYS, type RpcAuth } from '../types';
-import { decodeAuthSysParms } from './sys';
+import { decodeAuthSys } from './sys';
 
 export type AuthResult = { ok: true; auth: RpcAuth } | { ok: false; authStat: number; reason: string };
 
@@ -20,7 +20,7 @@ export function authenticate(cred: OpaqueAuth): AuthResult {
       return { ok: true, auth: { flavor: AUTH_NONE } };
     case AUTH_SYS:
       try {
-        return { ok: true, auth: { flavor: AUTH_SYS, ...decodeAuthSysParms(cred.body) } };
+        return { ok: true, auth: decodeAuthSys(cred.body) };
       } catch (e) {
         const reason = e instanceof XdrError ? e.message : String(e);
         return { ok: false, authStat: AUTH_BADCRED, reason: `malformed AUTH_SYS credential: ${reason}` };

@@ -18,17 +18,39 @@ import type { OpaqueAuth } from '../message';
 export const MAX_MACHINE_NAME = 255;
 export const MAX_AUTH_SYS_GIDS = 16;
 
+/** The last machine name decoded, as bytes and string: a client sends the same one on every call. */
+let lastNameBytes: Buffer = Buffer.alloc(0);
+let lastName = '';
+
+function machineNameOf(b: Buffer): string {
+  if (!b.equals(lastNameBytes)) {
+    lastName = b.toString('utf8');
+    lastNameBytes = Buffer.from(b); // b is a view of the request record, which is reused
+  }
+  return lastName;
+}
+
 /** Decodes an AUTH_SYS credential body. Short, oversized or trailing bytes → XdrError (→ AUTH_BADCRED). */
 export function decodeAuthSysParms(body: Buffer): AuthSys {
+  const { stamp, machineName, uid, gid, gids } = decodeAuthSys(body);
+  return { stamp, machineName, uid, gid, gids };
+}
+
+/** `decodeAuthSysParms` as the dispatcher's RpcAuth, built in one object (every AUTH_SYS call pays for this). */
+export function decodeAuthSys(body: Buffer): { flavor: typeof AUTH_SYS } & AuthSys {
   const r = new XdrReader(body);
   const stamp = r.uint32();
-  const machineName = r.string(MAX_MACHINE_NAME).toString('utf8');
+  const machineName = machineNameOf(r.string(MAX_MACHINE_NAME));
   const uid = r.uint32();
   const gid = r.uint32();
-  const gids = r.array(MAX_AUTH_SYS_GIDS, (x) => x.uint32());
+  const n = r.uint32();
+  if (n > MAX_AUTH_SYS_GIDS) throw new XdrError(`array length ${n} over maximum ${MAX_AUTH_SYS_GIDS}`);
+  if (n * 4 > r.remaining()) throw new XdrError(`array length ${n} exceeds input`);
+  const gids: number[] = new Array(n);
+  for (let i = 0; i < n; i++) gids[i] = r.uint32();
   // The credential is exactly this structure; anything after it means a garbled credential.
   if (r.remaining() !== 0) throw new XdrError(`${r.remaining()} trailing bytes in authsys_parms`);
-  return { stamp, machineName, uid, gid, gids };
+  return { flavor: AUTH_SYS, stamp, machineName, uid, gid, gids };
 }
 
 export function encodeAuthSysParms(w: XdrWriter, a: AuthSys): void {
