@@ -308,15 +308,6 @@ prepare_source() {
   log "preparing the ${SIZE} MiB source file"
   timeout 300 "$KIT/seq_nfs.sh" "$HOST" 9 9 /none 3 "$SIZE" 0 > /dev/null 2>> "$OUT/prepare.log" 8>&- || true
 }
-bench_target() {  # TARGET PORT MOUNT_PORT EXPORT
-  local t=$1 p=$2 mp=$3 ex=$4
-  sync; sleep 1
-  run_step "$t.seq" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" "$RUNS" || true
-  sync; sleep 1
-  # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
-  run_step "$t.meta" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$META_RUNS" $META_ARGS || true
-}
-
 up_gateway() {  # non-zero: nothing left running (the failure is recorded)
   local gwlog=$OUT/gateway.log
   if [ $BUILD = 1 ]; then
@@ -343,7 +334,7 @@ up_gateway() {  # non-zero: nothing left running (the failure is recorded)
 }
 run_gateway() {
   up_gateway || return 0
-  bench_target gateway "$GW_PORT" "$GW_MPORT" "$GW_EXPORT"
+  bench_steps gateway
   down_gateway
 }
 down_gateway() { gateway_done gateway "$OUT/gateway.log"; }
@@ -359,7 +350,7 @@ up_ganesha() {
 down_ganesha() { ganesha_done ganesha; stop_ganesha; }
 run_ganesha() {
   up_ganesha || return 0
-  bench_target ganesha "$GA_PORT" "$GA_MPORT" "$GA_EXPORT"
+  bench_steps ganesha
   down_ganesha
 }
 
@@ -440,20 +431,7 @@ run_redis() {
 # The same two workloads over NFSv4.0 (libnfs 5.0.2 through the kit's scripts, version 4: no MOUNT
 # protocol, the export is a path in the server's pseudo filesystem) and NFSv4.1 (our own client,
 # test/e2e/nfs41-bench.ts through bench/nfs41.sh: sessions, 1 MiB UNSTABLE WRITEs + COMMIT). Steps are
-# named <target>.v40.seq, .v40.meta, .v41.seq, .v41.meta.
-bench_target_v4() {  # TARGET PORT EXPORT
-  local t=$1 p=$2 ex=$3
-  sync; sleep 1
-  run_step "$t.v40.seq" "$KIT/seq_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$SIZE" "$RUNS" || true
-  sync; sleep 1
-  # shellcheck disable=SC2086  # META_ARGS is a word list on purpose
-  run_step "$t.v40.meta" "$KIT/meta_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$META_RUNS" $META_ARGS || true
-  sync; sleep 1
-  run_step "$t.v41.seq" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" seq "$HOST" "$p" "$ex" "$SIZE" "$RUNS" || true
-  sync; sleep 1
-  # shellcheck disable=SC2086
-  run_step "$t.v41.meta" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" "$META_RUNS" $META_ARGS || true
-}
+# named <target>.v40.seq, .v40.meta, .v41.seq, .v41.meta (steps_of, target_step).
 up_nfs4() {
   local t=nfs4 gwlog=$OUT/nfs4.log
   if [ $BUILD = 1 ] && [[ " ${TARGET_LIST[*]} " != *" gateway "* ]]; then
@@ -471,7 +449,7 @@ up_nfs4() {
 down_nfs4() { gateway_done nfs4 "$OUT/nfs4.log"; }
 run_nfs4() {
   up_nfs4 || return 0
-  bench_target_v4 nfs4 "$GW_PORT" "$GW_EXPORT"
+  bench_steps nfs4
   down_nfs4
 }
 up_ganesha4() {  # the kit's Ganesha (Protocols 3, 4; Minor_Versions 0, 1, 2), NFSv4 workloads
@@ -493,7 +471,7 @@ down_ganesha4() {
 }
 run_ganesha4() {
   up_ganesha4 || return 0
-  bench_target_v4 ganesha4 "$GA_PORT" "$GA_EXPORT"
+  bench_steps ganesha4
   down_ganesha4
 }
 
@@ -528,8 +506,8 @@ steps_of() {  # TARGET: its steps, in order
     nfs4|ganesha4) echo v40.seq v40.meta v41.seq v41.meta;;
   esac
 }
-one_run() {  # TARGET STEP NAME: one run of TARGET's STEP as run_step NAME
-  local t=$1 step=$2 name=$3 p mp ex share cred
+target_step() {  # TARGET STEP NAME N: N runs of TARGET's STEP as run_step NAME (the one place a step's command is)
+  local t=$1 step=$2 name=$3 n=$4 p mp ex share cred
   case $t in
     gateway) p=$GW_PORT mp=$GW_MPORT ex=$GW_EXPORT;;
     ganesha) p=$GA_PORT mp=$GA_MPORT ex=$GA_EXPORT;;
@@ -540,16 +518,24 @@ one_run() {  # TARGET STEP NAME: one run of TARGET's STEP as run_step NAME
   esac
   # shellcheck disable=SC2086  # META_ARGS / SMB_META_ARGS are word lists on purpose
   case $t:$step in
-    gateway:seq|ganesha:seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" 1;;
-    gateway:meta|ganesha:meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 1 $META_ARGS;;
-    *:v40.seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$SIZE" 1;;
-    *:v40.meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" 0 "$ex" 4 1 $META_ARGS;;
-    *:v41.seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" seq "$HOST" "$p" "$ex" "$SIZE" 1;;
-    *:v41.meta) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" 1 $META_ARGS;;
-    smb:seq|samba:seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/smb.sh" "$HOST" "$p" "$share" "$cred" "$SIZE" 1;;
-    smb:meta|samba:meta) run_step "$name" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" 1 $SMB_META_ARGS;;
-    *) fail "one_run: no step $step for $t"; return 1;;
+    gateway:seq|ganesha:seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$SIZE" "$n";;
+    gateway:meta|ganesha:meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" "$mp" "$ex" 3 "$n" $META_ARGS;;
+    *:v40.seq) run_step "$name" "$KIT/seq_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$SIZE" "$n";;
+    *:v40.meta) run_step "$name" "$KIT/meta_nfs.sh" "$HOST" "$p" 0 "$ex" 4 "$n" $META_ARGS;;
+    *:v41.seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" seq "$HOST" "$p" "$ex" "$SIZE" "$n";;
+    *:v41.meta) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/nfs41.sh" meta "$HOST" "$p" "$ex" "$n" $META_ARGS;;
+    smb:seq|samba:seq) run_step "$name" env BENCH_KIT="$KIT" "$ROOT/bench/smb.sh" "$HOST" "$p" "$share" "$cred" "$SIZE" "$n";;
+    smb:meta|samba:meta) run_step "$name" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" "$n" $SMB_META_ARGS;;
+    *) fail "target_step: no step $step for $t"; return 1;;
   esac
+}
+bench_steps() {  # TARGET: every step of TARGET (steps_of), each with all its runs, one after the other
+  local t=$1 step n
+  for step in $(steps_of "$t"); do
+    n=$RUNS; [[ $step == *meta ]] && n=$META_RUNS
+    sync; sleep 1
+    target_step "$t" "$step" "$t.$step" "$n" || true
+  done
 }
 merge_runs() {  # NAME N: the per-run lines of NAME.r1..rN into NAME.raw, their median/min/max into NAME.txt
   local name=$1 n=$2 r
@@ -569,7 +555,7 @@ interleave() {  # TARGET...: the targets' servers are up; each step alternates b
         if [ $((r % 2)) = 1 ]; then t=${targets[$i]}; else t=${targets[$(( ${#targets[@]} - 1 - i ))]}; fi
         SERVER_PID=$(server_pid "$t")
         sync; sleep 1
-        one_run "$t" "$step" "$t.$step.r$r" || true
+        target_step "$t" "$step" "$t.$step.r$r" 1 || true
       done
     done
     for t in "${targets[@]}"; do merge_runs "$t.$step" "$n"; done

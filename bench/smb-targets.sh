@@ -1,5 +1,5 @@
 # SMB targets of bench/run.sh (sourced by it; uses its helpers: run_step, start_gateway, gateway_done,
-# wait_listen, ports_free, stop_pid, rss_sampler, peak_rss_mib, apt_install, fail, log, and its variables
+# wait_listen, ports_free, stop_pid, rss_sampler, peak_rss_mib, apt_install, fail, log, bench_steps, and its variables
 # ROOT KIT BW OUT WORK HOST SIZE RUNS META_RUNS GW_PORT GW_MPORT GW_PID GW_SAMPLER SERVER_PID).
 #
 #   smb:   the gateway (`serve --data`, share `data`, user added with `gateway user add`) on
@@ -24,15 +24,6 @@ ensure_smb_tools() {
   [ -x "$BW/bin/smb_meta" ] || log "$BW/bin/smb_meta is missing (the kit's setup-tools.sh builds it): the meta step will fail"
 }
 
-bench_smb_target() {  # TARGET PORT SHARE USER%PASS
-  local t=$1 p=$2 share=$3 cred=$4
-  sync; sleep 1
-  run_step "$t.seq" env BENCH_KIT="$KIT" "$ROOT/bench/smb.sh" "$HOST" "$p" "$share" "$cred" "$SIZE" "$RUNS" || true
-  sync; sleep 1
-  # shellcheck disable=SC2086  # SMB_META_ARGS is a word list on purpose
-  run_step "$t.meta" "$KIT/meta_smb.sh" "$HOST" "$p" "$share" "$cred" "$META_RUNS" $SMB_META_ARGS || true
-}
-
 up_smb() {
   local t=smb gwlog=$OUT/smb.log data=$WORK/smb-data
   ensure_smb_tools
@@ -55,7 +46,7 @@ up_smb() {
 down_smb() { gateway_done smb "$OUT/smb.log"; }
 run_smb() {
   up_smb || return 0
-  bench_smb_target smb "$SMB_GW_PORT" data "bench%$SMB_PASS"
+  bench_steps smb
   down_smb
 }
 
@@ -95,7 +86,7 @@ down_samba() {
 }
 run_samba() {
   up_samba || return 0
-  bench_smb_target samba "$SMB_SAMBA_PORT" bench "root%$SMB_PASS"
+  bench_steps samba
   down_samba
 }
 
