@@ -35,6 +35,19 @@ import { redisForFile } from './redis-server';
 
 const SPECS: BrickSpec[] = ['b1', 'b2', 'b3'].map((id) => ({ id, address: `mem:${id}` }));
 
+/** Asserts that every brick holds `want` for `id`: any other copy is a lost write. */
+async function assertEveryCopy(bricks: Map<string, MemoryBrick>, id: ObjectId, want: Buffer, what = `object ${id.fileId}`): Promise<void> {
+  for (const s of SPECS) {
+    const got = await bricks.get(s.id)!.readRange(id, 0, want.length);
+    assert.ok(got.equals(want), `${what}: the copy on ${s.id} is not what was last written (${got.length} bytes, starts '${got.toString('latin1', 0, 1)}', want '${want.toString('latin1', 0, 1)}': a lost write)`);
+  }
+}
+
+/** Waits until `brick` holds `want` for `id` (a write held elsewhere has reached it). */
+async function untilCopy(brick: MemoryBrick, id: ObjectId, want: Buffer): Promise<void> {
+  while (!(await brick.readRange(id, 0, want.length)).equals(want)) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe('heal with two gateways on one Redis', () => {
   const redis = redisForFile('heal-shared');
   const closers: Array<() => Promise<unknown>> = [];
@@ -101,12 +114,8 @@ describe('heal with two gateways on one Redis', () => {
     await heal;
 
     for (const [id, v] of [[known, 'c'], [unknown, 'd']] as const) {
-      const what = `object ${id.fileId}`;
-      for (const s of SPECS) {
-        const got = await bricks.get(s.id)!.readRange(id, 0, SIZE);
-        assert.ok(got.equals(fill(v)), `${what}: the copy on ${s.id} is not what was last written (starts '${got.toString('latin1', 0, 1)}', want '${v}': a lost write)`);
-      }
-      assert.ok(!g1.set.journal.hasObject('b3', id), `${what}: healed, its entry cleared in gateway 1's mirror`);
+      await assertEveryCopy(bricks, id, fill(v));
+      assert.ok(!g1.set.journal.hasObject('b3', id), `object ${id.fileId}: healed, its entry cleared in gateway 1's mirror`);
     }
     const st = healer.status();
     assert.ok(st.raced >= 2, `both copies found the object written meanwhile and were redone (raced ${st.raced})`);
@@ -188,7 +197,7 @@ describe('heal with two gateways on one Redis', () => {
     const w1 = hold(b1Writes, id, 'writeRange');
     const write = g2.set.writeRange(id, 0, fill('d'));
     await w1.reached;
-    while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
+    await untilCopy(bricks.get('b3')!, id, fill('d'));
     // The copy goes on: it overwrites b3 with 'b', fsyncs and clears the entry, all while the write is in flight.
     copy.go();
     await heal;
@@ -200,10 +209,7 @@ describe('heal with two gateways on one Redis', () => {
     // The next heal (after gateway 1's mirror hears of the new mark) copies the write to b3.
     await g1.set.journal.load();
     await healer.kick();
-    for (const s of SPECS) {
-      const got = await bricks.get(s.id)!.readRange(id, 0, SIZE);
-      assert.ok(got.equals(fill('d')), `the copy on ${s.id} is not what was last written (starts '${got.toString('latin1', 0, 1)}', want 'd': a lost write)`);
-    }
+    await assertEveryCopy(bricks, id, fill('d'));
     const g3 = await open();
     assert.equal(g3.set.journal.size, 0, 'no entry left in the store');
     for (const g of [g1, g2, g3]) assert.ok((await g.set.readRange(id, 0, SIZE)).equals(fill('d')));
@@ -262,7 +268,7 @@ describe('heal with two gateways on one Redis', () => {
     await pass2;
     assert.ok(!copying, 'healer 2 did not copy an entry healer 1 had claimed');
     assert.ok(h2.status().busy >= 1, `healer 2 counted the claimed entry (busy ${h2.status().busy})`);
-    for (const s of SPECS) assert.ok((await bricks.get(s.id)!.readRange(id, 0, SIZE)).equals(fill('b')), `${s.id} holds the last write`);
+    await assertEveryCopy(bricks, id, fill('b'));
   });
   it('a write that did not know of a missed drop and had it replayed over it while in flight re-marks the replica', { timeout: 60000 }, async () => {
     const { bricks, open, healerOf } = cluster();
@@ -283,7 +289,7 @@ describe('heal with two gateways on one Redis', () => {
     const w1 = hold(b1Writes, id, 'writeRange');
     const write = g2.set.writeRange(id, 0, fill('d'));
     await w1.reached;
-    while (!(await bricks.get('b3')!.readRange(id, 0, SIZE)).equals(fill('d'))) await new Promise((r) => setTimeout(r, 5));
+    await untilCopy(bricks.get('b3')!, id, fill('d'));
     await healer.kick();
     assert.equal(healer.status().droppedReplayed, 1);
     assert.equal(await bricks.get('b3')!.stat(id), undefined, 'the replay deleted the write on b3');
@@ -291,10 +297,7 @@ describe('heal with two gateways on one Redis', () => {
     await write;
     await g1.set.journal.load();
     await healer.kick();
-    for (const s of SPECS) {
-      const got = await bricks.get(s.id)!.readRange(id, 0, SIZE);
-      assert.ok(got.equals(fill('d')), `the copy on ${s.id} is not what was last written (${got.length} bytes: a lost write)`);
-    }
+    await assertEveryCopy(bricks, id, fill('d'));
     const g3 = await open();
     assert.equal(g3.set.journal.size, 0, 'no entry left in the store');
   });
