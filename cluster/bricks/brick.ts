@@ -31,6 +31,15 @@ export interface WriteHint {
   cold?: boolean;
 }
 
+/**
+ * What the reader knows about a read. `background`: nobody waits for these bytes yet (read-ahead), so the
+ * brick should keep the work off the caller's thread (the local brick's synchronous warm read would run
+ * it on the event loop). A brick is free to ignore it.
+ */
+export interface ReadHint {
+  background?: boolean;
+}
+
 export interface Brick {
   /**
    * Writes `data` at `offset` inside the object, creating it (sparse) if needed. `hint` may say how the
@@ -44,7 +53,7 @@ export interface Brick {
    * returns how many were read: fewer at the object's end, 0 for a missing object. Bytes past the
    * returned count are left untouched (the caller zero-fills them).
    */
-  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number>;
+  readInto(id: ObjectId, offset: number, target: Buffer, hint?: ReadHint): Promise<number>;
   /** Cuts (or sparsely extends) an existing object; a missing object stays missing. */
   truncate(id: ObjectId, length: number): Promise<void>;
   delete(id: ObjectId): Promise<void>;

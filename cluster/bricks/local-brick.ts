@@ -31,7 +31,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CoreError, Errc } from '../vfs/errors';
-import type { Brick, BrickCapacity, DropRequest, ObjectId, WriteHint } from './brick';
+import type { Brick, BrickCapacity, DropRequest, ObjectId, ReadHint, WriteHint } from './brick';
 import { DirectStaging, directEligible, DIRECT_ALIGN } from './direct-staging';
 import { toCoreError } from './errno';
 import { Janitor, type DropJob, type DropOutcome } from './janitor';
@@ -514,10 +514,10 @@ export class LocalBrick implements Brick {
     return this.readInto(id, offset, buf).then((got) => (got === length ? buf : buf.subarray(0, got)));
   }
 
-  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
+  readInto(id: ObjectId, offset: number, target: Buffer, hint?: ReadHint): Promise<number> {
     const path = this.objectPath(id);
     const warm = this.fds.get(path);
-    if (warm && !warm.doomed && !this.closed && warm.warmUntil > Date.now()) return this.readWarm(path, warm, offset, target);
+    if (warm && !warm.doomed && !this.closed && !hint?.background && warm.warmUntil > Date.now()) return this.readWarm(path, warm, offset, target);
     return this.withFd(id, path, false, 'read', async (fd) => {
       let got = 0;
       while (got < target.length) {

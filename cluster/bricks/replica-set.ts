@@ -59,7 +59,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kv } from '../meta/kv';
 import { CoreError, Errc } from '../vfs/errors';
-import type { Brick, BrickCapacity, ObjectId, WriteHint } from './brick';
+import type { Brick, BrickCapacity, ObjectId, ReadHint, WriteHint } from './brick';
 import { isBrickDown, isBrickFault } from './brick-fault';
 import { HealJournal, type JournalEntry, type Replica } from './heal-journal';
 import { ObjectLock } from './object-lock';
@@ -661,8 +661,8 @@ export class ReplicaSet extends EventEmitter implements Brick {
     return this.previous ? this.locks.shared(objKeyOf(id), fn) : fn();
   }
 
-  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
-    return this.track(() => this.withReadLock(id, () => this.readFrom(id, (b) => b.readInto(id, offset, target))));
+  readInto(id: ObjectId, offset: number, target: Buffer, hint?: ReadHint): Promise<number> {
+    return this.track(() => this.withReadLock(id, () => this.readFrom(id, (b) => b.readInto(id, offset, target, hint))));
   }
 
   readRange(id: ObjectId, offset: number, length: number): Promise<Buffer> {

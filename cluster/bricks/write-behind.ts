@@ -19,7 +19,7 @@
  * bytes are the caller's buffer (a pooled RPC record, no copy): the caller's `release` runs when the
  * brick is done with it.
  */
-import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId } from './brick';
+import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId, type ReadHint } from './brick';
 
 export interface WriteBehindOptions {
   /** Most bytes queued at once. */
@@ -131,9 +131,9 @@ export class WriteBehindBrick implements Brick {
     return w ? w.then(() => this.inner.readRange(id, offset, length)) : this.inner.readRange(id, offset, length);
   }
 
-  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
+  readInto(id: ObjectId, offset: number, target: Buffer, hint?: ReadHint): Promise<number> {
     const w = this.settled(id);
-    return w ? w.then(() => this.inner.readInto(id, offset, target)) : this.inner.readInto(id, offset, target);
+    return w ? w.then(() => this.inner.readInto(id, offset, target, hint)) : this.inner.readInto(id, offset, target, hint);
   }
 
   truncate(id: ObjectId, length: number): Promise<void> {

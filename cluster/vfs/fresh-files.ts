@@ -23,7 +23,7 @@
  *
  * Bounded: at most MAX_FRESH ids; the oldest is forgotten first (it is then trimmed like any file).
  */
-import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId } from '../bricks/brick';
+import { dropMany, type Brick, type BrickCapacity, type DropRequest, type ObjectId, type ReadHint } from '../bricks/brick';
 
 const MAX_FRESH = 65536;
 
@@ -81,8 +81,8 @@ export class FreshTrackingBrick implements Brick {
     return this.inner.readRange(id, offset, length);
   }
 
-  readInto(id: ObjectId, offset: number, target: Buffer): Promise<number> {
-    return this.inner.readInto(id, offset, target);
+  readInto(id: ObjectId, offset: number, target: Buffer, hint?: ReadHint): Promise<number> {
+    return this.inner.readInto(id, offset, target, hint);
   }
 
   delete(id: ObjectId): Promise<void> {

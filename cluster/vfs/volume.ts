@@ -15,7 +15,7 @@
  * atime is not updated by reads (no durable write per READ); it changes only through SETATTR.
  */
 import { randomBytes } from 'node:crypto';
-import type { Brick } from '../bricks/brick';
+import type { Brick, ReadHint } from '../bricks/brick';
 import { WriteBehindBrick } from '../bricks/write-behind';
 import { FreshFiles, FreshTrackingBrick } from './fresh-files';
 import { chunkTail, splitRange } from '../bricks/chunks';
@@ -28,6 +28,7 @@ import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
 import { TrimBatcher } from './trim-batch';
 import { ListingPages } from './listing-pages';
+import { ReadAhead } from './read-ahead';
 import type { CachingBreaker } from './caching';
 import { EventHub, type FsChanged, type FsEvents } from './events';
 import { OpenTable, type OpenEntry } from '../locks/open-table';
@@ -141,6 +142,9 @@ function wcc(n: Inode): WccAttr {
 }
 
 /** Waits for every promise; then rethrows the first failure, if any. */
+/** Read-ahead's brick reads: nobody waits for them yet, so they stay off the event loop. */
+const BACKGROUND: ReadHint = Object.freeze({ background: true });
+
 async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
   if (ps.length === 1) {
     await ps[0];
@@ -202,6 +206,8 @@ export class Volume implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Finished readdir pages, kept while the store is unchanged (listing-pages.ts). */
   private readonly pages = new ListingPages(() => this.kv.writeEpoch?.());
+  /** Sequential readers' next ranges, for one-process stores only (read-ahead.ts). */
+  private readonly readAhead: ReadAhead | undefined;
   /** SMB oplocks and leases that reads, writes and other protocols' opens break first (caching.ts). */
   private cachingBreaker: CachingBreaker | undefined;
 
@@ -228,6 +234,7 @@ export class Volume implements FileSystem {
       this.brick = brick;
     }
     if (kv.writeEpoch?.() !== undefined) {
+      this.readAhead = new ReadAhead(() => kv.writeEpoch?.());
       // Removing a file that never had an object skips the trim (fresh-files.ts); one-process stores only.
       const fresh = new FreshFiles();
       this.fresh = fresh;
@@ -254,6 +261,11 @@ export class Volume implements FileSystem {
 
   get chunkSize(): number {
     return this.ns.vol.chunkSize;
+  }
+
+  /** Ranges read ahead for sequential readers, served from read-ahead, dropped unused; undefined: off. */
+  get readAheadStats(): Readonly<{ issued: number; hits: number; dropped: number }> | undefined {
+    return this.readAhead?.stats;
   }
 
   /** Replays brick trims that a crash interrupted. Called once by the opener. */
@@ -519,24 +531,42 @@ export class Volume implements FileSystem {
     if (offset >= n.size || count === 0) return { data: Buffer.alloc(0), eof: offset >= n.size, attr: this.toAttr(n) };
     const end = offset + BigInt(count) < n.size ? offset + BigInt(count) : n.size;
     const len = Number(end - offset);
-    const pieces = splitRange(offset, len, this.chunkSize);
     if (signal?.aborted) throw new CoreError(Errc.IO, 'aborted');
-    // Pooled memory: READ-sized buffers churned per request would otherwise keep the GC busy. Every byte
-    // of it is written below (data or zeros), so no stale bytes of another file can leak.
-    const data = pool.take(len);
+    const ahead = this.readAhead?.begin(n.id, offset, len, pool);
+    let ok = false;
     try {
-      await Promise.all(
-        pieces.map(async (p) => {
-          const target = data.subarray(p.pos, p.pos + p.length);
-          const got = await this.brick.readInto({ fileId: n.id, chunk: p.chunk }, p.offset, target);
-          if (got < p.length) target.fill(0, got); // holes and object ends below the file size
-        }),
-      );
-    } catch (e) {
-      pool.give(data);
-      throw e;
+      let data = ahead ? await ahead : undefined;
+      if (!data) {
+        // Pooled memory: READ-sized buffers churned per request would otherwise keep the GC busy. Every
+        // byte of it is written (data or zeros), so no stale bytes of another file can leak.
+        data = pool.take(len);
+        try {
+          await this.fillRange(n.id, offset, data);
+        } catch (e) {
+          pool.give(data);
+          throw e;
+        }
+      }
+      ok = true;
+      const out = data;
+      return { data: out, eof: end >= n.size, attr: this.toAttr(n), release: () => pool.give(out) };
+    } finally {
+      this.readAhead?.end(n.id, offset, end, ok, n.size, count, pool, (at, target) => this.fillRange(n.id, at, target, BACKGROUND));
     }
-    return { data, eof: end >= n.size, attr: this.toAttr(n), release: () => pool.give(data) };
+  }
+
+  /**
+   * Reads [offset, offset + target.length) of file `id` into target, holes and object ends as zeros.
+   * Settles only after every piece did, so on failure the caller may reuse `target` at once.
+   */
+  private async fillRange(id: bigint, offset: bigint, target: Buffer, hint?: ReadHint): Promise<void> {
+    await allSettledOrThrow(
+      splitRange(offset, target.length, this.chunkSize).map(async (p) => {
+        const part = target.subarray(p.pos, p.pos + p.length);
+        const got = await this.brick.readInto({ fileId: id, chunk: p.chunk }, p.offset, part, hint);
+        if (got < p.length) part.fill(0, got); // holes and object ends below the file size
+      }),
+    );
   }
 
   async write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult> {
@@ -994,6 +1024,7 @@ export class Volume implements FileSystem {
     this.closing ??= (async () => {
       await this.settle();
       await Promise.all([...this.flushing.values()].flatMap((m) => [...m.values()]));
+      this.readAhead?.clear();
       try {
         await this.kv.sync();
       } finally {
