@@ -3,7 +3,8 @@
  * bytes, connections. Off unless a port is configured.
  */
 import { createServer, type Server } from 'node:http';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Volume } from '../cluster/vfs/volume';
 import { CallMetrics } from './call-metrics';
 
 export class GatewayMetrics {
@@ -21,6 +22,26 @@ export class GatewayMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.calls.register(this.registry);
+  }
+
+  /** Counters the volumes keep themselves, read at scrape time. */
+  registerVolumes(volumes: ReadonlyMap<string, Volume>): void {
+    new Counter({
+      name: 'gateway_read_ahead_ranges_total',
+      help: 'Ranges read ahead for sequential readers, by volume and outcome (issued; hit: served a READ; dropped: unused)',
+      labelNames: ['volume', 'outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [volume, v] of volumes) {
+          const st = v.readAheadStats;
+          if (!st) continue;
+          this.inc({ volume, outcome: 'issued' }, st.issued);
+          this.inc({ volume, outcome: 'hit' }, st.hits);
+          this.inc({ volume, outcome: 'dropped' }, st.dropped);
+        }
+      },
+    });
   }
 
   async listen(host: string, port: number): Promise<number> {

@@ -156,6 +156,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     let metricsPort: number | null = null;
     if (cfg.metrics.port !== null) metricsPort = await metrics.listen(cfg.metrics.host, cfg.metrics.port);
     if (clusters.size) registerClusterMetrics(metrics.registry, clusters);
+    metrics.registerVolumes(volumes);
     let adminPort: number | null = null;
     if (cfg.admin.port !== null) {
       const admin = new AdminServer(adminVolumes);
