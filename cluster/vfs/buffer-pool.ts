@@ -101,6 +101,12 @@ export class TieredBufferPool {
   get freeCount(): number {
     return this.tiers.reduce((n, t) => n + t.freeCount, 0);
   }
+
+  /** Free slabs of the tier a `take(len)` would use (0 when no tier fits). */
+  spare(len: number): number {
+    for (const t of this.tiers) if (len <= t.slabSize) return t.freeCount;
+    return 0;
+  }
 }
 
 /**

@@ -43,6 +43,9 @@ interface Stream {
 /** Reads [offset, offset + target.length) of a file into target, holes as zeros, off the event loop. */
 export type FillRange = (offset: bigint, target: Buffer) => Promise<void>;
 
+/** Free slabs a pool must keep for read-ahead to take one. */
+const MIN_SPARE_SLABS = 8;
+
 export class ReadAhead {
   /** By file id, least recently read first. */
   private readonly streams = new Map<bigint, Stream>();
@@ -110,6 +113,9 @@ export class ReadAhead {
       }
     }
     if (!sequential || s.active > 0 || end >= size || epoch === undefined) return;
+    // Never the pool's last slabs: a READ without one gets unaligned memory, whose copies run several
+    // times slower (buffer-pool.ts). SMB's large READs hold 8 slabs each, two or more at a time.
+    if (pool.spare(len) < MIN_SPARE_SLABS) return;
     const buf = pool.take(len);
     this.counters.issued++;
     s.ahead = { offset: end, length: len, epoch, pool, buf, done: fill(end, buf).then(() => true, () => false) };

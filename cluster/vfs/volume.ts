@@ -141,9 +141,10 @@ function wcc(n: Inode): WccAttr {
   return { size: n.size, mtime: n.mtime, ctime: n.ctime, change: n.change };
 }
 
-/** Waits for every promise; then rethrows the first failure, if any. */
 /** Read-ahead's brick reads: nobody waits for them yet, so they stay off the event loop. */
 const BACKGROUND: ReadHint = Object.freeze({ background: true });
+
+/** Waits for every promise; then rethrows the first failure, if any. */
 
 async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
   if (ps.length === 1) {

@@ -2,7 +2,8 @@
  * Read-ahead for sequential readers (cluster/vfs/read-ahead.ts): a file read in order, one READ at a time,
  * comes back byte for byte with the next range already read (off the event loop); a change of the file
  * acknowledged before a READ began — a write, a truncation, a removal — is what that READ sees; a failed
- * background read is read again; no pool slab is lost; a store shared between gateways gets none.
+ * background read is read again; no pool slab is lost, nor the pool's last ones taken; a store shared
+ * between gateways gets none.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -67,7 +68,7 @@ async function readInOrder(v: Volume, h: Handle, pool: TieredBufferPool, step = 
   }
 }
 
-const testPool = (): TieredBufferPool => new TieredBufferPool([new BufferPool(READ, 8)]);
+const testPool = (slabs = 16): TieredBufferPool => new TieredBufferPool([new BufferPool(READ, slabs)]);
 
 test('a file read in order comes back whole, each range after the first read ahead in the background', async () => {
   const brick = new SpyBrick();
@@ -166,6 +167,15 @@ test('a reader that jumps, and two readers of one file, get the right bytes; unu
   await v.close();
   await new Promise((res) => setImmediate(res));
   assert.equal(pool.freeCount, free);
+});
+
+test('read-ahead leaves a pool short of slabs to the READs themselves', async () => {
+  const v = memoryVolume(new SpyBrick());
+  const data = randomBytes(3 * CHUNK);
+  const h = await fileWith(v, 'f', data);
+  assert.deepEqual(await readInOrder(v, h, testPool(8)), data);
+  assert.equal(v.readAheadStats!.issued, 0);
+  await v.close();
 });
 
 test('a store shared between gateways gets no read-ahead', async () => {
