@@ -86,6 +86,10 @@ describe('e2e: libnfs clients (nfs-cp, nfs-cat, nfs-ls)', () => {
     assert.ok(count('READ') >= 96, `READ count ${count('READ')}`);
     assert.match(text, /gateway_rpc_latency_seconds_bucket\{[^}]*program="nfs",proc="READ"/);
     assert.match(text, /gateway_connections\{protocol="nfs"\}/);
+    // nfs-cp and nfs-cat read with one READ in flight: after the first READ of each file, the next range
+    // was read ahead (the md5 checks above are of bytes served that way).
+    const hits = /gateway_read_ahead_ranges_total\{volume="data",outcome="hit"\} (\d+)/.exec(text);
+    assert.ok(hits && Number(hits[1]) >= 90, `read-ahead hits: ${hits?.[1]}`);
   });
 
   it('an unknown export is refused by MOUNT', async () => {
