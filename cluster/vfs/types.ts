@@ -229,6 +229,20 @@ export interface WriteOptions {
   flushBehind?: boolean;
 }
 
+export interface ReadOptions {
+  /**
+   * Where the data buffer comes from (default the process's bulkPool); SMB passes the shared one so a
+   * worker thread can seal the data in place (buffer-pool.ts).
+   */
+  pool?: TieredBufferPool;
+  /**
+   * Default true: a reader going through the file in order gets its next range read ahead (read-ahead.ts).
+   * False for a caller that reads the pieces of one large request in parallel itself (SMB's 8 MiB READs):
+   * those pieces are their own read-ahead, and a range held for the next request would only take a slab.
+   */
+  readAhead?: boolean;
+}
+
 export interface ReadResult {
   /** Zero-copy where the backend can; may be shorter than asked at EOF. */
   data: Buffer;
@@ -321,11 +335,7 @@ export interface FileSystem {
   /** Returns the subset of `wanted` the caller is granted. */
   access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
   readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;
-  /**
-   * `pool`: where the data buffer comes from (default the process's bulkPool); SMB passes the shared one
-   * so a worker thread can seal the data in place (buffer-pool.ts).
-   */
-  read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, pool?: TieredBufferPool): Promise<ReadResult>;
+  read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, opts?: ReadOptions): Promise<ReadResult>;
   write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult>;
   /** Make everything written to [offset, offset+count) (count 0 = to EOF) stable. */
   commit(cred: Cred, h: Handle, offset: bigint, count: number): Promise<{ verifier: Buffer; before: WccAttr; after: Attr }>;

@@ -35,7 +35,7 @@ import { OpenTable, type OpenEntry } from '../locks/open-table';
 import { ByteRangeLocks, type IoProbe, type LockConflict, type LockOwner, type LockRequest, type UnlockRequest, type WaitOptions } from '../locks/byte-range';
 import { HandleCodec, type HandleFields } from './handle';
 import { checkEntryName, checkName, checkNewName, isDot, isDotDot } from './names';
-import { bulkPool, type TieredBufferPool } from './buffer-pool';
+import { bulkPool } from './buffer-pool';
 import { accessBits, permits, requireDataPerm, requirePerm, stickyAllows, R, W, X } from './perm';
 import {
   ATTR_MEMO,
@@ -57,6 +57,7 @@ import {
   type OpenArgs,
   type OpenState,
   type ReaddirResult,
+  type ReadOptions,
   type ReadResult,
   type RenameResult,
   type SetAttrs,
@@ -523,7 +524,8 @@ export class Volume implements FileSystem {
     return r;
   }
 
-  async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, pool: TieredBufferPool = bulkPool): Promise<ReadResult> {
+  async read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, opts?: ReadOptions): Promise<ReadResult> {
+    const pool = opts?.pool ?? bulkPool;
     const { n } = await this.regular(h);
     requireDataPerm(cred, n, R);
     if (this.cachingBreaker?.covers(n.id)) await this.cachingBreaker.breakFor(n.id, 'read', cred);
@@ -533,7 +535,8 @@ export class Volume implements FileSystem {
     const end = offset + BigInt(count) < n.size ? offset + BigInt(count) : n.size;
     const len = Number(end - offset);
     if (signal?.aborted) throw new CoreError(Errc.IO, 'aborted');
-    const ahead = this.readAhead?.begin(n.id, offset, len, pool);
+    const readAhead = opts?.readAhead === false ? undefined : this.readAhead;
+    const ahead = readAhead?.begin(n.id, offset, len, pool);
     let ok = false;
     try {
       let data = ahead ? await ahead : undefined;
@@ -552,7 +555,7 @@ export class Volume implements FileSystem {
       const out = data;
       return { data: out, eof: end >= n.size, attr: this.toAttr(n), release: () => pool.give(out) };
     } finally {
-      this.readAhead?.end(n.id, offset, end, ok, n.size, count, pool, (at, target) => this.fillRange(n.id, at, target, BACKGROUND));
+      readAhead?.end(n.id, offset, end, ok, n.size, count, pool, (at, target) => this.fillRange(n.id, at, target, BACKGROUND));
     }
   }
 

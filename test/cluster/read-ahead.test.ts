@@ -61,7 +61,7 @@ async function fileWith(v: Volume, name: string, data: Buffer): Promise<Handle> 
 async function readInOrder(v: Volume, h: Handle, pool: TieredBufferPool, step = READ): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (let off = 0n; ; off += BigInt(step)) {
-    const r = await v.read(ROOT, h, off, step, undefined, pool);
+    const r = await v.read(ROOT, h, off, step, undefined, { pool });
     parts.push(Buffer.from(r.data));
     r.release?.();
     if (r.eof) return Buffer.concat(parts);
@@ -94,28 +94,28 @@ test('a write acknowledged before a READ is what that READ returns, even where t
   const h = await fileWith(v, 'f', data);
   const pool = testPool();
   for (const stable of [Stable.UNSTABLE, Stable.FILE_SYNC]) {
-    let r = await v.read(ROOT, h, 0n, READ, undefined, pool); // reads [READ, 2 READ) ahead
+    let r = await v.read(ROOT, h, 0n, READ, undefined, { pool }); // reads [READ, 2 READ) ahead
     r.release?.();
     const patch = randomBytes(100);
     await v.write(ROOT, h, BigInt(READ + 7), patch, stable);
     patch.copy(data, READ + 7);
-    r = await v.read(ROOT, h, BigInt(READ), READ, undefined, pool);
+    r = await v.read(ROOT, h, BigInt(READ), READ, undefined, { pool });
     assert.deepEqual(Buffer.from(r.data), data.subarray(READ, 2 * READ), `write (${Stable[stable]}) seen`);
     r.release?.();
   }
   // Cut below the range read ahead: the next READ sees the new end of the file.
-  let r = await v.read(ROOT, h, 0n, READ, undefined, pool);
+  let r = await v.read(ROOT, h, 0n, READ, undefined, { pool });
   r.release?.();
   await v.setattr(ROOT, h, { size: BigInt(READ + 10) });
-  r = await v.read(ROOT, h, BigInt(READ), READ, undefined, pool);
+  r = await v.read(ROOT, h, BigInt(READ), READ, undefined, { pool });
   assert.equal(r.data.length, 10);
   assert.equal(r.eof, true);
   r.release?.();
   // Removed: the handle is stale, whatever was read ahead.
-  r = await v.read(ROOT, h, 0n, 5, undefined, pool);
+  r = await v.read(ROOT, h, 0n, 5, undefined, { pool });
   r.release?.();
   await v.remove(ROOT, await v.rootHandle(1), b('f'));
-  await rejectsWith(v.read(ROOT, h, 5n, 5, undefined, pool), Errc.STALE);
+  await rejectsWith(v.read(ROOT, h, 5n, 5, undefined, { pool }), Errc.STALE);
   await v.close();
 });
 
@@ -126,16 +126,16 @@ test('a READ of the range while it is still being read ahead waits for it; a fai
   const h = await fileWith(v, 'f', data);
   const pool = testPool();
   const free = pool.freeCount;
-  let r = await v.read(ROOT, h, 0n, READ, undefined, pool);
+  let r = await v.read(ROOT, h, 0n, READ, undefined, { pool });
   r.release?.();
   // The background read of [READ, 2 READ) yields once before reading: this READ finds it in flight.
-  r = await v.read(ROOT, h, BigInt(READ), READ, undefined, pool);
+  r = await v.read(ROOT, h, BigInt(READ), READ, undefined, { pool });
   assert.deepEqual(Buffer.from(r.data), data.subarray(READ, 2 * READ));
   r.release?.();
   assert.equal(v.readAheadStats!.hits, 1);
   brick.failBackground = true;
   const before = brick.foreground;
-  r = await v.read(ROOT, h, BigInt(2 * READ), READ, undefined, pool);
+  r = await v.read(ROOT, h, BigInt(2 * READ), READ, undefined, { pool });
   assert.deepEqual(Buffer.from(r.data), data.subarray(2 * READ, 3 * READ), 'read again after the failure');
   assert.ok(brick.foreground > before);
   r.release?.();
@@ -151,7 +151,7 @@ test('a reader that jumps, and two readers of one file, get the right bytes; unu
   const pool = testPool();
   const free = pool.freeCount;
   const at = async (off: number, len = READ): Promise<void> => {
-    const r = await v.read(ROOT, h, BigInt(off), len, undefined, pool);
+    const r = await v.read(ROOT, h, BigInt(off), len, undefined, { pool });
     assert.deepEqual(Buffer.from(r.data), data.subarray(off, off + len), `read at ${off}`);
     r.release?.();
   };
@@ -167,6 +167,24 @@ test('a reader that jumps, and two readers of one file, get the right bytes; unu
   await v.close();
   await new Promise((res) => setImmediate(res));
   assert.equal(pool.freeCount, free);
+});
+
+test('a caller that reads the pieces of a large request in parallel itself (readAhead false) gets none', async () => {
+  const brick = new SpyBrick();
+  const v = memoryVolume(brick);
+  const data = randomBytes(3 * CHUNK);
+  const h = await fileWith(v, 'f', data);
+  const pool = testPool();
+  const parts: Buffer[] = [];
+  for (let off = 0; off < data.length; off += READ) {
+    const r = await v.read(ROOT, h, BigInt(off), READ, undefined, { pool, readAhead: false });
+    parts.push(Buffer.from(r.data));
+    r.release?.();
+  }
+  assert.deepEqual(Buffer.concat(parts), data);
+  assert.equal(v.readAheadStats!.issued, 0);
+  assert.equal(brick.background, 0);
+  await v.close();
 });
 
 test('read-ahead leaves a pool short of slabs to the READs themselves', async () => {

@@ -514,7 +514,7 @@ export class DiskShare implements ShareHandler {
     this.fs.checkIo(o.core!.fileId, { write: false, offset, length: BigInt(length), openId: o.core!.id, owner: smbLockOwner(o) });
     const max = this.fs.limits.maxRead;
     if (length <= max) {
-      const r = await this.fs.read(ctx.tree.cred, o.handle!, offset, length, ctx.signal, sharedBulkPool);
+      const r = await this.fs.read(ctx.tree.cred, o.handle!, offset, length, ctx.signal, { pool: sharedBulkPool });
       if ((r.data.length === 0 && length > 0) || r.data.length < minCount) {
         r.release?.();
         throw new SmbError(NtStatus.STATUS_END_OF_FILE);
@@ -527,7 +527,7 @@ export class DiskShare implements ShareHandler {
     // no joining copy), up to the first short one.
     const pieces: Promise<ReadResult>[] = [];
     for (let done = 0; done < length; done += max) {
-      pieces.push(this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal, sharedBulkPool));
+      pieces.push(this.fs.read(ctx.tree.cred, o.handle!, offset + BigInt(done), Math.min(max, length - done), ctx.signal, { pool: sharedBulkPool, readAhead: false }));
     }
     const settled = await Promise.allSettled(pieces);
     const got = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
