@@ -40,8 +40,15 @@ interface Stream {
   ahead: Ahead | undefined;
 }
 
-/** Reads [offset, offset + target.length) of a file into target, holes as zeros, off the event loop. */
-export type FillRange = (offset: bigint, target: Buffer) => Promise<void>;
+/** Reads [offset, offset + target.length) of file `fileId` into target, holes as zeros, off the event loop. */
+export type FillRange = (fileId: bigint, offset: bigint, target: Buffer) => Promise<void>;
+
+/** Ranges read ahead, ranges that served a READ, and ranges dropped unused. */
+export interface ReadAheadStats {
+  issued: number;
+  hits: number;
+  dropped: number;
+}
 
 /** Free slabs a pool must keep for read-ahead to take one. */
 const MIN_SPARE_SLABS = 8;
@@ -49,10 +56,11 @@ const MIN_SPARE_SLABS = 8;
 export class ReadAhead {
   /** By file id, least recently read first. */
   private readonly streams = new Map<bigint, Stream>();
-  private counters = { issued: 0, hits: 0, dropped: 0 };
+  private readonly counters: ReadAheadStats = { issued: 0, hits: 0, dropped: 0 };
 
   constructor(
     private readonly epoch: () => number | undefined,
+    private readonly fill: FillRange,
     private readonly maxStreams = 16,
   ) {}
 
@@ -92,9 +100,9 @@ export class ReadAhead {
 
   /**
    * The read of [offset, end) that `begin` announced is over (`ok`: it succeeded) in a file of `size`
-   * bytes. A reader still going forward gets the next `length` bytes read ahead through `fill`.
+   * bytes. A reader still going forward gets the next `length` bytes read ahead.
    */
-  end(fileId: bigint, offset: bigint, end: bigint, ok: boolean, size: bigint, length: number, pool: TieredBufferPool, fill: FillRange): void {
+  end(fileId: bigint, offset: bigint, end: bigint, ok: boolean, size: bigint, length: number, pool: TieredBufferPool): void {
     const s = this.streams.get(fileId);
     if (!s) return; // evicted meanwhile
     s.active--;
@@ -118,7 +126,7 @@ export class ReadAhead {
     if (pool.spare(len) < MIN_SPARE_SLABS) return;
     const buf = pool.take(len);
     this.counters.issued++;
-    s.ahead = { offset: end, length: len, epoch, pool, buf, done: fill(end, buf).then(() => true, () => false) };
+    s.ahead = { offset: end, length: len, epoch, pool, buf, done: this.fill(fileId, end, buf).then(() => true, () => false) };
   }
 
   /** Drops every range (the volume closes). */
@@ -127,8 +135,8 @@ export class ReadAhead {
     this.streams.clear();
   }
 
-  /** Ranges read ahead, served from read-ahead, and dropped unused (tests and metrics). */
-  get stats(): Readonly<{ issued: number; hits: number; dropped: number }> {
+  /** For tests and metrics. */
+  get stats(): Readonly<ReadAheadStats> {
     return this.counters;
   }
 

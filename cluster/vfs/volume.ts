@@ -28,7 +28,7 @@ import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
 import { TrimBatcher } from './trim-batch';
 import { ListingPages } from './listing-pages';
-import { ReadAhead } from './read-ahead';
+import { ReadAhead, type ReadAheadStats } from './read-ahead';
 import type { CachingBreaker } from './caching';
 import { EventHub, type FsChanged, type FsEvents } from './events';
 import { OpenTable, type OpenEntry } from '../locks/open-table';
@@ -146,7 +146,6 @@ function wcc(n: Inode): WccAttr {
 const BACKGROUND: ReadHint = Object.freeze({ background: true });
 
 /** Waits for every promise; then rethrows the first failure, if any. */
-
 async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
   if (ps.length === 1) {
     await ps[0];
@@ -236,7 +235,10 @@ export class Volume implements FileSystem {
       this.brick = brick;
     }
     if (kv.writeEpoch?.() !== undefined) {
-      this.readAhead = new ReadAhead(() => kv.writeEpoch?.());
+      this.readAhead = new ReadAhead(
+        () => kv.writeEpoch?.(),
+        (id, at, target) => this.fillRange(id, at, target, BACKGROUND),
+      );
       // Removing a file that never had an object skips the trim (fresh-files.ts); one-process stores only.
       const fresh = new FreshFiles();
       this.fresh = fresh;
@@ -266,7 +268,7 @@ export class Volume implements FileSystem {
   }
 
   /** Ranges read ahead for sequential readers, served from read-ahead, dropped unused; undefined: off. */
-  get readAheadStats(): Readonly<{ issued: number; hits: number; dropped: number }> | undefined {
+  get readAheadStats(): Readonly<ReadAheadStats> | undefined {
     return this.readAhead?.stats;
   }
 
@@ -555,7 +557,7 @@ export class Volume implements FileSystem {
       const out = data;
       return { data: out, eof: end >= n.size, attr: this.toAttr(n), release: () => pool.give(out) };
     } finally {
-      readAhead?.end(n.id, offset, end, ok, n.size, count, pool, (at, target) => this.fillRange(n.id, at, target, BACKGROUND));
+      readAhead?.end(n.id, offset, end, ok, n.size, count, pool);
     }
   }
 

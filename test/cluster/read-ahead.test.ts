@@ -70,12 +70,16 @@ async function readInOrder(v: Volume, h: Handle, pool: TieredBufferPool, step = 
 
 const testPool = (slabs = 16): TieredBufferPool => new TieredBufferPool([new BufferPool(READ, slabs)]);
 
-test('a file read in order comes back whole, each range after the first read ahead in the background', async () => {
+/** A memory volume over a SpyBrick holding one file `f` of `bytes` random bytes, and a fresh pool. */
+async function setup(bytes: number, shared = false): Promise<{ brick: SpyBrick; v: Volume; data: Buffer; h: Handle; pool: TieredBufferPool }> {
   const brick = new SpyBrick();
-  const v = memoryVolume(brick);
-  const data = randomBytes(10 * CHUNK + 1234);
-  const h = await fileWith(v, 'f', data);
-  const pool = testPool();
+  const v = memoryVolume(brick, shared);
+  const data = randomBytes(bytes);
+  return { brick, v, data, h: await fileWith(v, 'f', data), pool: testPool() };
+}
+
+test('a file read in order comes back whole, each range after the first read ahead in the background', async () => {
+  const { brick, v, data, h, pool } = await setup(10 * CHUNK + 1234);
   const free = pool.freeCount;
   assert.deepEqual(await readInOrder(v, h, pool), data);
   const reads = Math.ceil(data.length / READ);
@@ -88,11 +92,7 @@ test('a file read in order comes back whole, each range after the first read ahe
 });
 
 test('a write acknowledged before a READ is what that READ returns, even where the range was read ahead', async () => {
-  const brick = new SpyBrick();
-  const v = memoryVolume(brick);
-  const data = randomBytes(4 * CHUNK);
-  const h = await fileWith(v, 'f', data);
-  const pool = testPool();
+  const { v, data, h, pool } = await setup(4 * CHUNK);
   for (const stable of [Stable.UNSTABLE, Stable.FILE_SYNC]) {
     let r = await v.read(ROOT, h, 0n, READ, undefined, { pool }); // reads [READ, 2 READ) ahead
     r.release?.();
@@ -120,11 +120,7 @@ test('a write acknowledged before a READ is what that READ returns, even where t
 });
 
 test('a READ of the range while it is still being read ahead waits for it; a failed one is read again', async () => {
-  const brick = new SpyBrick();
-  const v = memoryVolume(brick);
-  const data = randomBytes(3 * CHUNK);
-  const h = await fileWith(v, 'f', data);
-  const pool = testPool();
+  const { brick, v, data, h, pool } = await setup(3 * CHUNK);
   const free = pool.freeCount;
   let r = await v.read(ROOT, h, 0n, READ, undefined, { pool });
   r.release?.();
@@ -145,10 +141,7 @@ test('a READ of the range while it is still being read ahead waits for it; a fai
 });
 
 test('a reader that jumps, and two readers of one file, get the right bytes; unused ranges are dropped', async () => {
-  const v = memoryVolume(new SpyBrick());
-  const data = randomBytes(8 * CHUNK);
-  const h = await fileWith(v, 'f', data);
-  const pool = testPool();
+  const { v, data, h, pool } = await setup(8 * CHUNK);
   const free = pool.freeCount;
   const at = async (off: number, len = READ): Promise<void> => {
     const r = await v.read(ROOT, h, BigInt(off), len, undefined, { pool });
@@ -170,11 +163,7 @@ test('a reader that jumps, and two readers of one file, get the right bytes; unu
 });
 
 test('a caller that reads the pieces of a large request in parallel itself (readAhead false) gets none', async () => {
-  const brick = new SpyBrick();
-  const v = memoryVolume(brick);
-  const data = randomBytes(3 * CHUNK);
-  const h = await fileWith(v, 'f', data);
-  const pool = testPool();
+  const { brick, v, data, h, pool } = await setup(3 * CHUNK);
   const parts: Buffer[] = [];
   for (let off = 0; off < data.length; off += READ) {
     const r = await v.read(ROOT, h, BigInt(off), READ, undefined, { pool, readAhead: false });
@@ -188,19 +177,14 @@ test('a caller that reads the pieces of a large request in parallel itself (read
 });
 
 test('read-ahead leaves a pool short of slabs to the READs themselves', async () => {
-  const v = memoryVolume(new SpyBrick());
-  const data = randomBytes(3 * CHUNK);
-  const h = await fileWith(v, 'f', data);
+  const { v, data, h } = await setup(3 * CHUNK);
   assert.deepEqual(await readInOrder(v, h, testPool(8)), data);
   assert.equal(v.readAheadStats!.issued, 0);
   await v.close();
 });
 
 test('a store shared between gateways gets no read-ahead', async () => {
-  const brick = new SpyBrick();
-  const v = memoryVolume(brick, true);
-  const data = randomBytes(2 * CHUNK);
-  const h = await fileWith(v, 'f', data);
+  const { brick, v, data, h } = await setup(2 * CHUNK, true);
   assert.deepEqual(await readInOrder(v, h, testPool()), data);
   assert.equal(v.readAheadStats, undefined);
   assert.equal(brick.background, 0);
