@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CoreError, Errc } from '../vfs/errors';
 import type { Brick, BrickCapacity, DropRequest, ObjectId, ReadHint, WriteHint } from './brick';
+import { markTopDir } from './dir-spread';
 import { DirectStaging, directEligible, DIRECT_ALIGN } from './direct-staging';
 import { toCoreError } from './errno';
 import { Janitor, type DropJob, type DropOutcome } from './janitor';
@@ -161,6 +162,8 @@ export class LocalBrick implements Brick {
       if (found === undefined) {
         const names = (await fs.promises.readdir(root)).filter((n) => n !== `${LAYOUT_FILE}.tmp`);
         if (names.length > 0) throw new CoreError(Errc.IO, `brick ${root}: not empty and no ${LAYOUT_FILE} file (another layout?)`);
+        // Before any fan-out directory exists (dir-spread.ts).
+        await markTopDir(root);
         // Marker written atomically and made durable with its directory entry.
         const tmp = `${marker}.tmp`;
         await fs.promises.writeFile(tmp, LAYOUT, { mode: 0o600 });
