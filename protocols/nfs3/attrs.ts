@@ -102,6 +102,42 @@ function makeFattr3(a: Attr): fattr3 {
   };
 }
 
+/**
+ * The XDR fattr3 of `a` written straight into `v` at `o` (FATTR3_SIZE bytes), the same fields as
+ * `toFattr3` without building the object: a READDIRPLUS page writes one per entry, and its bytes are what
+ * is kept (procs/readdirplus.ts), so a kept fattr3 per listed file would be memory and garbage-collector
+ * work for nothing.
+ */
+export function putFattr3Of(v: DataView, o: number, a: Attr): void {
+  // DataView's setters reduce modulo 2^32 / 2^64 themselves (what u32/u64 do), with no BigInt made.
+  v.setUint32(o, FTYPE_OF[a.type]);
+  v.setUint32(o + 4, a.mode & 0o7777);
+  v.setUint32(o + 8, u32(a.nlink));
+  v.setUint32(o + 12, u32(a.uid));
+  v.setUint32(o + 16, u32(a.gid));
+  v.setBigUint64(o + 20, a.size);
+  v.setBigUint64(o + 28, a.used);
+  v.setUint32(o + 36, u32(a.rdev.major));
+  v.setUint32(o + 40, u32(a.rdev.minor));
+  v.setBigUint64(o + 44, a.fsid);
+  v.setBigUint64(o + 52, a.fileId);
+  putNfstime3(v, o + 60, a.atime);
+  putNfstime3(v, o + 68, a.mtime);
+  putNfstime3(v, o + 76, a.ctime);
+}
+
+/** nfstime3FromNs, written in place. */
+function putNfstime3(v: DataView, o: number, ns: NsTime): void {
+  let sec = ns / NS;
+  let nsec = ns % NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  v.setUint32(o, Number(BigInt.asUintN(32, sec)));
+  v.setUint32(o + 4, Number(nsec));
+}
+
 export function toPostOpAttr(a: Attr | undefined): post_op_attr {
   return a ? toFattr3(a) : undefined;
 }

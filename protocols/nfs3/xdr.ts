@@ -199,46 +199,6 @@ export function encodePostOpFh3(w: XdrWriter, h: post_op_fh3): void {
   if (h) encodeNfsFh3(w, h);
 }
 
-/** Encoded post_op_attr + post_op_fh3 of an entryplus3, kept per shared fattr3 (see encodeEntryplusTail). */
-const plusTails = new WeakMap<fattr3, { h: post_op_fh3; bytes: Buffer }>();
-
-/**
- * The attributes-and-handle part of an entryplus3 (post_op_attr, post_op_fh3). A frozen fattr3 is the one
- * attrs.ts keeps for an unchanged inode; its encoded bytes (with the handle, keyed by the handle object,
- * minted handles being shared and never changed) are kept with it, so listing an unchanged directory
- * again copies one span per entry instead of encoding it field by field. Any other handle object (a view
- * of a request, say) only replaces the kept bytes, which were copied when made.
- */
-export function encodeEntryplusTail(w: XdrWriter, a: post_op_attr, h: post_op_fh3): void {
-  if (a === undefined || !Object.isFrozen(a)) {
-    encodePostOpAttr(w, a);
-    encodePostOpFh3(w, h);
-    return;
-  }
-  let t = plusTails.get(a);
-  if (!t || t.h !== h) {
-    t = { h, bytes: entryplusTailBytes(a, h) };
-    plusTails.set(a, t);
-  }
-  w.fixedOpaque(t.bytes);
-}
-
-function entryplusTailBytes(a: fattr3, h: post_op_fh3): Buffer {
-  const hLen = h ? h.length : 0;
-  const fhBytes = h ? 4 + ((hLen + 3) & ~3) : 0;
-  // Memory of its own: it is kept (a slice of Node's shared pool would pin a whole pool block).
-  const b = Buffer.allocUnsafeSlow(4 + FATTR3_SIZE + 4 + fhBytes).fill(0);
-  const v = new DataView(b.buffer, b.byteOffset, b.length);
-  v.setUint32(0, 1);
-  putFattr3(v, 4, a);
-  const o = 4 + FATTR3_SIZE;
-  v.setUint32(o, h ? 1 : 0);
-  if (h) {
-    v.setUint32(o + 4, hLen);
-    h.copy(b, o + 8);
-  }
-  return b;
-}
 
 function decodeSetTime(r: XdrReader): set_time {
   const how = r.enumOf<time_how>(TIME_HOW_VALUES, 'time_how');

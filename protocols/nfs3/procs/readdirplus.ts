@@ -5,7 +5,7 @@
  */
 import type { XdrReader } from '../../xdr/reader';
 import { XdrWriter } from '../../xdr/writer';
-import { toFattr3 } from '../attrs';
+import { putFattr3Of, toFattr3 } from '../attrs';
 import { listDir, type DirListEntry, type DirListPage } from '../dirlist';
 import { failPostOp, type Nfs3Procedure } from '../procedure';
 import {
@@ -24,12 +24,13 @@ import {
   decodePostOpAttr,
   decodePostOpFh3,
   decodePostOpOnly,
-  encodeEntryplusTail,
+  encodePostOpFh3,
   encodeNfs3Res,
   encodeNfsFh3,
   encodePostOpAttr,
   encodePostOpOnly,
   encodeVerf8,
+  FATTR3_SIZE,
   verf8,
 } from '../xdr';
 
@@ -65,10 +66,12 @@ export function encodeREADDIRPLUS3res(w: XdrWriter, res: READDIRPLUS3res): void 
   );
 }
 
+/** Entries as objects: the client side (tests, loopback client); the server writes encoded pages. */
 function encodeEntries(w: XdrWriter, entries: readonly entryplus3[]): void {
   for (const e of entries) {
     w.bool(true).uint64(e.fileid).opaque(e.name).uint64(e.cookie);
-    encodeEntryplusTail(w, e.name_attributes, e.name_handle);
+    encodePostOpAttr(w, e.name_attributes);
+    encodePostOpFh3(w, e.name_handle);
   }
 }
 
@@ -79,21 +82,33 @@ function encodeEntries(w: XdrWriter, entries: readonly entryplus3[]): void {
  */
 const encodedPages = new WeakMap<object, { count: number; last: bigint; bytes: Buffer }>();
 
-function toEntryplus3(e: DirListEntry): entryplus3 {
-  return { fileid: e.fileid, name: e.name, cookie: e.cookie, name_attributes: e.attr ? toFattr3(e.attr) : undefined, name_handle: e.handle };
+/** One entryplus3 with its value_follows word (the size dirlist.ts's entryBytes counted). */
+function encodeEntryPlus(w: XdrWriter, e: DirListEntry): void {
+  w.bool(true).uint64(e.fileid).opaque(e.name).uint64(e.cookie);
+  if (e.attr) {
+    const o = w.claim(4 + FATTR3_SIZE);
+    const v = w.claimed;
+    v.setUint32(o, 1);
+    putFattr3Of(v, o + 4, e.attr);
+  } else w.bool(false);
+  if (e.handle) w.bool(true).opaque(e.handle);
+  else w.bool(false);
 }
 
-/** The page's entries, encoded, reusing the bytes of the same page of an unchanged directory. */
-function encodedEntries(page: DirListPage): Buffer | undefined {
+/**
+ * The page's entries, encoded straight from the core's attributes (no fattr3 or entryplus3 objects per
+ * entry), reusing the bytes of the same page of an unchanged directory.
+ */
+function encodedEntries(page: DirListPage): Buffer {
   const key = page.firstCore;
-  if (!key) return undefined;
-  const last = page.entries[page.entries.length - 1]!.cookie;
-  const kept = encodedPages.get(key);
+  const last = page.entries.length ? page.entries[page.entries.length - 1]!.cookie : 0n;
+  const kept = key ? encodedPages.get(key) : undefined;
   if (kept && kept.count === page.entries.length && kept.last === last) return kept.bytes;
   const w = new XdrWriter(8192);
-  encodeEntries(w, page.entries.map(toEntryplus3));
-  // Memory of its own: it is kept (a slice of a pooled buffer would pin it).
+  for (const e of page.entries) encodeEntryPlus(w, e);
   const src = w.toBuffer();
+  if (!key) return src;
+  // Memory of its own: it is kept (a slice of a pooled buffer would pin it).
   const bytes = Buffer.allocUnsafeSlow(src.length);
   src.copy(bytes);
   encodedPages.set(key, { count: page.entries.length, last, bytes });
@@ -137,11 +152,10 @@ export const READDIRPLUS: Nfs3Procedure<READDIRPLUS3args, READDIRPLUS3resok, REA
       maxDirBytes: a.dircount,
       plus: true,
     });
-    const encoded = encodedEntries(page);
     return {
       dir_attributes: toFattr3(page.dirAttr),
       cookieverf: verf8(page.verifier),
-      reply: encoded ? { entries: [], eof: page.eof, encoded } : { entries: page.entries.map(toEntryplus3), eof: page.eof },
+      reply: { entries: [], eof: page.eof, encoded: encodedEntries(page) },
     };
   },
   encodeRes: encodeREADDIRPLUS3res,

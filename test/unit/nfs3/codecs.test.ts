@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FileType, type Attr } from '../../../cluster/vfs/types';
+import { putFattr3Of, toFattr3 } from '../../../protocols/nfs3/attrs';
 import type { AnyNfs3Procedure } from '../../../protocols/nfs3/procedure';
 import { ACCESS } from '../../../protocols/nfs3/procs/access';
 import { COMMIT } from '../../../protocols/nfs3/procs/commit';
@@ -41,7 +43,7 @@ import {
   type sattr3,
   type wcc_data,
 } from '../../../protocols/nfs3/types';
-import { FATTR3_SIZE, decodeFattr3, encodeEntryplusTail, encodeFattr3, encodePostOpAttr, encodePostOpFh3, encodeWccData, expectEnd } from '../../../protocols/nfs3/xdr';
+import { FATTR3_SIZE, decodeFattr3, encodeFattr3, encodePostOpAttr, encodeWccData, expectEnd } from '../../../protocols/nfs3/xdr';
 import { XdrError } from '../../../protocols/xdr/errors';
 import { XdrReader } from '../../../protocols/xdr/reader';
 import { XdrWriter } from '../../../protocols/xdr/writer';
@@ -278,16 +280,42 @@ describe('fattr3 / post_op_attr / wcc_data byte layout (fixtures/nfs3-attr-vecto
     assert.deepEqual(enc((w) => encodeWccData(w, wcc)), vectors.get('wcc_data'));
   });
 
-  it('entryplus3 attributes + handle: the bytes kept for a shared (frozen) fattr3 equal the plain encoding', () => {
-    const plain = (a: fattr3 | undefined, h: Buffer | undefined) =>
-      enc((w) => {
-        encodePostOpAttr(w, a);
-        encodePostOpFh3(w, h);
-      });
-    const shared = Object.freeze({ ...attr });
-    const odd = Buffer.from('0123456789abcdef0123456789abc'); // 29 bytes: padded
-    for (const [a, h] of [[shared, fh], [shared, fh], [shared, fh2], [shared, odd], [shared, undefined], [attr, fh], [undefined, fh], [undefined, undefined]] as Array<[fattr3 | undefined, Buffer | undefined]>) {
-      assert.deepEqual(enc((w) => encodeEntryplusTail(w, a, h)), plain(a, h));
+  it('a core Attr written in place (READDIRPLUS pages) gives the bytes of its fattr3, for every edge', () => {
+    const base: Attr = {
+      type: FileType.REG,
+      mode: 0o100644,
+      nlink: 3,
+      uid: 1000,
+      gid: 100,
+      size: 0x1_0000_0001n,
+      used: 8192n,
+      rdev: { major: 0, minor: 0 },
+      fsid: 0x7fff_0000_1234_5678n,
+      fileId: 42n,
+      atime: 1_700_000_000_123_456_789n,
+      mtime: 0n,
+      ctime: 999_999_999n,
+      birthTime: 0n,
+      change: 7n,
+      dosAttrs: 0,
+    };
+    const cases: Attr[] = [
+      base,
+      // Before the epoch: seconds round down, nseconds stay in [0, 1e9).
+      { ...base, type: FileType.DIR, mode: 0o41777, atime: -1n, mtime: -1_500_000_000n, ctime: -(2n ** 40n) },
+      // Seconds past 2^32 wrap as knfsd's do; ids and counts at their 32-bit maxima; sizes at 2^64 - 1.
+      { ...base, type: FileType.CHR, rdev: { major: 0xffff_ffff, minor: 7 }, atime: (2n ** 32n + 5n) * 1_000_000_000n + 1n, uid: 0xffff_ffff, gid: 0xffff_fffe, nlink: 0xffff_ffff, size: 2n ** 64n - 1n, used: 2n ** 64n - 1n, fileId: 2n ** 63n },
+      { ...base, type: FileType.LNK, mode: 0o777 },
+      { ...base, type: FileType.SOCK },
+      { ...base, type: FileType.FIFO },
+      { ...base, type: FileType.BLK, rdev: { major: 8, minor: 1 } },
+    ];
+    for (const a of cases) {
+      const b = Buffer.alloc(FATTR3_SIZE + 8, 0xaa);
+      putFattr3Of(new DataView(b.buffer, b.byteOffset, b.length), 4, a);
+      assert.deepEqual(b.subarray(4, 4 + FATTR3_SIZE), enc((w) => encodeFattr3(w, toFattr3(a))));
+      // Nothing outside its 84 bytes.
+      assert.deepEqual([...b.subarray(0, 4), ...b.subarray(4 + FATTR3_SIZE)], new Array(8).fill(0xaa));
     }
   });
 });
