@@ -13,13 +13,14 @@
  * own fsid, mounted_on_fileid the pseudo directory's).
  */
 import { CoreError, Errc, isCoreError } from '../../../cluster/vfs/errors';
-import { attrMemo, type Attr, type ReaddirResult, type StatFs } from '../../../cluster/vfs/types';
-import { attrPlan, buildFattr4, buildFattr4With, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrPlan, type AttrSource } from '../attrs';
-import { NUMERIC_OWNERS, type OwnerEncoder } from '../idmap';
+import type { ReaddirResult, StatFs } from '../../../cluster/vfs/types';
+import { attrPlan, buildFattr4, buildFattr4With, checkReadable, FATTR4_RDATTR_ERROR, needsStatfs, type AttrPlan } from '../attrs';
+import { NUMERIC_OWNERS } from '../idmap';
 import { Nfs4Error } from '../errors';
 import type { FsFh } from '../fh';
 import type { Nfs4Compound, Nfs4Op } from '../op';
 import { nfs4StatusOf } from '../status';
+import { XdrWriter } from '../../xdr/writer';
 import { NFS4_NAME_MAX, nfs_opnum4, nfsstat4, type bitmap4, type fattr4 } from '../types';
 import {
   bitmapHas,
@@ -55,6 +56,8 @@ export interface READDIR4resok {
   cookieverf: Buffer;
   entries: entry4[];
   eof: boolean;
+  /** Server side: the entries already encoded (each with its value_follows word); replaces `entries`. */
+  encoded?: Buffer;
 }
 
 /** verifier + end-of-list marker + eof. */
@@ -68,31 +71,35 @@ function entrySize(e: entry4): number {
 
 const isZero = (b: Buffer): boolean => b.every((x) => x === 0);
 
-/** An entry's last encoded fattr4, kept on the core's shared Attr (one per unchanged inode). */
-interface KeptFattr {
+/**
+ * A finished page's encoded entries, kept with the first core entry of the batch it came from (the core
+ * hands the same entry objects out again only while nothing in the store has changed: kept pages,
+ * cluster/vfs/listing-pages.ts), so listing an unchanged directory again copies one span per page instead
+ * of building every entry's attributes. Only pages with numeric owners (a pure
+ * function of the attributes; names may be re-read at any time) and no space_/files_ attributes (statfs
+ * changes without any inode changing); the rest of what the bytes depend on is compared.
+ *
+ * Why not a fattr4 kept per entry (as before): a cold listing of 10,000 entries then kept 10,000 fattr4s,
+ * their value buffers and bookkeeping alive, which the next listings paid for in garbage collection.
+ */
+interface KeptPageBytes {
   plan: AttrPlan;
-  handle: Buffer;
   leaseSeconds: number;
   limits: object;
-  fattr: fattr4;
+  room: number;
+  eof: boolean;
+  bytes: Buffer;
 }
 
-const FATTR_MEMO = 'nfs4:readdir';
+const keptPages = new WeakMap<object, KeptPageBytes>();
 
-/**
- * The entry's fattr4, reused from the previous listing when it was built from the same shared Attr (the
- * core hands out a new one whenever the inode changes), plan, handle and server settings. Only numeric
- * owners (a pure function of the Attr; names may be re-read at any time) and no space_/files_ attributes
- * (statfs changes without the inode) are kept.
- */
-function entryFattr(plan: AttrPlan, attr: Attr, handle: Buffer, leaseSeconds: number, limits: object, build: () => AttrSource, minor: number, owners: OwnerEncoder, statfs: StatFs | undefined): fattr4 {
-  const memo = owners === NUMERIC_OWNERS && statfs === undefined ? attrMemo(attr) : undefined;
-  if (!memo) return buildFattr4With(plan, build(), minor, owners);
-  const k = memo[FATTR_MEMO] as KeptFattr | undefined;
-  if (k && k.plan === plan && k.handle === handle && k.leaseSeconds === leaseSeconds && k.limits === limits) return k.fattr;
-  const fattr = buildFattr4With(plan, build(), minor, owners);
-  memo[FATTR_MEMO] = { plan, handle, leaseSeconds, limits, fattr } satisfies KeptFattr;
-  return fattr;
+function encodeEntries(w: XdrWriter, entries: readonly entry4[]): void {
+  for (const e of entries) {
+    w.bool(true);
+    w.uint64(e.cookie);
+    w.string(e.name);
+    encodeFattr4(w, e.attrs);
+  }
 }
 
 /** Collects entries until `room` bytes are used. */
@@ -169,6 +176,16 @@ async function listCore(c: Nfs4Compound, fh: FsFh, a: READDIR4args, page: Page, 
 
   const owners = c.owners();
   const plan = attrPlan(a.attr_request, c.minor);
+  const leaseSeconds = c.server.limits.leaseSeconds;
+  const limits = fh.fs.limits;
+  const first = batch.entries[0];
+  const keyable = first !== undefined && owners === NUMERIC_OWNERS && statfs === undefined;
+  if (keyable) {
+    const k = keptPages.get(first);
+    if (k && k.plan === plan && k.leaseSeconds === leaseSeconds && k.limits === limits && k.room === room) {
+      return { cookieverf: verifier, entries: [], eof: k.eof, encoded: k.bytes };
+    }
+  }
   const noAttrs: fattr4 = { attrmask: [], attr_vals: Buffer.alloc(0) };
   let eof = false;
   let full = false;
@@ -181,7 +198,7 @@ async function listCore(c: Nfs4Compound, fh: FsFh, a: READDIR4args, page: Page, 
         if (!e.attr || !e.handle) throw new CoreError(Errc.IO, 'core readdir entry without attributes');
         const h = e.handle;
         const a = e.attr;
-        attrs = entryFattr(plan, a, h, c.server.limits.leaseSeconds, fh.fs.limits, () => c.server.fsAttrSourceWith(fh, h, a, root!, statfs), c.minor, owners, statfs);
+        attrs = buildFattr4With(plan, c.server.fsAttrSourceWith(fh, h, a, root!, statfs), c.minor, owners);
       }
       if (!page.add({ cookie: e.cookie, name: e.name, attrs })) {
         full = true;
@@ -202,7 +219,19 @@ async function listCore(c: Nfs4Compound, fh: FsFh, a: READDIR4args, page: Page, 
     batch = await fs.readdir(cred, fh.handle, cookie, verifier, batchFor(room), withAttrs);
   }
   if (full && page.entries.length === 0) throw new Nfs4Error(nfsstat4.NFS4ERR_TOOSMALL, `maxcount ${a.maxcount} too small for one entry`);
-  return { cookieverf: verifier, entries: page.entries, eof };
+  const w = new XdrWriter(Math.min(room, 64 * 1024));
+  encodeEntries(w, page.entries);
+  const src = w.toBuffer();
+  // A page that went on into later batches is kept too: those were read after the first and the store had
+  // not changed in between, or the first batch's entries would not be handed out again (listing-pages.ts).
+  if (!keyable || page.entries.length === 0) {
+    return { cookieverf: verifier, entries: [], eof, encoded: src };
+  }
+  // Memory of its own: it is kept (a slice of a pooled buffer would pin it).
+  const bytes = Buffer.allocUnsafeSlow(src.length);
+  src.copy(bytes);
+  keptPages.set(first, { plan, leaseSeconds, limits, room, eof, bytes });
+  return { cookieverf: verifier, entries: [], eof, encoded: bytes };
 }
 
 export const READDIR: Nfs4Op<READDIR4args, READDIR4resok> = {
@@ -235,18 +264,14 @@ export const READDIR: Nfs4Op<READDIR4args, READDIR4resok> = {
   },
   encodeOk: (w, r) => {
     encodeVerifier4(w, r.cookieverf);
-    for (const e of r.entries) {
-      w.bool(true);
-      w.uint64(e.cookie);
-      w.string(e.name);
-      encodeFattr4(w, e.attrs);
-    }
+    if (r.encoded) w.fixedOpaque(r.encoded);
+    else encodeEntries(w, r.entries);
     w.bool(false);
     w.bool(r.eof);
   },
   // The sizes Page counted while it filled the reply: sessions with a reply budget need not encode it twice.
   resultBytes: (r) => {
-    let n = FIXED_BYTES;
+    let n = FIXED_BYTES + (r.encoded?.length ?? 0);
     for (const e of r.entries) n += entrySize(e);
     return n;
   },

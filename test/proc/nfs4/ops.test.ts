@@ -313,6 +313,63 @@ describe('NFSv4 namespace operations', () => {
     expectStatus(await s.run([op.putfh(dir), op.readdir(0n, undefined, 40, [FATTR4_TYPE])]), nfsstat4.NFS4ERR_TOOSMALL);
     expectStatus(await s.run([op.putfh(dir), op.readdir(0n, undefined, 4000, [FATTR4_TIME_ACCESS_SET])]), nfsstat4.NFS4ERR_INVAL);
   });
+
+  it('READDIR of an unchanged directory answers the same bytes again; every change, request or page size shows', async () => {
+    const h = new Nfs4Harness();
+    const s = await h.session();
+    const root = await s.exportRoot();
+    const [, , dfh] = await s.ok([op.putfh(root), op.mkdir('kept'), op.getfh()]);
+    const dir = fhOf(dfh);
+    const files = [];
+    for (let i = 0; i < 30; i++) files.push(await s.createFile(dir, `f${i}`, { mode: 0o644 }));
+    // name -> [mode, size] over a whole listing in pages of `maxcount` bytes.
+    const list = async (maxcount: number, attrs = [FATTR4_MODE, FATTR4_SIZE]): Promise<Map<string, unknown[]>> => {
+      const out = new Map<string, unknown[]>();
+      let cookie = 0n;
+      let verf: Buffer = Buffer.alloc(8);
+      for (;;) {
+        const [, rd] = await s.ok([op.putfh(dir), op.readdir(cookie, verf, maxcount, attrs)]);
+        const page = rd as READDIR4resok;
+        // Each reply within maxcount: cookieverf, entries (value_follows, cookie, name, fattr4), end marker, eof.
+        let bytes = 8 + 4 + 4;
+        for (const e of page.entries) bytes += 4 + 8 + 4 + ((e.name.length + 3) & ~3) + 4 + 4 * e.attrs.attrmask.length + 4 + ((e.attrs.attr_vals.length + 3) & ~3);
+        assert.ok(bytes <= maxcount, `page of ${bytes} bytes for maxcount ${maxcount}`);
+        for (const e of page.entries) {
+          assert.ok(!out.has(e.name.toString()), `${e.name} listed twice`);
+          const v = decodeFattr4Values(e.attrs);
+          out.set(e.name.toString(), attrs.map((a) => v.get(a)));
+        }
+        if (page.eof) return out;
+        cookie = page.entries[page.entries.length - 1]!.cookie;
+        verf = page.cookieverf;
+      }
+    };
+    const first = await list(600);
+    assert.equal(first.size, 30);
+    assert.deepEqual(first.get('f7'), [0o644, 0n]);
+    assert.deepEqual(await list(600), first);
+    // An attribute of one entry changes: the next listing has it.
+    await s.ok([op.putfh(files[7]!.fh), op.setattr({ mode: 0o600, size: 5n }, files[7]!.stateid)]);
+    const after = await list(600);
+    assert.deepEqual(after.get('f7'), [0o600, 5n]);
+    assert.deepEqual(after.get('f8'), [0o644, 0n]);
+    // An entry comes and one goes.
+    await s.createFile(dir, 'new', { mode: 0o640 });
+    await s.ok([op.putfh(dir), op.remove('f3')]);
+    const changed = await list(600);
+    assert.equal(changed.size, 30);
+    assert.deepEqual(changed.get('new'), [0o640, 0n]);
+    assert.ok(!changed.has('f3'));
+    // Another attribute request and other page sizes list the same directory, each with its own attributes.
+    const fileids = await list(600, [FATTR4_FILEID]);
+    assert.deepEqual([...fileids.keys()].sort(), [...changed.keys()].sort());
+    for (const v of fileids.values()) assert.equal(typeof v[0], 'bigint');
+    assert.deepEqual(await list(300), changed);
+    assert.deepEqual(await list(32768), changed);
+    // Page sizes close enough to ask the core for the same batches.
+    assert.deepEqual(await list(650), changed);
+    assert.deepEqual(await list(600), changed);
+  });
 });
 
 describe('NFSv4 attributes', () => {
