@@ -31,6 +31,7 @@ import { XdrWriter } from '../xdr/writer';
 import { Nfs4Error } from './errors';
 import { Nfs4Compound, SeqidReplay, SlotReplay, type AnyNfs4Op } from './op';
 import { SEQID_NEUTRAL } from './state/owners';
+import { NON_IDEMPOTENT_40 } from './state/reply-cache40';
 import type { Nfs4Server } from './server';
 import { nfs4StatusOf } from './status';
 import { NFS4_OPS } from './table';
@@ -130,7 +131,12 @@ function keepForReplay(c: Nfs4Compound, opnum: number, r: nfs_resop4): void {
   so.owner.last = { opnum, status: r.status, res: r.res, fh: c.cur };
 }
 
-export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args: COMPOUND4args, log: Logger): Promise<CompoundReply> {
+/**
+ * Runs a COMPOUND's operations in order. `guard40` (4.0 only, from state/reply-cache40.ts) is called
+ * before each operation that changes something; it throws SlotReplay when the request is a retransmission
+ * whose reply is kept.
+ */
+export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args: COMPOUND4args, log: Logger, guard40?: () => Promise<void>): Promise<CompoundReply> {
   const { tag, minorversion: minor, count } = args;
   if (!server.limits.minorVersions.has(minor)) {
     return { kind: 'res', res: { status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, tag, resarray: [] } };
@@ -195,6 +201,7 @@ export async function runCompound(server: Nfs4Server, rpc: RpcCallContext, args:
       let res: unknown;
       c.seqidOp = undefined;
       try {
+        if (guard40 !== undefined && NON_IDEMPOTENT_40.has(opnum)) await guard40();
         res = await op.handle(c, opArgs);
       } catch (e) {
         if (e instanceof SlotReplay) return { kind: 'raw', bytes: e.reply };

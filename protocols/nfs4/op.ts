@@ -174,7 +174,10 @@ export function fixedResult(n: number): { resultBytes(): number; maxResultBytes(
   return { resultBytes: () => n, maxResultBytes: () => n };
 }
 
-/** SEQUENCE found the request in its slot's reply cache: the COMPOUND answers with these bytes. */
+/**
+ * A retransmission whose reply is kept: SEQUENCE found it in its slot's reply cache (4.1+), or the 4.0
+ * duplicate-request cache had it (state/reply-cache40.ts). The COMPOUND answers with these bytes.
+ */
 export class SlotReplay extends Error {
   constructor(readonly reply: Buffer) {
     super('slot replay');

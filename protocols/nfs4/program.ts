@@ -38,7 +38,7 @@ export function nfs4ProgramFor(server: Nfs4Server, log: Logger = server.log): Nf
     // 4.0 has no slot cache: its non-idempotent COMPOUNDs go through a duplicate-request cache.
     handle: (rpc, args) =>
       args.minorversion === 0 && server.limits.minorVersions.has(0)
-        ? server.replyCache40.run(rpc, args.ops, () => runCompound(server, rpc, args, log))
+        ? server.replyCache40.run(rpc, args.ops, (guard) => runCompound(server, rpc, args, log, guard))
         : runCompound(server, rpc, args, log),
     encodeRes: (w, res) => {
       if (res.kind === 'raw') w.fixedOpaque(res.bytes);

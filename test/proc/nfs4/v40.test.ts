@@ -15,7 +15,7 @@ import type { OPEN4resok } from '../../../protocols/nfs4/ops/open';
 import type { READ4resok } from '../../../protocols/nfs4/ops/read';
 import type { SETCLIENTID4resok } from '../../../protocols/nfs4/ops/setclientid';
 import { createmode4, nfsstat4, OPEN4_RESULT_CONFIRM, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_WRITE } from '../../../protocols/nfs4/types';
-import { encodeSetAttrs } from '../../../protocols/nfs4/attrs';
+import { encodeSetAttrs, FATTR4_SIZE } from '../../../protocols/nfs4/attrs';
 import { Nfs40TestClient, Nfs4Harness, expectOk, expectStatus, op } from './harness';
 
 describe('NFSv4.0 client records', () => {
@@ -137,6 +137,29 @@ describe('NFSv4.0 opens and seqids', () => {
     expectStatus(retry, nfsstat4.NFS4_OK, 'not NOENT: the kept reply');
     expectStatus(await c.run([op.putfh(root), op.remove('dir')], { xid: 778 }), nfsstat4.NFS4ERR_NOENT, 'a new request runs');
     assert.ok(h.server.replyCache40.hits >= 1);
+  });
+
+  it('the 4.0 duplicate-request cache keeps only COMPOUNDs that change something; two copies of a REMOVE in flight get one answer', async () => {
+    const h = new Nfs4Harness();
+    const c = await Nfs40TestClient.connect(h);
+    const root = await c.exportRoot();
+    await c.ok([op.putfh(root), op.mkdir('d1')]);
+    await c.ok([op.putfh(root), op.mkdir('d2')]);
+    const kept = h.server.replyCache40.stats().entries;
+    for (let i = 0; i < 8; i++) {
+      expectStatus(await c.run([op.putfh(root), op.lookup('d1'), op.getattr(FATTR4_SIZE)], { xid: 900 + i }), nfsstat4.NFS4_OK);
+    }
+    assert.equal(h.server.replyCache40.stats().entries, kept, 'GETATTR and LOOKUP COMPOUNDs leave nothing in the cache');
+    // The same call twice at once (a client's retransmission while the first is running): the REMOVE runs
+    // once and both get its reply, not one OK and one NOENT.
+    const remove = [op.putfh(root), op.lookup('d1'), op.lookupp(), op.remove('d1')];
+    const both = await Promise.all([c.run(remove, { xid: 950 }), c.run(remove, { xid: 950 })]);
+    for (const r of both) expectStatus(r, nfsstat4.NFS4_OK, 'both copies answered from the one execution');
+    assert.equal(h.server.replyCache40.stats().entries, kept + 1);
+    // An idempotent prefix that fails stops the COMPOUND before its REMOVE: nothing is registered.
+    expectStatus(await c.run([op.putfh(root), op.lookup('nothing'), op.remove('d2')], { xid: 951 }), nfsstat4.NFS4ERR_NOENT);
+    assert.equal(h.server.replyCache40.stats().entries, kept + 1);
+    expectStatus(await c.run([op.putfh(root), op.remove('d2')], { xid: 952 }), nfsstat4.NFS4_OK, 'd2 was not removed by the failed COMPOUND');
   });
 
   it('NFSv4 share reservations hold against core opens (what SMB CREATE takes), both ways', async () => {
