@@ -13,8 +13,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { CoreError, Errc } from '../vfs/errors';
-import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requireDataPerm, requirePerm, stickyAllows, S_ISGID, S_ISUID, W, X } from '../vfs/perm';
-import { CreateMode, FileType, type Cred, type SetAttrs } from '../vfs/types';
+import { isOwnerOrRoot, inGroup, isRoot, permits, privBitsKilledByWrite, requireDataPerm, requirePerm, stickyAllows, S_ISGID, S_ISUID, S_ISVTX, W, X } from '../vfs/perm';
+import { CreateMode, FileType, type Cred, type SetAttrs, type XattrHow } from '../vfs/types';
 import { nowNs } from './clock';
 import type { Kv, KvReader, KvTx } from './kv';
 import { deleteFoldRow, putFoldRow } from './fold-index';
@@ -42,6 +42,10 @@ import {
   idFromKey,
   inodeKey,
   volumeKey,
+  xattrKey,
+  encodeXattrs,
+  decodeXattrs,
+  type XattrList,
   type CookieEntry,
   type Dirent,
   type GcRecord,
@@ -182,6 +186,7 @@ function clone(n: Readonly<Inode>): Inode {
   if (n.verifier !== undefined) c.verifier = n.verifier;
   if (n.target !== undefined) c.target = n.target;
   if (n.foldIndexed !== undefined) c.foldIndexed = n.foldIndexed;
+  if (n.xattrs !== undefined) c.xattrs = n.xattrs;
   return c;
 }
 
@@ -298,6 +303,21 @@ async function readDirent(r: KvReader, dirId: bigint, name: Buffer): Promise<Dir
 
 function putInode(tx: KvTx, n: Inode): void {
   tx.put(inodeKey(n.id), encodeInode(n));
+}
+
+/** Longest extended-attribute name (bytes; Linux's XATTR_NAME_MAX) and value (XATTR_SIZE_MAX). */
+export const MAX_XATTR_NAME = 255;
+export const MAX_XATTR_VALUE = 65536;
+/**
+ * Bound on one inode's names and values together: the whole set is one record, rewritten by each change
+ * (records.ts), so it must stay small for the store and its log. Room for one value of the largest size.
+ */
+export const MAX_XATTR_SET_BYTES = 128 * 1024;
+
+function xattrSetBytes(list: XattrList): number {
+  let n = 0;
+  for (const [k, v] of list) n += k.length + v.length;
+  return n;
 }
 
 export class Namespace {
@@ -658,6 +678,7 @@ export class Namespace {
       return undefined;
     }
     tx.delete(inodeKey(n.id));
+    if (n.xattrs) tx.delete(xattrKey(n.id));
     if (n.type !== FileType.REG || this.objectless?.(n.id)) return undefined;
     const rec: GcRecord = { length: 0n, freed: true, nonce: randomU32() };
     tx.put(gcKey(n.id), encodeGc(rec));
@@ -911,6 +932,54 @@ export class Namespace {
       putInode(tx, n);
       return { before, after: n, gc };
     }, this.durable());
+  }
+
+  // ---- extended attributes ---------------------------------------------------------------------------
+
+  /** The inode's extended attributes in name order (empty if it has none). */
+  async getXattrs(id: bigint): Promise<XattrList> {
+    const b = await this.kv.get(xattrKey(id));
+    return b ? decodeXattrs(id, b) : [];
+  }
+
+  /**
+   * Sets (value) or removes (undefined) one extended attribute, as one durable change that also moves
+   * the inode's ctime and change attribute (as Linux does for any xattr change). `how`: 'create' fails
+   * EXIST if the name is set, 'replace' (and every removal) NOXATTR if it is not. User attributes exist
+   * on regular files and directories only (PERM elsewhere, as Linux answers for user.* on a symlink),
+   * need write permission, and in a sticky directory belong to its owner.
+   */
+  setXattr(cred: Cred, id: bigint, gen: number, name: Buffer, value: Buffer | undefined, how: XattrHow): Promise<SetattrOutcome> {
+    return this.change(async (tx) => {
+      const n = await this.loadChecked(tx, id, gen);
+      if (n.type !== FileType.REG && n.type !== FileType.DIR) throw new CoreError(Errc.PERM, 'extended attributes on regular files and directories only');
+      if (n.type === FileType.DIR && n.mode & S_ISVTX && !isOwnerOrRoot(cred, n)) throw new CoreError(Errc.PERM, 'sticky directory');
+      requirePerm(cred, n, W);
+      const before = clone(n);
+      const b = await tx.get(xattrKey(id));
+      const list = b ? decodeXattrs(id, b) : [];
+      const at = list.findIndex(([k]) => k.equals(name));
+      if (value === undefined || how === 'replace') {
+        if (at < 0) throw new CoreError(Errc.NOXATTR);
+      } else if (how === 'create' && at >= 0) throw new CoreError(Errc.EXIST, 'extended attribute exists');
+      if (value === undefined) list.splice(at, 1);
+      else if (at >= 0) list[at] = [list[at]![0], Buffer.from(value)];
+      else {
+        list.push([Buffer.from(name), Buffer.from(value)]);
+        list.sort((x, y) => Buffer.compare(x[0], y[0]));
+      }
+      if (xattrSetBytes(list) > MAX_XATTR_SET_BYTES) throw new CoreError(Errc.XATTR2BIG, 'extended attributes of the file exceed the limit');
+      if (list.length) {
+        tx.put(xattrKey(id), encodeXattrs(list));
+        n.xattrs = true;
+      } else {
+        tx.delete(xattrKey(id));
+        delete n.xattrs;
+      }
+      touch(n, nowNs(), false);
+      putInode(tx, n);
+      return { before, after: n };
+    });
   }
 
   /**

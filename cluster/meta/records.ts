@@ -28,6 +28,7 @@ export const TAG_INODE = 0x49; // 'I'
 export const TAG_DIRENT = 0x44; // 'D'
 export const TAG_COOKIE = 0x43; // 'C'
 export const TAG_GC = 0x47; // 'G'
+export const TAG_XATTR = 0x58; // 'X'
 
 /** Cookies 1 and 2 are never issued: frontends may use them for "." and "..". */
 export const FIRST_COOKIE = FIRST_DIR_COOKIE;
@@ -106,6 +107,7 @@ function idKey(tag: number, id: bigint, extra = 0): Buffer {
 export const inodeKey = (id: bigint): Buffer => idKey(TAG_INODE, id);
 export const gcKey = (id: bigint): Buffer => idKey(TAG_GC, id);
 export const gcPrefix = (): Buffer => Buffer.from([TAG_GC]);
+export const xattrKey = (id: bigint): Buffer => idKey(TAG_XATTR, id);
 
 export function direntKey(dirId: bigint, name: Buffer): Buffer {
   const b = idKey(TAG_DIRENT, dirId, name.length);
@@ -220,6 +222,8 @@ export interface Inode {
   target?: Buffer;
   /** Directories: the folded-name index ('F' rows, fold-index.ts) is complete for this directory. */
   foldIndexed?: boolean;
+  /** The inode has an 'X' record (extended attributes), which freeing the inode must delete. */
+  xattrs?: boolean;
 }
 
 const INODE_VERSION = 1;
@@ -227,6 +231,8 @@ const INODE_FIXED = 117;
 const FLAG_VERIFIER = 1;
 /** Directories: set when the 'F' rows are complete (cluster/meta/fold-index.ts). */
 const FLAG_FOLD_INDEXED = 2;
+/** An 'X' record exists for this inode. */
+const FLAG_XATTRS = 4;
 
 export function encodeInode(n: Inode): Buffer {
   const tlen = n.target ? n.target.length : 0;
@@ -258,6 +264,7 @@ export function encodeInode(n: Inode): Buffer {
     n.verifier.copy(b, 105, 0, 8);
   }
   if (n.foldIndexed) b[104] |= FLAG_FOLD_INDEXED;
+  if (n.xattrs) b[104] |= FLAG_XATTRS;
   b.writeUInt32BE(tlen, 113);
   if (n.target) n.target.copy(b, INODE_FIXED);
   return b;
@@ -291,6 +298,7 @@ export function decodeInode(id: bigint, b: Buffer): Inode {
   // Own copies (not pool slices): decoded inodes may be kept (namespace.ts shares them).
   if (b[104]! & FLAG_VERIFIER) n.verifier = ownCopy(b, 105, 113);
   if (b[104]! & FLAG_FOLD_INDEXED) n.foldIndexed = true;
+  if (b[104]! & FLAG_XATTRS) n.xattrs = true;
   if (n.type === FileType.LNK) n.target = ownCopy(b, INODE_FIXED, INODE_FIXED + tlen);
   return n;
 }
@@ -350,4 +358,57 @@ export function encodeGc(g: GcRecord): Buffer {
 export function decodeGc(b: Buffer): GcRecord {
   if (b.length < 13) throw new CoreError(Errc.IO, 'corrupt gc record');
   return { freed: b[0] === 1, length: b.readBigUInt64BE(1), nonce: b.readUInt32BE(9) };
+}
+
+// ---- extended attributes ---------------------------------------------------------------------------
+
+/**
+ * All extended attributes of one inode, in one 'X' record: version u8 | count u16 | per attribute, in
+ * name order: name length u8 | name | value length u32 | value. One record, not one key per attribute,
+ * so that freeing the inode deletes it without a range read (unlinkNode runs synchronously inside its
+ * transaction), and listing is one point read. Its size is bounded by the core (MAX_XATTR_SET_BYTES).
+ */
+const XATTR_VERSION = 1;
+
+export type XattrList = Array<[name: Buffer, value: Buffer]>;
+
+export function encodeXattrs(list: XattrList): Buffer {
+  let len = 3;
+  for (const [k, v] of list) len += 1 + k.length + 4 + v.length;
+  const b = Buffer.allocUnsafe(len);
+  b[0] = XATTR_VERSION;
+  b.writeUInt16BE(list.length, 1);
+  let o = 3;
+  for (const [k, v] of list) {
+    b[o++] = k.length;
+    k.copy(b, o);
+    o += k.length;
+    b.writeUInt32BE(v.length, o);
+    o += 4;
+    v.copy(b, o);
+    o += v.length;
+  }
+  return b;
+}
+
+export function decodeXattrs(id: bigint, b: Buffer): XattrList {
+  const bad = () => new CoreError(Errc.IO, `corrupt extended-attribute record ${id}`);
+  if (b.length < 3 || b[0] !== XATTR_VERSION) throw bad();
+  const n = b.readUInt16BE(1);
+  const out: XattrList = [];
+  let o = 3;
+  for (let i = 0; i < n; i++) {
+    if (o + 1 > b.length) throw bad();
+    const kl = b[o++]!;
+    if (o + kl + 4 > b.length) throw bad();
+    const k = ownCopy(b, o, o + kl);
+    o += kl;
+    const vl = b.readUInt32BE(o);
+    o += 4;
+    if (o + vl > b.length) throw bad();
+    out.push([k, ownCopy(b, o, o + vl)]);
+    o += vl;
+  }
+  if (o !== b.length) throw bad();
+  return out;
 }

@@ -38,6 +38,10 @@ export enum Errc {
   BADTYPE = 'BADTYPE',
   /** Reply would not fit the client's buffer (READDIR with a count too small for one entry). */
   TOOSMALL = 'TOOSMALL',
+  /** No extended attribute of that name (Linux ENODATA). */
+  NOXATTR = 'NOXATTR',
+  /** An extended attribute (or the file's set of them) larger than the core keeps (Linux E2BIG/ENOSPC). */
+  XATTR2BIG = 'XATTR2BIG',
 }
 
 export class CoreError extends Error {

@@ -41,6 +41,8 @@ export interface FsChanged {
   attrs?: boolean;
   /** Owner, group or mode bits (SMB maps these to the security descriptor). */
   security?: boolean;
+  /** Extended attributes. */
+  ea?: boolean;
 }
 
 export interface FsEvent {

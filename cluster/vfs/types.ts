@@ -316,6 +316,9 @@ export interface OpenState {
  * One volume's file operations. Every call carries the caller's credential. Permission checks,
  * name rules and consistency live behind this interface, once, for every protocol.
  */
+/** SETXATTR's option (RFC 8276 setxattr_option4; Linux XATTR_CREATE / XATTR_REPLACE). */
+export type XattrHow = 'either' | 'create' | 'replace';
+
 export interface FileSystem {
   readonly limits: FsLimits;
   /** Handle of the root of an export (resolved by exportId). */
@@ -334,6 +337,17 @@ export interface FileSystem {
   lookupFolded?(cred: Cred, dir: Handle, name: Buffer): Promise<{ handle: Handle; attr: Attr; dirAttr: Attr; name: Buffer } | undefined>;
   /** Returns the subset of `wanted` the caller is granted. */
   access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }>;
+  /**
+   * Extended attributes (the "user" namespace; names without the "user." prefix). Regular files and
+   * directories have them; reading and listing need read permission, changing them write permission.
+   * `getXattr`: NOXATTR if the name is not set. `listXattrs`: every name, in byte order.
+   * `setXattr` (`value`) and removal (`value` undefined): how 'create' fails EXIST on a set name, 'replace'
+   * and removal NOXATTR on a missing one; XATTR2BIG past the limits. Durable when they resolve; the file's
+   * ctime and change attribute move.
+   */
+  getXattr(cred: Cred, h: Handle, name: Buffer): Promise<Buffer>;
+  listXattrs(cred: Cred, h: Handle): Promise<Buffer[]>;
+  setXattr(cred: Cred, h: Handle, name: Buffer, value: Buffer | undefined, how: XattrHow): Promise<{ before: WccAttr; after: Attr }>;
   readlink(cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }>;
   read(cred: Cred, h: Handle, offset: bigint, count: number, signal?: AbortSignal, opts?: ReadOptions): Promise<ReadResult>;
   write(cred: Cred, h: Handle, offset: bigint, data: Buffer, stable: Stable, opts?: WriteOptions): Promise<WriteResult>;

@@ -20,9 +20,9 @@ import { WriteBehindBrick } from '../bricks/write-behind';
 import { FreshFiles, FreshTrackingBrick } from './fresh-files';
 import { chunkTail, splitRange } from '../bricks/chunks';
 import type { Kv } from '../meta/kv';
-import { derivedOf, Namespace, type CreateOutcome, type GcJob, type NewNode } from '../meta/namespace';
+import { derivedOf, MAX_XATTR_NAME, MAX_XATTR_VALUE, Namespace, type CreateOutcome, type GcJob, type NewNode } from '../meta/namespace';
 import { buildFoldIndex, foldCandidates, foldName } from '../meta/fold-index';
-import { FIRST_COOKIE, type Inode, type VolumeRecord } from '../meta/records';
+import { FIRST_COOKIE, type Inode, type VolumeRecord, type XattrList } from '../meta/records';
 import { CoreError, Errc, noEntry } from './errors';
 import type { ExportConfig } from './exports';
 import { FileGate } from './file-gate';
@@ -65,6 +65,7 @@ import {
   type WccAttr,
   type WriteOptions,
   type WriteResult,
+  type XattrHow,
 } from './types';
 
 export const MAX_SYMLINK_BYTES = 4096;
@@ -136,6 +137,12 @@ function changedBy(a: SetAttrs, before: Inode, after: Inode): FsChanged {
     attrs: a.dosAttrs !== undefined && before.dosAttrs !== after.dosAttrs,
     security: a.mode !== undefined || a.uid !== undefined || a.gid !== undefined,
   };
+}
+
+/** 1..MAX_XATTR_NAME bytes without NUL (Linux's rule; NFS sends a UTF-8 component4, SMB an ASCII name). */
+function checkXattrName(name: Buffer): void {
+  if (name.length === 0 || name.includes(0)) throw new CoreError(Errc.INVAL, 'bad extended attribute name');
+  if (name.length > MAX_XATTR_NAME) throw new CoreError(Errc.NAMETOOLONG, 'extended attribute name too long');
 }
 
 function wcc(n: Inode): WccAttr {
@@ -431,6 +438,38 @@ export class Volume implements FileSystem {
   async access(cred: Cred, h: Handle, wanted: number): Promise<{ granted: number; attr: Attr }> {
     const { n } = await this.resolve(h);
     return { granted: accessBits(cred, n, wanted), attr: this.toAttr(n) };
+  }
+
+  // ---- extended attributes ---------------------------------------------------------------------------
+
+  /** The inode's attribute set, for a caller who may read the object (regular files and directories). */
+  private async xattrsOf(cred: Cred, h: Handle): Promise<XattrList> {
+    const { n } = await this.resolve(h);
+    if (n.type !== FileType.REG && n.type !== FileType.DIR) return [];
+    requirePerm(cred, n, R);
+    // Read whether or not the inode's flag says there is a record: the flag only spares the delete when
+    // the inode is freed (an older gateway may have rewritten the inode without it).
+    return this.ns.getXattrs(n.id);
+  }
+
+  async getXattr(cred: Cred, h: Handle, name: Buffer): Promise<Buffer> {
+    checkXattrName(name);
+    const hit = (await this.xattrsOf(cred, h)).find(([k]) => k.equals(name));
+    if (!hit) throw new CoreError(Errc.NOXATTR);
+    return hit[1];
+  }
+
+  async listXattrs(cred: Cred, h: Handle): Promise<Buffer[]> {
+    return (await this.xattrsOf(cred, h)).map(([k]) => k);
+  }
+
+  async setXattr(cred: Cred, h: Handle, name: Buffer, value: Buffer | undefined, how: XattrHow): Promise<{ before: WccAttr; after: Attr }> {
+    checkXattrName(name);
+    if (value && value.length > MAX_XATTR_VALUE) throw new CoreError(Errc.XATTR2BIG, `extended attribute value of ${value.length} bytes`);
+    const { f, n } = await this.resolve(h);
+    const out = await this.ns.setXattr(cred, n.id, f.gen, name, value, how);
+    if (this.hub.active) this.emitModified(out.after, { ea: true });
+    return { before: wcc(out.before), after: this.toAttr(out.after) };
   }
 
   async readlink(_cred: Cred, h: Handle): Promise<{ target: Buffer; attr: Attr }> {

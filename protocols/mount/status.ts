@@ -36,6 +36,8 @@ export const MOUNT3_STATUS: Readonly<Record<Errc, mountstat3>> = Object.freeze({
   [Errc.BAD_COOKIE]: mountstat3.MNT3ERR_SERVERFAULT,
   [Errc.BADTYPE]: mountstat3.MNT3ERR_NOTDIR,
   [Errc.TOOSMALL]: mountstat3.MNT3ERR_SERVERFAULT,
+  [Errc.NOXATTR]: mountstat3.MNT3ERR_SERVERFAULT,
+  [Errc.XATTR2BIG]: mountstat3.MNT3ERR_SERVERFAULT,
 } satisfies Record<Errc, mountstat3>);
 
 export function mount3StatusOf(errc: Errc): Exclude<mountstat3, mountstat3.MNT3_OK> {

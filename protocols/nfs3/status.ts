@@ -40,6 +40,9 @@ export const NFS3_STATUS: Readonly<Record<Errc, nfsstat3>> = Object.freeze({
   [Errc.BAD_COOKIE]: nfsstat3.NFS3ERR_BAD_COOKIE,
   [Errc.BADTYPE]: nfsstat3.NFS3ERR_BADTYPE,
   [Errc.TOOSMALL]: nfsstat3.NFS3ERR_TOOSMALL,
+  // NFSv3 has no extended-attribute procedures: no NFSv3 call can meet these.
+  [Errc.NOXATTR]: nfsstat3.NFS3ERR_NOTSUPP,
+  [Errc.XATTR2BIG]: nfsstat3.NFS3ERR_NOTSUPP,
 } satisfies Record<Errc, nfsstat3>);
 
 export function nfs3StatusOf(errc: Errc): Exclude<nfsstat3, nfsstat3.NFS3_OK> {

@@ -41,6 +41,8 @@ export const NFS4_STATUS: Readonly<Record<Errc, nfsstat4>> = Object.freeze({
   [Errc.BAD_COOKIE]: nfsstat4.NFS4ERR_BAD_COOKIE,
   [Errc.BADTYPE]: nfsstat4.NFS4ERR_BADTYPE,
   [Errc.TOOSMALL]: nfsstat4.NFS4ERR_TOOSMALL,
+  [Errc.NOXATTR]: nfsstat4.NFS4ERR_NOXATTR,
+  [Errc.XATTR2BIG]: nfsstat4.NFS4ERR_XATTR2BIG,
 } satisfies Record<Errc, nfsstat4>);
 
 export function nfs4StatusOf(errc: Errc): Exclude<nfsstat4, nfsstat4.NFS4_OK> {

@@ -144,6 +144,9 @@ export enum nfsstat4 {
   NFS4ERR_WRONG_LFS = 10092,
   NFS4ERR_BADLABEL = 10093,
   NFS4ERR_OFFLOAD_NO_REQS = 10094,
+  /** RFC 8276 (extended attributes). */
+  NFS4ERR_NOXATTR = 10095,
+  NFS4ERR_XATTR2BIG = 10096,
 }
 
 export enum nfs_opnum4 {
@@ -335,6 +338,10 @@ export const ACCESS4_EXTEND = 0x08;
 export const ACCESS4_DELETE = 0x10;
 export const ACCESS4_EXECUTE = 0x20;
 export const ACCESS4_ALL = 0x3f;
+/** RFC 8276 §8.4.1.2: read, write and list extended attributes (NFSv4.2 only). */
+export const ACCESS4_XAREAD = 0x40;
+export const ACCESS4_XAWRITE = 0x80;
+export const ACCESS4_XALIST = 0x100;
 
 export const OPEN4_SHARE_ACCESS_READ = 0x1;
 export const OPEN4_SHARE_ACCESS_WRITE = 0x2;

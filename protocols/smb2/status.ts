@@ -44,6 +44,8 @@ export const SMB2_STATUS: Readonly<Record<Errc, NTSTATUS>> = Object.freeze({
   [Errc.BAD_COOKIE]: NtStatus.STATUS_INVALID_PARAMETER,
   [Errc.BADTYPE]: NtStatus.STATUS_OBJECT_TYPE_MISMATCH,
   [Errc.TOOSMALL]: NtStatus.STATUS_BUFFER_TOO_SMALL,
+  [Errc.NOXATTR]: NtStatus.STATUS_NONEXISTENT_EA_ENTRY,
+  [Errc.XATTR2BIG]: NtStatus.STATUS_EA_TOO_LARGE,
 } satisfies Record<Errc, NTSTATUS>);
 
 export function smb2StatusOf(errc: Errc): NTSTATUS {

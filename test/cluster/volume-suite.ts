@@ -9,6 +9,7 @@ import { defaultExport } from '../../cluster/vfs/exports';
 import { Errc } from '../../cluster/vfs/errors';
 import { AccessBits, CreateMode, FileType, Stable, type Cred, type Handle } from '../../cluster/vfs/types';
 import type { Volume } from '../../cluster/vfs/volume';
+import { xattrKey } from '../../cluster/meta/records';
 import { ALICE, b, BOB, CAROL, rejectsWith, rng, ROOT } from './helpers';
 
 export const CHUNK = 64 * 1024;
@@ -742,6 +743,93 @@ export function volumeSuite(engine: string, make: VolumeFactory): void {
       const d = await v.mkdir(ALICE, shared.handle, b('d'), { mode: 0o755 });
       assert.equal(d.attr.mode & 0o2000, 0o2000);
       assert.equal(d.attr.gid, 777);
+      await v.close();
+    });
+  });
+
+  describe(`volume on ${engine}: extended attributes`, () => {
+    test('set, get, list, replace and remove; create/replace rules; ctime and change move', async () => {
+      const { v, root } = await setup(make);
+      const f = await mkfile(v, ROOT, root, 'f');
+      await rejectsWith(v.getXattr(ROOT, f.handle, b('a')), Errc.NOXATTR);
+      assert.deepEqual(await v.listXattrs(ROOT, f.handle), []);
+      const set = await v.setXattr(ROOT, f.handle, b('b'), b('two'), 'create');
+      assert.equal(set.before.change, f.attr.change);
+      assert.ok(set.after.change > f.attr.change && set.after.ctime > f.attr.ctime);
+      assert.equal(set.after.mtime, f.attr.mtime, 'mtime is for data');
+      await v.setXattr(ROOT, f.handle, b('a'), Buffer.alloc(0), 'either');
+      await rejectsWith(v.setXattr(ROOT, f.handle, b('a'), b('x'), 'create'), Errc.EXIST);
+      await rejectsWith(v.setXattr(ROOT, f.handle, b('c'), b('x'), 'replace'), Errc.NOXATTR);
+      assert.deepEqual(await v.listXattrs(ROOT, f.handle), [b('a'), b('b')]);
+      assert.deepEqual(await v.getXattr(ROOT, f.handle, b('a')), Buffer.alloc(0));
+      await v.setXattr(ROOT, f.handle, b('b'), b('three'), 'replace');
+      assert.deepEqual(await v.getXattr(ROOT, f.handle, b('b')), b('three'));
+      await v.setXattr(ROOT, f.handle, b('a'), undefined, 'replace');
+      await rejectsWith(v.setXattr(ROOT, f.handle, b('a'), undefined, 'replace'), Errc.NOXATTR);
+      assert.deepEqual(await v.listXattrs(ROOT, f.handle), [b('b')]);
+      // Directories have them too; a symlink does not.
+      const d = await v.mkdir(ROOT, root, b('d'), { mode: 0o755 });
+      await v.setXattr(ROOT, d.handle, b('k'), b('v'), 'either');
+      assert.deepEqual(await v.getXattr(ROOT, d.handle, b('k')), b('v'));
+      const ln = await v.symlink(ROOT, root, b('ln'), b('f'), {});
+      await rejectsWith(v.setXattr(ROOT, ln.handle, b('k'), b('v'), 'either'), Errc.PERM);
+      assert.deepEqual(await v.listXattrs(ROOT, ln.handle), []);
+      await v.close();
+    });
+
+    test('limits: name length and NUL, value size, the whole set', async () => {
+      const { v, root } = await setup(make);
+      const f = await mkfile(v, ROOT, root, 'f');
+      await rejectsWith(v.setXattr(ROOT, f.handle, Buffer.alloc(256, 0x61), b('v'), 'either'), Errc.NAMETOOLONG);
+      await rejectsWith(v.setXattr(ROOT, f.handle, Buffer.alloc(0), b('v'), 'either'), Errc.INVAL);
+      await rejectsWith(v.setXattr(ROOT, f.handle, Buffer.from('a\0b'), b('v'), 'either'), Errc.INVAL);
+      await rejectsWith(v.setXattr(ROOT, f.handle, b('big'), Buffer.alloc(65537), 'either'), Errc.XATTR2BIG);
+      const max = Buffer.alloc(65536, 7);
+      await v.setXattr(ROOT, f.handle, Buffer.alloc(255, 0x61), max, 'either');
+      assert.deepEqual(await v.getXattr(ROOT, f.handle, Buffer.alloc(255, 0x61)), max);
+      await v.setXattr(ROOT, f.handle, b('second'), Buffer.alloc(60000), 'either');
+      // A third large value would take the set past 128 KiB: refused, and nothing of it is kept.
+      await rejectsWith(v.setXattr(ROOT, f.handle, b('third'), Buffer.alloc(10000), 'either'), Errc.XATTR2BIG);
+      assert.deepEqual(await v.listXattrs(ROOT, f.handle), [Buffer.alloc(255, 0x61), b('second')]);
+      await v.close();
+    });
+
+    test('permissions: reading needs read permission, changing needs write permission; sticky directories', async () => {
+      const { v, root } = await setup(make);
+      const t = await v.mkdir(ROOT, root, b('t'), { mode: 0o777 });
+      const f = await mkfile(v, ALICE, t.handle, 'f', 0o640);
+      await v.setXattr(ALICE, f.handle, b('k'), b('v'), 'either');
+      await rejectsWith(v.setXattr(BOB, f.handle, b('k'), b('w'), 'either'), Errc.ACCES);
+      await rejectsWith(v.getXattr(BOB, f.handle, b('k')), Errc.ACCES);
+      await rejectsWith(v.listXattrs(BOB, f.handle), Errc.ACCES);
+      assert.deepEqual(await v.getXattr(CAROL, f.handle, b('k')), b('v'), 'group read');
+      await rejectsWith(v.setXattr(CAROL, f.handle, b('k'), undefined, 'replace'), Errc.ACCES);
+      const sticky = await v.mkdir(ROOT, root, b('tmp'), { mode: 0o1777 });
+      await rejectsWith(v.setXattr(ALICE, sticky.handle, b('k'), b('v'), 'either'), Errc.PERM);
+      await v.setXattr(ROOT, sticky.handle, b('k'), b('v'), 'either');
+      await v.close();
+    });
+
+    test('the record goes with the inode: last unlink, rename over it; a remaining link keeps it', async () => {
+      const { v, root } = await setup(make);
+      const f = await mkfile(v, ROOT, root, 'f');
+      await v.setXattr(ROOT, f.handle, b('k'), b('v'), 'either');
+      const id = f.attr.fileId;
+      assert.ok(await v.ns.kv.get(xattrKey(id)), 'the X record exists');
+      await v.link(ROOT, f.handle, root, b('f2'));
+      await v.remove(ROOT, root, b('f'));
+      assert.deepEqual(await v.getXattr(ROOT, f.handle, b('k')), b('v'), 'still linked as f2');
+      await v.remove(ROOT, root, b('f2'));
+      assert.equal(await v.ns.kv.get(xattrKey(id)), undefined, 'freed with the inode');
+      const g = await mkfile(v, ROOT, root, 'g');
+      await v.setXattr(ROOT, g.handle, b('k'), b('v'), 'either');
+      const h = await mkfile(v, ROOT, root, 'h');
+      await v.rename(ROOT, root, b('h'), root, b('g'));
+      assert.equal(await v.ns.kv.get(xattrKey(g.attr.fileId)), undefined, 'replaced by a rename');
+      // Removing the last attribute removes the record too.
+      await v.setXattr(ROOT, h.handle, b('k'), b('v'), 'either');
+      await v.setXattr(ROOT, h.handle, b('k'), undefined, 'replace');
+      assert.equal(await v.ns.kv.get(xattrKey(h.attr.fileId)), undefined);
       await v.close();
     });
   });

@@ -119,6 +119,7 @@ function classify(e: FsEvent): { action: number; bits: number } {
       if (c.btime) bits |= FILE_NOTIFY_CHANGE_CREATION;
       if (c.attrs) bits |= FILE_NOTIFY_CHANGE_ATTRIBUTES;
       if (c.security) bits |= FILE_NOTIFY_CHANGE_SECURITY;
+      if (c.ea) bits |= FILE_NOTIFY_CHANGE_EA;
       return { action: FILE_ACTION_MODIFIED, bits };
     }
   }
