@@ -93,6 +93,8 @@ export const FATTR4_TIME_MODIFY_SET = 54;
 export const FATTR4_MOUNTED_ON_FILEID = 55;
 export const FATTR4_FS_LAYOUT_TYPES = 62;
 export const FATTR4_SUPPATTR_EXCLCREAT = 75;
+/** RFC 8276 §8.2: whether the object's filesystem has extended attributes (NFSv4.2). */
+export const FATTR4_XATTR_SUPPORT = 82;
 
 /** Everything GETATTR needs to answer for one object. */
 export interface AttrSource {
@@ -105,6 +107,8 @@ export interface AttrSource {
   leaseSeconds: number;
   /** Present when one of the space_* / files_* attributes was asked (see `needsStatfs`). */
   statfs?: StatFs;
+  /** The pseudo-filesystem's root: no extended attributes there. */
+  pseudo?: true;
 }
 
 type Encoder = (w: XdrWriter, s: AttrSource, minor: number, owners: OwnerEncoder) => void;
@@ -229,10 +233,14 @@ const ENCODERS: ReadonlyMap<number, Encoder> = new Map<number, Encoder>([
   [FATTR4_TIME_MODIFY_SET, () => { throw new Error('write-only attribute encoded'); }],
   [FATTR4_MOUNTED_ON_FILEID, (w, s) => w.uint64(u64(s.mountedOnFileid))],
   [FATTR4_SUPPATTR_EXCLCREAT, (w) => encodeBitmap4(w, EXCLCREAT_ATTRS)],
+  [FATTR4_XATTR_SUPPORT, (w, s) => w.bool(!s.pseudo)],
 ]);
 
-/** Attributes that exist from NFSv4.1 on (RFC 8881 §5.8.1.14 and later). */
-const MIN_MINOR: ReadonlyMap<number, number> = new Map([[FATTR4_SUPPATTR_EXCLCREAT, 1]]);
+/** Attributes that exist from NFSv4.1 on (RFC 8881 §5.8.1.14 and later), and from 4.2 on (RFC 8276). */
+const MIN_MINOR: ReadonlyMap<number, number> = new Map([
+  [FATTR4_SUPPATTR_EXCLCREAT, 1],
+  [FATTR4_XATTR_SUPPORT, 2],
+]);
 
 export const WRITE_ONLY_ATTRS: ReadonlySet<number> = new Set([FATTR4_TIME_ACCESS_SET, FATTR4_TIME_MODIFY_SET]);
 /** Attributes SETATTR (and the create attributes of CREATE/OPEN) can set. */
@@ -450,6 +458,7 @@ const DECODERS: ReadonlyMap<number, (r: XdrReader) => AttrValue> = new Map<numbe
   [FATTR4_TIME_MODIFY, (r) => decodeNfstime4(r)],
   [FATTR4_MOUNTED_ON_FILEID, (r) => r.uint64()],
   [FATTR4_SUPPATTR_EXCLCREAT, (r) => decodeBitmap4(r)],
+  [FATTR4_XATTR_SUPPORT, (r) => r.bool()],
 ]);
 
 /** Decodes every value of an fattr4 this module knows; an unknown id ends with an XdrError. */

@@ -326,6 +326,7 @@ export class Nfs4Server {
         mountedOnFileid: PSEUDO_ROOT_FILEID,
         limits: this.pseudoLimits(),
         leaseSeconds: this.limits.leaseSeconds,
+        pseudo: true,
       };
       if (needsStatfs(requested)) src.statfs = { totalBytes: 0n, freeBytes: 0n, availBytes: 0n, totalFiles: 0n, freeFiles: 0n, availFiles: 0n };
       return src;

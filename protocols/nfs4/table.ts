@@ -5,7 +5,7 @@
  *
  * Not implemented yet (NFS4ERR_NOTSUPP): DELEGPURGE, DELEGRETURN (no delegations are ever granted),
  * OPENATTR, BACKCHANNEL_CTL, GET_DIR_DELEGATION, the pNFS ops, SET_SSV, WANT_DELEGATION and
- * the other NFSv4.2 ops (OFFLOAD_*, COPY_NOTIFY, READ_PLUS, IO_ADVISE, WRITE_SAME, LAYOUT*, xattrs).
+ * the other NFSv4.2 ops (OFFLOAD_*, COPY_NOTIFY, READ_PLUS, IO_ADVISE, WRITE_SAME, LAYOUT*).
  */
 import type { AnyNfs4Op } from './op';
 import { ACCESS } from './ops/access';
@@ -57,6 +57,10 @@ import { SEQUENCE } from './ops/sequence';
 import { SETATTR } from './ops/setattr';
 import { TEST_STATEID } from './ops/test-stateid';
 import { WRITE } from './ops/write';
+import { GETXATTR } from './ops/getxattr';
+import { LISTXATTRS } from './ops/listxattrs';
+import { REMOVEXATTR } from './ops/removexattr';
+import { SETXATTR } from './ops/setxattr';
 
 export const NFS4_OP_LIST: readonly AnyNfs4Op[] = [
   ACCESS,
@@ -108,6 +112,10 @@ export const NFS4_OP_LIST: readonly AnyNfs4Op[] = [
   DEALLOCATE,
   SEEK,
   CLONE,
+  GETXATTR,
+  SETXATTR,
+  LISTXATTRS,
+  REMOVEXATTR,
 ];
 
 export const NFS4_OPS: ReadonlyMap<number, AnyNfs4Op> = new Map(NFS4_OP_LIST.map((o) => [o.opnum, o]));
