@@ -12,6 +12,8 @@
  *    releases; and a whole-file lock held by a second client (our own NFSv4.0 client on the host) makes
  *    the guest's F_SETLK fail and its F_SETLKW wait (the kernel polls on NFS4ERR_DENIED) until the host
  *    unlocks. The guest's busybox has no flock/fcntl tool: test/e2e/tools/fstool.c, built static here.
+ *  - vers=4.2 extended attributes (RFC 8276): set, get, list and remove through the kernel's xattr calls,
+ *    read back through a second mount with its own caches.
  * The gateway log must show no failed (SERVERFAULT) operation, and the back channel (the client's own
  * connection, RFC 8881 §2.10.3.1) must answer the CB_NULL probe.
  * All of it runs in ONE VM boot (guest-sections.ts): each workload mounts, runs with `sh -e` and unmounts
@@ -190,6 +192,28 @@ describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
         ].join('\n'),
       },
       {
+        // Extended attributes (RFC 8276): set through one mount, read back through a second mount that
+        // shares no cache with it (nosharecache), so the values come from the server.
+        name: 'v42-xattr',
+        mount: nfs4Mount('4.2', p, '/data'),
+        script: [
+          'T=/kclient/files/fstool',
+          'mkdir xattrs; cd xattrs; echo hi > xa; mkdir xd',
+          '$T xset xa user.color blue; $T xset xa user.empty ""; $T xset xa user.color red create',
+          '$T xset xa user.nope v replace; $T xset xa user.big @65536; $T xset xd user.dir yes',
+          '$T xget xa user.color; $T xget xa user.empty; $T xget xa user.nope; $T xlist xa',
+          // The file is root's, mode 0644: another user may read its attributes, not change them.
+          '$T as 1000 1000 xget xa user.color; $T as 1000 1000 xset xa user.other v',
+          'mkdir -p /m2',
+          `mount.nfs 10.0.2.2:/data /m2 -o vers=4.2,port=${p},retry=0,nosharecache`,
+          '$T xget /m2/xattrs/xa user.color; $T xget /m2/xattrs/xa user.big; $T xlist /m2/xattrs/xa; $T xget /m2/xattrs/xd user.dir',
+          'umount /m2',
+          '$T xrm xa user.color; $T xrm xa user.color; $T xget xa user.color; $T xlist xa',
+          'grep " /mnt " /proc/mounts | sed "s/^/WL: /"',
+          'cd ..; rm -r xattrs',
+        ].join('\n'),
+      },
+      {
         // The host's client takes its lock when the guest gets here (lookupcache=positive: the guest sees
         // the host's marker files at once instead of after a cached "no such file").
         name: 'v40-host-lock',
@@ -292,6 +316,39 @@ describe('e2e: Linux kernel NFSv4.0 / 4.1 / 4.2 client (kclient VM)', () => {
       `data ${12 * M} ${13 * M}`,
       'segments done',
       'punched range reads zeros',
+    ]);
+  });
+
+  it('vers=4.2: setfattr/getfattr/listxattr/removexattr reach the server (RFC 8276), values read back through a second mount', T, async () => {
+    const { rc, out } = await section('v42-xattr');
+    const ft = ftLines(out);
+    console.log(ft.join(' | '));
+    assert.equal(rc, 0, `section exit ${rc}`);
+    assert.match(out, /WL: .* nfs4 .*vers=4\.2/);
+    // fstool's checksum of 65536 'x' bytes: sum = sum * 31 + byte, modulo 2^64.
+    let sum = 0n;
+    for (let i = 0; i < 65536; i++) sum = (sum * 31n + 0x78n) & 0xffff_ffff_ffff_ffffn;
+    assert.deepEqual(ft, [
+      'xset user.color ok',
+      'xset user.empty ok',
+      'xset user.color EEXIST',
+      'xset user.nope ENODATA',
+      'xset user.big ok',
+      'xset user.dir ok',
+      'xget user.color =blue',
+      'xget user.empty =',
+      'xget user.nope ENODATA',
+      'xlist user.big,user.color,user.empty',
+      'xget user.color =blue',
+      'xset user.other EACCES',
+      'xget user.color =blue',
+      `xget user.big len 65536 sum ${sum}`,
+      'xlist user.big,user.color,user.empty',
+      'xget user.dir =yes',
+      'xrm user.color ok',
+      'xrm user.color ENODATA',
+      'xget user.color ENODATA',
+      'xlist user.big,user.empty',
     ]);
   });
 

@@ -13,6 +13,12 @@
  *   fstool alloc FILE OFFSET LEN                 fallocate(0)
  *   fstool cfr SRC DST                           copy_file_range of the whole file
  *   fstool clone SRC DST                         ioctl(FICLONE)
+ *   fstool xset FILE NAME VALUE [create|replace] setxattr (VALUE "" is empty; "@N" is N bytes of 'x')
+ *   fstool xget FILE NAME                        getxattr: the value (or its length and a checksum)
+ *   fstool xlist FILE                            listxattr: the names, sorted, comma-separated
+ *   fstool xrm FILE NAME                         removexattr
+ *   fstool as UID GID COMMAND ARGS...            runs COMMAND with that uid and gid (no groups)
+ * The x* commands print "FT: x<op> NAME ok|VALUE" or "FT: x<op> NAME ERRNO_NAME" (e.g. ENODATA).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,7 +30,9 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
+#include <grp.h>
 #include <unistd.h>
 
 static void die(const char *what) {
@@ -145,9 +153,89 @@ static int clonefile(const char *src, const char *dst) {
   return 0;
 }
 
+/* errno names for the x* commands' failures (the ones an xattr call can give). */
+static const char *errname(int e) {
+  switch (e) {
+    case ENODATA: return "ENODATA";
+    case EEXIST: return "EEXIST";
+    case E2BIG: return "E2BIG";
+    case ERANGE: return "ERANGE";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOSPC: return "ENOSPC";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EINVAL: return "EINVAL";
+    default: return strerror(e);
+  }
+}
+
+static int cmpstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static int xattr_cmd(int argc, char **argv) {
+  const char *cmd = argv[1], *path = argv[2], *name = argc > 3 ? argv[3] : "-";
+  static char buf[1 << 17];
+  if (!strcmp(cmd, "xset") && argc > 4) {
+    const char *v = argv[4];
+    size_t n = strlen(v);
+    if (v[0] == '@') {
+      n = (size_t)atoll(v + 1);
+      if (n > sizeof(buf)) n = sizeof(buf);
+      memset(buf, 'x', n);
+      v = buf;
+    }
+    int flags = argc > 5 ? (!strcmp(argv[5], "create") ? XATTR_CREATE : !strcmp(argv[5], "replace") ? XATTR_REPLACE : 0) : 0;
+    if (setxattr(path, name, v, n, flags) != 0) printf("FT: xset %s %s\n", name, errname(errno));
+    else printf("FT: xset %s ok\n", name);
+    return 0;
+  }
+  if (!strcmp(cmd, "xget") && argc > 3) {
+    ssize_t n = getxattr(path, name, buf, sizeof(buf));
+    if (n < 0) {
+      printf("FT: xget %s %s\n", name, errname(errno));
+      return 0;
+    }
+    if (n <= 64) printf("FT: xget %s =%.*s\n", name, (int)n, buf);
+    else {
+      unsigned long sum = 0;
+      for (ssize_t i = 0; i < n; i++) sum = sum * 31 + (unsigned char)buf[i];
+      printf("FT: xget %s len %zd sum %lu\n", name, n, sum);
+    }
+    return 0;
+  }
+  if (!strcmp(cmd, "xlist")) {
+    ssize_t n = listxattr(path, buf, sizeof(buf));
+    if (n < 0) {
+      printf("FT: xlist %s\n", errname(errno));
+      return 0;
+    }
+    /* Sorted: the client may answer from its xattr cache, in its own order. */
+    static const char *names[4096];
+    size_t k = 0;
+    for (ssize_t i = 0; i < n && k < 4096; i += (ssize_t)strlen(buf + i) + 1) names[k++] = buf + i;
+    qsort(names, k, sizeof(names[0]), cmpstr);
+    printf("FT: xlist ");
+    for (size_t i = 0; i < k; i++) printf("%s%s", i ? "," : "", names[i]);
+    printf("\n");
+    return 0;
+  }
+  if (!strcmp(cmd, "xrm") && argc > 3) {
+    if (removexattr(path, name) != 0) printf("FT: xrm %s %s\n", name, errname(errno));
+    else printf("FT: xrm %s ok\n", name);
+    return 0;
+  }
+  return 2;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 3) return 2;
+  if (!strcmp(argv[1], "as") && argc > 4) {
+    if (setgroups(0, NULL) != 0 || setgid((gid_t)atoi(argv[3])) != 0 || setuid((uid_t)atoi(argv[2])) != 0) die("setuid");
+    argv += 3;
+    argc -= 3;
+    argv[0] = "fstool";
+  }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "lock")) return lockfile(argc, argv, 1);
   if (!strcmp(cmd, "lockuntil")) return lockfile(argc, argv, 2);
@@ -158,5 +246,6 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "alloc") && argc > 4) return falloc(argv[2], 0, argv[3], argv[4]);
   if (!strcmp(cmd, "cfr") && argc > 3) return copyrange(argv[2], argv[3]);
   if (!strcmp(cmd, "clone") && argc > 3) return clonefile(argv[2], argv[3]);
+  if (cmd[0] == 'x') return xattr_cmd(argc, argv);
   return 2;
 }
