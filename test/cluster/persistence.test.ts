@@ -46,13 +46,17 @@ async function crashChild(dir: string): Promise<void> {
   await v.write(ROOT, g.handle, 5n, pattern(9, 200_000), Stable.UNSTABLE);
   await v.commit(ROOT, g.handle, 0n, 0);
   for (const [off, len, seed] of SYNC_WRITES) await v.write(ROOT, f.handle, BigInt(off), pattern(seed, len), Stable.FILE_SYNC);
+  // Extended-attribute changes are acknowledged durable too (NFSv4.2 SETXATTR / REMOVEXATTR, SMB EAs).
+  await v.setXattr(ROOT, f.handle, b('gone'), b('soon'), 'create');
+  await v.setXattr(ROOT, f.handle, b('gone'), undefined, 'replace');
+  await v.setXattr(ROOT, f.handle, b('kept'), pattern(7, 3000), 'create');
   process.kill(process.pid, 'SIGKILL');
 }
 
 if (process.env.GW_CRASH_CHILD) {
   void crashChild(process.env.GW_CRASH_CHILD);
 } else {
-  test('kill -9 right after FILE_SYNC and COMMIT returned: data, sizes and handles survive', async () => {
+  test('kill -9 right after FILE_SYNC, COMMIT and SETXATTR returned: data, sizes, handles and attributes survive', async () => {
     const t = tempDir('crash');
     try {
       const child = spawn(process.execPath, [__filename], { env: { ...process.env, GW_CRASH_CHILD: t.dir }, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -69,6 +73,8 @@ if (process.env.GW_CRASH_CHILD) {
       assert.ok(a.size >= BigInt(end), `size ${a.size} >= ${end}`);
       const all = await v.read(ROOT, fh, 0n, end);
       for (const [off, len, seed] of SYNC_WRITES) assert.ok(all.data.subarray(off, off + len).equals(pattern(seed, len)), `FILE_SYNC data at ${off}`);
+      assert.deepEqual(await v.getXattr(ROOT, fh, b('kept')), pattern(7, 3000), 'the acknowledged extended attribute');
+      assert.deepEqual(await v.listXattrs(ROOT, fh), [b('kept')], 'the acknowledged removal');
       const gh = Buffer.from(info.g, 'hex');
       const ga = await v.getattr(ROOT, gh);
       assert.equal(ga.size, 200_005n);
