@@ -10,6 +10,10 @@ import { describe, it } from 'node:test';
 import { encodeCOMPOUND4args, type ArgOp } from '../../../protocols/nfs4/compound';
 import { SEEK } from '../../../protocols/nfs4/ops/seek';
 import { COPY } from '../../../protocols/nfs4/ops/copy';
+import { GETXATTR } from '../../../protocols/nfs4/ops/getxattr';
+import { LISTXATTRS } from '../../../protocols/nfs4/ops/listxattrs';
+import { REMOVEXATTR } from '../../../protocols/nfs4/ops/removexattr';
+import { SETXATTR } from '../../../protocols/nfs4/ops/setxattr';
 import { XdrError } from '../../../protocols/xdr/errors';
 import { XdrReader } from '../../../protocols/xdr/reader';
 import { XdrWriter } from '../../../protocols/xdr/writer';
@@ -84,6 +88,47 @@ describe('NFSv4 COMPOUND fuzz', () => {
       assert.notEqual(status, nfsstat4.NFS4ERR_SERVERFAULT, `case ${i}: SERVERFAULT`);
     }
     assert.ok(decoded > 1000, `most cases reached the ops (${decoded})`);
+    const crashed = h.logs.filter((l) => l.msg === 'NFSv4 op failed');
+    assert.deepEqual(crashed.map((l) => JSON.stringify(l.obj)), [], 'no op failed with an exception');
+  });
+
+  it('mutated extended-attribute operations in a live 4.2 session answer cleanly (1500 cases, seeded)', { timeout: 120000 }, async () => {
+    // Only the operations after SEQUENCE are mutated, and each case gets the session's next seqid, so the
+    // xattr ops run (a mutated SEQUENCE would only be answered from the slot or refused).
+    const h = new Nfs4Harness();
+    const s = await h.session({ minor: 2 });
+    const root = await s.exportRoot();
+    const f = await s.createFile(root, 'x');
+    const opsOf = (ops: readonly ArgOp[]): { raw: Buffer; count: number } => {
+      const w = new XdrWriter();
+      encodeCOMPOUND4args(w, '', 2, ops);
+      const all = Buffer.from(w.toBuffer());
+      // tag (empty: 4 bytes), minorversion, count: the operations follow.
+      return { raw: all.subarray(12), count: ops.length };
+    };
+    const seeds = [
+      opsOf([op.putfh(f.fh), { op: SETXATTR, args: { sxa_option: 0, sxa_key: Buffer.from('k1'), sxa_value: Buffer.alloc(40, 7) } }, { op: GETXATTR, args: { gxa_name: Buffer.from('k1') } }]),
+      opsOf([op.putfh(f.fh), { op: LISTXATTRS, args: { lxa_cookie: 0n, lxa_maxcount: 100 } }, { op: REMOVEXATTR, args: { rxa_name: Buffer.from('k1') } }]),
+      opsOf([op.putfh(root), { op: SETXATTR, args: { sxa_option: 1, sxa_key: Buffer.from('d'), sxa_value: Buffer.alloc(3) } }, { op: LISTXATTRS, args: { lxa_cookie: 1n, lxa_maxcount: 20 } }]),
+    ];
+    const r = rng(0x8276);
+    let ran = 0;
+    for (let i = 0; i < 1500; i++) {
+      const seed = seeds[i % seeds.length]!;
+      const raw = mutate(r, seed.raw);
+      let out;
+      try {
+        out = await s.call([{ raw, count: seed.count } as unknown as ArgOp]);
+      } catch (e) {
+        assert.ok(e instanceof XdrError, `case ${i}: ${String(e)}`);
+        s.seqids[0] = s.seqids[0]! - 1; // the server never saw it: the seqid is still free
+        continue;
+      }
+      assert.notEqual(out.res.status, nfsstat4.NFS4ERR_SERVERFAULT, `case ${i}: SERVERFAULT`);
+      assert.notEqual(out.res.status, nfsstat4.NFS4ERR_SEQ_MISORDERED, `case ${i}: the session lost step`);
+      if (out.res.resarray.some((x) => x.resop >= 72 && x.resop <= 75)) ran++;
+    }
+    assert.ok(ran > 300, `xattr operations ran in ${ran} cases`);
     const crashed = h.logs.filter((l) => l.msg === 'NFSv4 op failed');
     assert.deepEqual(crashed.map((l) => JSON.stringify(l.obj)), [], 'no op failed with an exception');
   });
